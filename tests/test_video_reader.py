@@ -1,0 +1,114 @@
+"""Tests of behavtrack.io.video.VideoReader on the real openfield video and broken files."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from behavtrack.errors import InputError
+from behavtrack.io.video import VideoReader
+
+OPENFIELD = Path("video/openfield/m3v1mp4.mp4")
+
+
+@pytest.fixture(scope="module")
+def openfield(shared_data: Path) -> Path:
+    path = shared_data / OPENFIELD
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    return path
+
+
+def _write_avi(path: Path, n: int = 60) -> None:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (64, 48))
+    for i in range(n):
+        writer.write(np.full((48, 64, 3), (i * 4) % 256, np.uint8))
+    writer.release()
+
+
+def test_metadata_and_frame_count(openfield: Path) -> None:
+    with VideoReader(openfield) as reader:
+        assert reader.n_frames == len(reader) == 2330
+        assert (reader.width, reader.height) == (640, 480)
+        assert reader.fps == pytest.approx(30.0, abs=0.01)
+        frame = reader[0]
+        assert frame.dtype == np.uint8 and frame.shape == (480, 640)
+
+
+def test_random_access_equals_sequential(openfield: Path) -> None:
+    wanted = {0, 7, 250, 251, 600}
+    with VideoReader(openfield) as reader:
+        seq = {i: f.copy() for i, f in reader.iter_frames(stop=601) if i in wanted}
+    # an independent decode with plain OpenCV
+    cap = cv2.VideoCapture(str(openfield))
+    plain = {}
+    for i in range(601):
+        ok, bgr = cap.read()
+        assert ok
+        if i in wanted:
+            plain[i] = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    cap.release()
+    with VideoReader(openfield) as reader:
+        for i in (600, 7, 251, 0, 250, 7):  # out of order, backwards, repeated
+            assert np.array_equal(reader[i], seq[i])
+            assert np.array_equal(reader[i], plain[i])
+        assert np.array_equal(reader[-1], reader[2329])
+        with pytest.raises(IndexError):
+            reader[2330]
+
+
+def test_iter_frames_step_and_range(tmp_path: Path) -> None:
+    path = tmp_path / "ramp.avi"
+    _write_avi(path, 60)
+    with VideoReader(path) as reader:
+        got = list(reader.iter_frames(start=5, stop=40, step=7))
+        assert [i for i, _ in got] == [5, 12, 19, 26, 33]
+        # frame i was drawn with grey level 4 * i (MJPG is lossy: allow a small error)
+        for i, frame in got:
+            assert abs(float(frame.mean()) - 4 * i) < 3
+        assert reader.bad_frames == []
+
+
+def test_truncated_video_records_bad_frames_without_hanging(tmp_path: Path) -> None:
+    full = tmp_path / "full.avi"
+    _write_avi(full, 60)
+    data = full.read_bytes()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(data[: len(data) // 2])
+    with VideoReader(cut) as reader:
+        read = [i for i, _ in reader.iter_frames()]
+        assert 0 < len(read) < 60
+        assert len(read) + len(reader.bad_frames) == reader.n_frames == 60
+        assert reader.frames_read == len(read)
+        with pytest.raises(InputError, match="cannot be decoded"):
+            reader[59]
+
+
+def test_truncated_mp4_is_an_input_error(openfield: Path, tmp_path: Path) -> None:
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(openfield.read_bytes()[:500_000])
+    with pytest.raises(InputError, match="cut.mp4"):
+        VideoReader(cut)
+
+
+def test_missing_and_non_video_files(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such video file"):
+        VideoReader(tmp_path / "nope.mp4")
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video")
+    with pytest.raises(InputError) as info:
+        VideoReader(text)
+    assert "\n" not in str(info.value)
+
+
+def test_inputs_untouched(openfield: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "v.mp4"
+    shutil.copy(openfield, copy)
+    before = copy.read_bytes()
+    with VideoReader(copy) as reader:
+        reader[100]
+    assert copy.read_bytes() == before
