@@ -1,0 +1,196 @@
+"""The Qt-free parts of the review plugin: bout editing, arena shapes, session load/save."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from behavtrack.errors import InputError
+from behavtrack.io.arena import default_arena, load_arena
+from behavtrack.io.bouts import bouts_to_frames, frames_to_bouts, read_bouts_csv
+from behavtrack.napari.arena_layer import arena_to_shapes, shapes_to_arena
+from behavtrack.napari.editing import BoutEditor
+from behavtrack.napari.session import (
+    add_to_labeled_examples,
+    load_review_session,
+    save_reviewed_bouts,
+)
+
+FPS = 10.0
+
+
+def _editor() -> BoutEditor:
+    labels = np.array(["other"] * 5 + ["approach"] * 10 + ["waiting"] * 10 + ["interaction"] * 5)
+    bouts = pd.concat([
+        frames_to_bouts(labels, FPS, "mouse1", confidence=np.full(30, 0.9)),
+        frames_to_bouts(labels[::-1], FPS, "mouse2"),
+    ])
+    return BoutEditor(bouts, FPS, 30)
+
+
+def _spans(ed: BoutEditor, ind: str) -> list[tuple[str, int, int]]:
+    b = ed.bouts_of(ind)
+    return list(zip(b["behavior"], b["start_frame"], b["stop_frame"], strict=True))
+
+
+def test_relabel_split_merge_delete_make_undo_redo():
+    ed = _editor()
+    calls = []
+    ed.connect(lambda: calls.append(1))
+    ed.relabel("mouse1", 7, "waiting")
+    assert _spans(ed, "mouse1")[1] == ("waiting", 5, 15)
+    assert np.isnan(ed.bout_at("mouse1", 7)["confidence"])
+    assert ed.bout_at("mouse1", 0)["confidence"] == pytest.approx(0.9)
+    ed.split("mouse1", 18)
+    assert _spans(ed, "mouse1") == [("other", 0, 5), ("waiting", 5, 15), ("waiting", 15, 18),
+                                    ("waiting", 18, 25), ("interaction", 25, 30)]
+    ed.merge("mouse1", 16, "previous")
+    assert _spans(ed, "mouse1")[1] == ("waiting", 5, 18)
+    ed.delete("mouse1", 26)
+    assert ed.bout_at("mouse1", 26) is None
+    ed.make_bout("mouse1", 10, 20, "interaction")  # cuts through two bouts
+    assert _spans(ed, "mouse1") == [("other", 0, 5), ("waiting", 5, 10), ("interaction", 10, 20),
+                                    ("waiting", 20, 25)]
+    ed.make_bout("mouse1", 2, 3, "approach")  # inside one bout: splits it
+    assert _spans(ed, "mouse1")[:3] == [("other", 0, 2), ("approach", 2, 3), ("other", 3, 5)]
+    assert len(calls) == 6
+    # mouse2 untouched by all of it
+    assert _spans(ed, "mouse2") == [("interaction", 0, 5), ("waiting", 5, 15),
+                                    ("approach", 15, 25), ("other", 25, 30)]
+    for _ in range(6):
+        ed.undo()
+    assert _spans(ed, "mouse1") == [("other", 0, 5), ("approach", 5, 15), ("waiting", 15, 25),
+                                    ("interaction", 25, 30)]
+    assert not ed.can_undo()
+    ed.redo()
+    assert _spans(ed, "mouse1")[1] == ("waiting", 5, 15)
+    ed.make_bout("mouse2", 0, 1, "other")  # a new edit clears the redo stack
+    assert not ed.can_redo()
+    # seconds follow frames
+    b = ed.bouts
+    assert np.allclose(b["start_s"], b["start_frame"] / FPS)
+    assert np.allclose(b["duration_s"], (b["stop_frame"] - b["start_frame"]) / FPS)
+
+
+def test_bad_edits_are_input_errors_and_change_nothing():
+    ed = _editor()
+    before = ed.bouts
+    with pytest.raises(InputError, match="no bout of 'mouse1' at frame 40"):
+        ed.relabel("mouse1", 40, "waiting")
+    with pytest.raises(InputError, match="unknown behaviour 'sleeping'"):
+        ed.relabel("mouse1", 3, "sleeping")
+    with pytest.raises(InputError, match="unknown individual"):
+        ed.split("mouse9", 3)
+    with pytest.raises(InputError, match="first frame"):
+        ed.split("mouse1", 5)
+    with pytest.raises(InputError, match="no next bout"):
+        ed.merge("mouse1", 29, "next")
+    pd.testing.assert_frame_equal(ed.bouts, before)
+    assert not ed.can_undo()
+
+
+def test_overlapping_bouts_are_refused():
+    bouts = pd.DataFrame({"individual": ["m", "m"], "behavior": ["waiting", "other"],
+                          "start_frame": [0, 5], "stop_frame": [10, 12]})
+    with pytest.raises(InputError, match="overlap at frame 5"):
+        BoutEditor(bouts, FPS, 20, source="x.csv")
+
+
+def test_frame_labels_match_bouts_to_frames():
+    ed = _editor()
+    ed.delete("mouse1", 0)
+    labels = ed.frame_labels()
+    m1 = labels[labels["individual"] == "mouse1"]["behavior"].to_numpy()
+    assert list(m1[:5]) == ["other"] * 5  # unlabelled frames are filled
+    assert (m1 == bouts_to_frames(ed.bouts, 30, FPS, "mouse1")).all()
+    assert np.allclose(labels["time_s"], labels["frame"] / FPS)
+
+
+def test_arena_shapes_round_trip_and_drawn_arena():
+    arena = default_arena()
+    data, kwargs, kind = arena_to_shapes(arena)
+    assert kind == "shapes" and len(data) == 1 + 2 * 3
+    back = shapes_to_arena(data, kwargs["shape_type"], kwargs["features"], base=arena)
+    assert back.to_dict() == arena.to_dict()
+    # a user draws the two compartments and a partition from scratch, no base arena
+    drawn = [np.array([[0, 0], [0, 100], [50, 100], [50, 0]]),  # (y, x): left half
+             np.array([[0, 100], [0, 200], [50, 200], [50, 100]]),
+             np.array([[0, 100], [50, 100]]),
+             np.array([[10, 150], [10, 170], [30, 170], [30, 150]])]
+    feats = pd.DataFrame({"role": ["compartment", "compartment", "partition", "poke_port"],
+                          "compartment": ["", "", "", "right"]})
+    a = shapes_to_arena(drawn, ["polygon", "polygon", "path", "ellipse"], feats,
+                        frame_size=(200, 50))
+    assert list(a.compartments) == ["left", "right"]
+    assert a.compartment_of_individual("mouse1").name == "left"
+    assert a.compartments["right"].poke_port.center == (160.0, 20.0)
+    assert a.compartments["right"].poke_port.radius == 10.0
+    assert a.distance_to_partition(np.array([[90.0, 25.0]])) == pytest.approx(10.0)
+    with pytest.raises(InputError, match="compartment 'middle', which is not drawn"):
+        shapes_to_arena(drawn, ["polygon", "polygon", "path", "ellipse"],
+                        feats.assign(compartment=["", "", "", "middle"]))
+
+
+def _session_folder(tmp_path, shared_data):
+    """A small session folder: the real openfield video and DLC pose, hand-made bouts."""
+    src = shared_data / "video" / "openfield"
+    folder = tmp_path / "openfield"
+    folder.mkdir()
+    shutil.copy(src / "m3v1mp4_dlc_predictions.csv", folder / "pose.csv")
+    (folder / "session.json").write_text(json.dumps({"fps": 30.0, "pair": 0, "session": 0}))
+    return folder, src / "m3v1mp4.mp4"
+
+
+def test_session_save_and_labeled_example(tmp_path, shared_data):
+    folder, video = _session_folder(tmp_path, shared_data)
+    sess = load_review_session(folder, video=video)
+    assert sess.n_frames == 2330 and sess.fps == 30.0
+    ind = sess.individuals[0]
+    assert sess.bouts.empty and sess.video_path == video
+    ed = BoutEditor(sess.bouts, sess.fps, sess.n_frames, sess.individuals)
+    ed.make_bout(ind, 0, 300, "approach")
+    ed.make_bout(ind, 300, 2330, "waiting")
+    ed.split(ind, 1000)
+    ed.relabel(ind, 1500, "interaction")
+    path = save_reviewed_bouts(sess, ed.bouts)
+    back = read_bouts_csv(path)
+    assert back[["behavior", "start_frame", "stop_frame"]].values.tolist() == [
+        ["approach", 0, 300], ["waiting", 300, 1000], ["interaction", 1000, 2330]]
+    again = load_review_session(folder, video=video)
+    assert again.bouts_path == path and len(again.bouts) == 3
+    ex = add_to_labeled_examples(again, tmp_path / "examples")
+    assert sorted(p.name for p in ex.iterdir()) == ["bouts.csv", "labels.csv", "pose.csv",
+                                                    "session.json"]
+    labels = pd.read_csv(ex / "labels.csv")
+    assert len(labels) == 2330
+    assert labels.loc[999, "behavior"] == "waiting"
+    assert labels.loc[1000, "behavior"] == "interaction"
+    meta = json.loads((ex / "session.json").read_text())
+    assert meta["labels_source"] == "review" and meta["n_frames"] == 2330 and meta["pair"] == 0
+    assert (video.parent / "m3v1mp4.mp4").is_file()  # inputs untouched
+    assert not (shared_data / "video" / "openfield" / "bouts.csv").exists()
+
+
+def test_session_errors(tmp_path):
+    with pytest.raises(InputError, match="is not a folder"):
+        load_review_session(tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="neither a pose file nor a video"):
+        load_review_session(tmp_path / "empty")
+
+
+def test_arena_saved_from_session(tmp_path):
+    arena = default_arena()
+    data, kwargs, _ = arena_to_shapes(arena)
+    data[0] = data[0] + np.array([0.0, 5.0])  # move the partition 5 px right
+    moved = shapes_to_arena(data, kwargs["shape_type"], kwargs["features"], base=arena)
+    from behavtrack.io.arena import save_arena
+
+    save_arena(moved, tmp_path / "arena.yaml")
+    loaded = load_arena(tmp_path / "arena.yaml")
+    assert np.allclose(loaded.partition[:, 0], 325.0)
+    assert loaded.window_s == arena.window_s and loaded.px_per_cm == arena.px_per_cm
