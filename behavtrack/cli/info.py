@@ -1,0 +1,49 @@
+"""``behavtrack info FILE...``: what is in pose and agent-rollout files, and how complete it is."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``info`` command."""
+    p = subparsers.add_parser(
+        "info",
+        help="describe pose / agent-rollout files: format, fps, animals, body parts, gaps",
+        description=(
+            "For each file: format, fps, individuals, keypoints, frames, duration and, per "
+            "keypoint, the fraction of missing or low-confidence points. Reads every format "
+            "behavtrack loads (DeepLabCut, SLEAP, LightningPose, Anipose, NWB) and agent "
+            "rollouts (.mat, tidy CSV). A bad file prints one error line; the others are "
+            "still described, and the exit status is then 2."
+        ),
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="pose or rollout files")
+    p.add_argument("--threshold", type=float, default=0.5,
+                   help="confidence below which a point counts as low (default 0.5)")
+    p.add_argument("--fps", type=float, default=None,
+                   help="frame rate for files that do not store it")
+    p.add_argument("--json", action="store_true", help="print one JSON object per file")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Describe each file; return 2 if any could not be read."""
+    from behavtrack.errors import InputError
+    from behavtrack.io.info import describe_pose, format_description
+
+    status = 0
+    for i, path in enumerate(args.files):
+        try:
+            info = describe_pose(path, threshold=args.threshold, fps=args.fps)
+        except InputError as exc:
+            print(f"behavtrack info: error: {exc}", file=sys.stderr)
+            status = 2
+            continue
+        if args.json:
+            print(json.dumps(info))
+        else:
+            print(("\n" if i else "") + format_description(info))
+    return status

@@ -1,0 +1,157 @@
+"""What is in a pose or agent-rollout file: format, frame rate, animals, body parts, data quality.
+
+:func:`describe_pose` summarises one file as a dict (what ``behavtrack info`` prints): format,
+fps, individuals, keypoints, frames, duration and, per keypoint, the fraction of points that are
+missing (NaN position) or of low confidence (below a threshold). Agent rollout files (``.mat``
+and the tidy CSV of the MARL grid world) are summarised the same way, with steps as frames.
+:func:`format_description` renders such a dict as text.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from behavtrack.files import require_file
+
+__all__ = ["describe_pose", "describe_dataset", "format_description"]
+
+
+def describe_dataset(ds: xr.Dataset, threshold: float = 0.5) -> dict[str, Any]:
+    """Summarise a loaded poses Dataset (see :func:`describe_pose` for the keys)."""
+    pos = ds["position"].values  # (time, space, keypoint, individual)
+    missing = np.isnan(pos).any(axis=1)  # (time, keypoint, individual)
+    if "confidence" in ds:
+        conf = ds["confidence"].values
+        low = ~missing & (np.nan_to_num(conf, nan=-np.inf) < threshold)
+    else:
+        low = np.zeros_like(missing)
+    n_frames = int(ds.sizes["time"])
+    fps = ds.attrs.get("fps")
+    per_kp = {}
+    denom = max(missing.shape[0] * missing.shape[2], 1)
+    for k, name in enumerate(ds["keypoint"].values):
+        m = int(missing[:, k, :].sum())
+        lo = int(low[:, k, :].sum())
+        per_kp[str(name)] = {
+            "missing": m / denom,
+            "low_confidence": lo / denom,
+            "missing_or_low": (m + lo) / denom,
+        }
+    return {
+        "file": str(ds.attrs.get("source_file", "")),
+        "format": str(ds.attrs.get("source_software", "")),
+        "fps": float(fps) if fps else None,
+        "individuals": [str(i) for i in ds["individual"].values],
+        "keypoints": [str(k) for k in ds["keypoint"].values],
+        "renamed_keypoints": ds.attrs.get("renamed_keypoints", "{}"),
+        "n_frames": n_frames,
+        "duration_s": n_frames / float(fps) if fps else None,
+        "threshold": float(threshold),
+        "per_keypoint": per_kp,
+    }
+
+
+def describe_pose(
+    path: str | os.PathLike, threshold: float = 0.5, fps: float | None = None
+) -> dict[str, Any]:
+    """Summarise one pose or agent-rollout file.
+
+    Parameters
+    ----------
+    path
+        Any file :func:`behavtrack.io.pose.load_pose` or
+        :func:`behavtrack.io.agents.load_rollouts` reads.
+    threshold
+        Points with confidence below this count as low-confidence.
+    fps
+        Frame rate, for files that do not store it.
+
+    Returns
+    -------
+    dict
+        ``file, format, fps, individuals, keypoints, renamed_keypoints, n_frames,
+        duration_s, threshold, per_keypoint`` (keypoint -> ``missing, low_confidence,
+        missing_or_low`` fractions over frames and individuals). Rollout files add
+        ``rollouts`` (run, checkpoint, steps and event counts per rollout); their frames are
+        steps and ``fps`` is 1 step per second.
+
+    Raises
+    ------
+    InputError
+        For a file that cannot be read (one line naming it).
+
+    """
+    from behavtrack.io.agents import is_rollout_file, load_rollouts
+    from behavtrack.io.pose import load_pose
+
+    path = require_file(path, "file")
+    if is_rollout_file(path):
+        rollouts = load_rollouts(path)
+        merged = xr.concat([r.pose[["position", "confidence"]] for r in rollouts], dim="time")
+        merged.attrs.update(rollouts[0].pose.attrs)
+        out = describe_dataset(merged, threshold)
+        out["file"] = str(path)
+        out["format"] = (
+            "agent rollouts (.mat, MARL_Environment_Poke)" if path.suffix.lower() == ".mat"
+            else "agent rollouts (tidy CSV)"
+        )
+        out["duration_s"] = None
+        out["rollouts"] = [
+            {
+                "run": r.run,
+                "checkpoint": int(r.checkpoint),
+                "episodes": int(len(np.unique(r.pose["episode"].values))),
+                "steps": int(r.pose.sizes["time"]),
+                "events": {
+                    (f"{ev} {subj}" if subj else ev): int(n)
+                    for (ev, subj), n in r.events.groupby(["event", "subject"]).size().items()
+                },
+            }
+            for r in rollouts
+        ]
+        return out
+    return describe_dataset(load_pose(path, fps=fps), threshold) | {"file": str(path)}
+
+
+def _fmt_list(items: list[str], limit: int = 12) -> str:
+    if len(items) <= limit:
+        return ", ".join(items)
+    return ", ".join(items[:limit]) + f", ... ({len(items)} in all)"
+
+
+def format_description(info: dict[str, Any]) -> str:
+    """Render :func:`describe_pose`'s dict as a few lines of text."""
+    fps = info["fps"]
+    lines = [
+        f"{info['file']}",
+        f"  format:      {info['format']}",
+        f"  fps:         {fps:g}" if fps else "  fps:         unknown (time in frames; pass --fps)",
+        f"  individuals: {len(info['individuals'])} ({_fmt_list(info['individuals'])})",
+        f"  keypoints:   {len(info['keypoints'])} ({_fmt_list(info['keypoints'])})",
+        f"  frames:      {info['n_frames']}",
+    ]
+    if info.get("renamed_keypoints") not in (None, "", "{}"):
+        lines.append(f"  renamed:     {info['renamed_keypoints']}")
+    if info.get("duration_s") is not None:
+        lines.append(f"  duration:    {info['duration_s']:.2f} s")
+    for r in info.get("rollouts", []):
+        ev = ", ".join(f"{k} {v}" for k, v in r["events"].items())
+        lines.append(
+            f"  rollout run {r['run']} checkpoint {r['checkpoint']}: {r['episodes']} episodes, "
+            f"{r['steps']} steps; {ev}"
+        )
+    lines.append(
+        f"  per keypoint: missing / low confidence (< {info['threshold']:g}) / either"
+    )
+    width = max(len(k) for k in info["per_keypoint"])
+    for name, q in info["per_keypoint"].items():
+        lines.append(
+            f"    {name:<{width}}  {q['missing']:6.1%}  {q['low_confidence']:6.1%}  "
+            f"{q['missing_or_low']:6.1%}"
+        )
+    return "\n".join(lines)
+

@@ -1,0 +1,473 @@
+"""Pose files in and out: any file movement reads, as movement's poses Dataset with canonical names.
+
+:func:`load_pose` reads DeepLabCut (.h5/.csv, single and multi-animal), SLEAP (.slp and
+.analysis.h5), LightningPose, Anipose and NWB files through ``movement.io.load_dataset``,
+renames body parts to behavtrack's canonical names (``nose, left_ear, right_ear, centroid,
+tail_base``; see :mod:`behavtrack.io.aliases`), resolves the frame rate and turns every failure
+into a one-line :class:`~behavtrack.errors.InputError` naming the file.
+
+DeepLabCut HDF5 files are read with h5py rather than PyTables: their column names are stored
+either as plain arrays ("fixed" layout) or as small pickles of lists of strings ("table" layout,
+often written by Python 2). Those pickles are decoded by an unpickler that refuses every global
+name, so nothing beyond lists, tuples, dicts, strings and numbers can be built from a file.
+
+:func:`save_pose` writes DeepLabCut .h5/.csv or SLEAP .analysis.h5 by extension, atomically.
+:func:`require_fps`, :func:`require_keypoints` and :func:`require_individuals` give callers
+the one-line error for a pose that lacks what they need.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import pickle
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from behavtrack.errors import InputError
+from behavtrack.files import atomic_path, require_file
+from behavtrack.io.aliases import canonical_names
+
+__all__ = [
+    "POSE_SUFFIXES",
+    "load_pose",
+    "save_pose",
+    "require_fps",
+    "require_keypoints",
+    "require_individuals",
+    "pose_format",
+]
+
+#: File endings :func:`load_pose` knows, with the format they usually hold.
+POSE_SUFFIXES: dict[str, str] = {
+    ".analysis.h5": "SLEAP analysis HDF5",
+    ".slp": "SLEAP labels/predictions",
+    ".h5": "DeepLabCut HDF5 (or SLEAP analysis HDF5)",
+    ".hdf5": "DeepLabCut HDF5",
+    ".csv": "DeepLabCut / LightningPose / Anipose CSV",
+    ".nwb": "NWB (ndx-pose)",
+}
+
+_SOFTWARE = {"auto", "DeepLabCut", "SLEAP", "LightningPose", "Anipose", "NWB"}
+
+
+# ---- small helpers ----------------------------------------------------------------------
+@contextlib.contextmanager
+def _quiet_movement() -> Iterator[None]:
+    """Silence movement's loguru logger (it prints errors to stderr before raising)."""
+    from movement.utils.logging import logger
+
+    logger.disable("movement")
+    try:
+        yield
+    finally:
+        logger.enable("movement")
+
+
+def _first_line(exc: BaseException, limit: int = 160) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _suffix(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(".analysis.h5"):
+        return ".analysis.h5"
+    return path.suffix.lower()
+
+
+def _check_fps(fps: Any, source: str = "fps") -> float | None:
+    if fps is None:
+        return None
+    if isinstance(fps, bool) or not isinstance(fps, (int, float, np.integer, np.floating)):
+        raise InputError(source, f"frame rate must be a number, got {fps!r}")
+    if not np.isfinite(fps) or fps <= 0:
+        raise InputError(source, f"frame rate must be a positive number, got {fps!r}")
+    return float(fps)
+
+
+# ---- DeepLabCut HDF5 through h5py ---------------------------------------------------------
+class _PlainDataUnpickler(pickle.Unpickler):
+    """Decode pickles of plain data only: every global (class, function) is refused."""
+
+    def find_class(self, module: str, name: str) -> Any:  # noqa: D102
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a pose file")
+
+
+def _plain_data(raw: Any) -> Any:
+    """Return an HDF5 attribute decoded: plain pickles are unpickled safely, bytes decoded."""
+    if isinstance(raw, (bytes, np.bytes_)):
+        data = bytes(raw)
+        if data[:1] in (b"(", b"\x80", b"]", b"}", b"N") and data.endswith(b"."):
+            return _PlainDataUnpickler(io.BytesIO(data), encoding="latin1").load()
+        return data.decode("utf-8", errors="replace")
+    return raw
+
+
+def _decode_all(values: np.ndarray) -> list:
+    return [v.decode("utf-8") if isinstance(v, (bytes, np.bytes_)) else v for v in values]
+
+
+def _fixed_index(group: h5py.Group, prefix: str) -> pd.Index:
+    """Rebuild an index stored in pandas' fixed HDF5 layout (plain arrays, no pickles)."""
+    if _plain_data(group.attrs.get(f"{prefix}_variety", b"regular")) == "multi":
+        n = int(group.attrs[f"{prefix}_nlevels"])
+        levels, codes, names = [], [], []
+        for i in range(n):
+            lev = group[f"{prefix}_level{i}"]
+            levels.append(_decode_all(lev[()]))
+            codes.append(np.asarray(group[f"{prefix}_label{i}"][()], dtype=int))
+            name = _plain_data(lev.attrs.get("name"))
+            names.append(name if isinstance(name, str) else None)
+        return pd.MultiIndex(levels=levels, codes=codes, names=names)
+    return pd.Index(_decode_all(group[prefix][()]))
+
+
+def _dlc_names(n_levels: int) -> list[str]:
+    if n_levels == 4:
+        return ["scorer", "individuals", "bodyparts", "coords"]
+    if n_levels == 3:
+        return ["scorer", "bodyparts", "coords"]
+    raise ValueError(f"columns have {n_levels} levels, expected 3 or 4")
+
+
+def _read_dlc_h5(path: Path, key: str) -> pd.DataFrame:
+    """Read a DeepLabCut predictions table written by pandas (fixed or table layout)."""
+    with h5py.File(path, "r") as f:
+        group = f[key]
+        kind = _plain_data(group.attrs.get("pandas_type"))
+        if kind == "frame":
+            parts = []
+            for b in range(int(group.attrs["nblocks"])):
+                items = _fixed_index(group, f"block{b}_items")
+                parts.append(pd.DataFrame(group[f"block{b}_values"][()], columns=items))
+            df = pd.concat(parts, axis=1)
+            columns = _fixed_index(group, "axis0")
+            df = df.loc[:, columns]
+        elif kind == "frame_table":
+            table = group["table"][()]
+            blocks = [n for n in table.dtype.names if n.startswith("values_block_")]
+            cols: list = []
+            values = []
+            for name in sorted(blocks, key=lambda s: int(s.rsplit("_", 1)[1])):
+                cols.extend(_plain_data(group["table"].attrs[f"{name}_kind"]))
+                values.append(np.asarray(table[name], dtype=float).reshape(len(table), -1))
+            info = _plain_data(group.attrs.get("info", b"N."))
+            names = None
+            if isinstance(info, dict):
+                names = (info.get(1) or info.get("1") or {}).get("names")
+            tuples = [tuple(c) if isinstance(c, (list, tuple)) else (c,) for c in cols]
+            if not names or len(names) != len(tuples[0]):
+                names = _dlc_names(len(tuples[0]))
+            columns = pd.MultiIndex.from_tuples(tuples, names=names)
+            df = pd.DataFrame(np.concatenate(values, axis=1), columns=columns)
+        else:
+            raise ValueError(f"group '{key}' is a pandas {kind!r} object, not a DataFrame")
+    if not isinstance(df.columns, pd.MultiIndex) or "bodyparts" not in df.columns.names:
+        raise ValueError("columns are not DeepLabCut's scorer/bodyparts/coords levels")
+    return df
+
+
+def _h5_kind(path: Path) -> tuple[str, str | None]:
+    """Return ``("dlc", key)``, ``("sleap", None)`` or ``("unknown", None)`` for an HDF5 file."""
+    with h5py.File(path, "r") as f:
+        if "df_with_missing" in f:
+            return "dlc", "df_with_missing"
+        if "tracks" in f and "node_names" in f:
+            return "sleap", None
+        for key in f:
+            if isinstance(f[key], h5py.Group) and "pandas_type" in f[key].attrs:
+                return "dlc", key
+    return "unknown", None
+
+
+# ---- loading ------------------------------------------------------------------------------
+def _sniff_csv(path: Path) -> str | None:
+    """Return the pose software of a CSV from its first line, or ``None`` if it is not one."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            first = f.readline()
+    except OSError:
+        return None
+    cells = [c.strip().strip('"') for c in first.split(",")]
+    if cells and cells[0] == "scorer":
+        return "DeepLabCut"
+    if "fnum" in cells and any(c.endswith("_x") for c in cells):
+        return "Anipose"
+    return None
+
+
+def _infer_software(path: Path) -> str:
+    """Pick movement's loader by extension and a look inside (quietly, unlike movement's)."""
+    suffix = _suffix(path)
+    hint = "give a DeepLabCut, SLEAP, LightningPose, Anipose or NWB pose file"
+    if suffix in (".slp", ".analysis.h5"):
+        return "SLEAP"
+    if suffix == ".nwb":
+        return "NWB"
+    if suffix in (".h5", ".hdf5"):
+        kind, _ = _h5_kind(path)
+        if kind == "dlc":
+            return "DeepLabCut"
+        if kind == "sleap":
+            return "SLEAP"
+        raise InputError(
+            path, "is an HDF5 file but neither a DeepLabCut table nor a SLEAP analysis file",
+            hint,
+        )
+    if suffix == ".csv":
+        software = _sniff_csv(path)
+        if software is None:
+            raise InputError(
+                path, "is not a pose file (its header is neither DeepLabCut/LightningPose's "
+                "scorer/bodyparts/coords rows nor an Anipose table)", hint,
+            )
+        return software
+    raise InputError(path, f"has an unknown pose format ({suffix or 'no extension'})", hint)
+
+
+def _load_raw(path: Path, source_software: str) -> xr.Dataset:
+    """Load with movement (or the h5py DLC reader), mapping every failure to InputError."""
+    from movement.io import load_dataset
+    from movement.io.load_poses import from_dlc_style_df
+
+    suffix = _suffix(path)
+    hint = "give a DeepLabCut, SLEAP, LightningPose, Anipose or NWB pose file"
+    try:
+        software = _infer_software(path) if source_software == "auto" else source_software
+        with _quiet_movement():
+            if software == "DeepLabCut" and suffix in (".h5", ".hdf5"):
+                kind, key = _h5_kind(path)
+                if kind != "dlc":
+                    raise InputError(path, "is not a DeepLabCut HDF5 table", hint)
+                return from_dlc_style_df(
+                    _read_dlc_h5(path, key), fps=None, source_software="DeepLabCut"
+                )
+            return load_dataset(path, source_software=software, fps=None)
+    except InputError:
+        raise
+    except OSError as exc:
+        text = _first_line(exc)
+        if suffix in (".h5", ".hdf5", ".analysis.h5", ".nwb", ".slp"):
+            raise InputError(
+                path, f"is not a readable HDF5 file, it may be truncated or corrupt ({text})",
+                "copy or export the file again",
+            ) from None
+        raise InputError(path, f"cannot be read ({text})", hint) from None
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError,
+            pickle.UnpicklingError, UnicodeDecodeError, pd.errors.ParserError,
+            pd.errors.EmptyDataError) as exc:
+        raise InputError(path, f"is not a valid pose file ({_first_line(exc)})", hint) from None
+
+
+def _frame_index(ds: xr.Dataset) -> np.ndarray:
+    """Frame number of each time point (time is in frames, or in seconds with attrs fps)."""
+    t = np.asarray(ds["time"].values, dtype=float)
+    file_fps = ds.attrs.get("fps")
+    if file_fps:
+        return np.rint(t * float(file_fps))
+    return t
+
+
+def load_pose(
+    path: str | os.PathLike,
+    fps: float | None = None,
+    arena: Any | None = None,
+    aliases: Mapping[str, str] | None = None,
+    source_software: str = "auto",
+) -> xr.Dataset:
+    """Load a pose file into movement's poses Dataset with canonical body-part names.
+
+    Parameters
+    ----------
+    path
+        A DeepLabCut .h5/.csv, SLEAP .slp/.analysis.h5, LightningPose or Anipose .csv, or
+        NWB file.
+    fps
+        Frame rate. Taken, in order, from this argument, the file (NWB), ``arena.fps``.
+        If none gives it, ``time`` stays in frames and ``attrs["fps"]`` is ``None``
+        (see :func:`require_fps`).
+    arena
+        An :class:`~behavtrack.io.arena.Arena` whose ``fps`` is used if needed.
+    aliases
+        Extra body-part aliases for this file, alias -> canonical name (e.g.
+        ``{"head": "nose"}``); see :mod:`behavtrack.io.aliases`.
+    source_software
+        ``"auto"`` (infer from the file) or one of movement's names: ``"DeepLabCut"``,
+        ``"SLEAP"``, ``"LightningPose"``, ``"Anipose"``, ``"NWB"``.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``position`` (time, space, keypoint, individual), ``confidence`` (time, keypoint,
+        individual); ``time`` in seconds when the frame rate is known. Attributes:
+        ``fps``, ``time_unit`` (``"seconds"`` or ``"frames"``), ``source_file``,
+        ``source_software`` and ``renamed_keypoints`` (JSON: original -> canonical name).
+
+    Raises
+    ------
+    InputError
+        One line naming the file: missing, unknown format, truncated HDF5, a CSV that is not
+        a pose file, no individuals or no keypoints.
+
+    Examples
+    --------
+    >>> ds = load_pose("mouse_single.csv", fps=30)  # doctest: +SKIP
+    >>> list(ds.keypoint.values[:3])  # doctest: +SKIP
+    ['nose', 'left_ear', 'right_ear']
+
+    """
+    path = require_file(path, "pose file")
+    if source_software not in _SOFTWARE:
+        raise InputError(
+            "source_software", f"unknown value {source_software!r}",
+            f"use one of {', '.join(sorted(_SOFTWARE))}",
+        )
+    fps = _check_fps(fps)
+    ds = _load_raw(path, source_software)
+
+    if ds.sizes.get("individual", 0) == 0:
+        raise InputError(path, "holds no individuals (no tracks)",
+                         "check that the file has predictions for at least one animal")
+    if ds.sizes.get("keypoint", 0) == 0:
+        raise InputError(path, "holds no body parts", "check the file's node/bodypart list")
+    if ds.sizes.get("time", 0) == 0:
+        raise InputError(path, "holds no frames")
+
+    frames = _frame_index(ds)
+    file_fps = ds.attrs.get("fps")
+    arena_fps = getattr(arena, "fps", None) if arena is not None else None
+    final_fps = fps or (float(file_fps) if file_fps else None) or _check_fps(
+        arena_fps, "arena fps")
+    if final_fps:
+        ds = ds.assign_coords(time=frames / final_fps)
+        ds.attrs["time_unit"] = "seconds"
+    else:
+        ds = ds.assign_coords(time=frames)
+        ds.attrs["time_unit"] = "frames"
+    ds.attrs["fps"] = final_fps
+
+    original = [str(k) for k in ds["keypoint"].values]
+    renamed = canonical_names(original, aliases)
+    ds = ds.assign_coords(keypoint=renamed)
+    ds.attrs["renamed_keypoints"] = json.dumps(
+        {o: r for o, r in zip(original, renamed, strict=True) if o != r}
+    )
+    ds = ds.assign_coords(individual=[str(i) for i in ds["individual"].values])
+    ds.attrs["source_file"] = str(path)
+    if not ds.attrs.get("source_software"):
+        ds.attrs["source_software"] = source_software
+    return ds
+
+
+# ---- requirements -------------------------------------------------------------------------
+def _source(ds: xr.Dataset, source: str | os.PathLike | None) -> str:
+    return str(source) if source is not None else str(ds.attrs.get("source_file", "<pose>"))
+
+
+def require_fps(ds: xr.Dataset, source: str | os.PathLike | None = None) -> float:
+    """Return the pose's frame rate, or raise the one-line error if it is unknown."""
+    fps = ds.attrs.get("fps")
+    if not fps:
+        raise InputError(
+            _source(ds, source), "frame rate is unknown (the file does not store it)",
+            "pass --fps / fps=, or set fps: in the arena YAML",
+        )
+    return float(fps)
+
+
+def require_keypoints(
+    ds: xr.Dataset, names: Iterable[str], source: str | os.PathLike | None = None
+) -> None:
+    """Raise :class:`InputError` naming the first needed body part the pose lacks."""
+    have = [str(k) for k in ds["keypoint"].values]
+    missing = [n for n in names if n not in have]
+    if missing:
+        raise InputError(
+            _source(ds, source),
+            f"has no body part {missing[0]!r}"
+            + (f" (nor {', '.join(map(repr, missing[1:]))})" if len(missing) > 1 else "")
+            + f"; it has {', '.join(have)}",
+            f"map your name to it with aliases={{'your_name': '{missing[0]}'}} or "
+            "behavtrack.io.aliases.register_aliases; see docs/formats.md",
+        )
+
+
+def require_individuals(
+    ds: xr.Dataset,
+    names: Iterable[str] | None = None,
+    source: str | os.PathLike | None = None,
+    min_count: int = 1,
+) -> None:
+    """Raise :class:`InputError` if the pose lacks the named individuals (or has too few)."""
+    have = [str(i) for i in ds["individual"].values] if "individual" in ds.dims else []
+    if len(have) < min_count:
+        raise InputError(
+            _source(ds, source),
+            f"has {len(have)} individual(s), {min_count} needed",
+            "track all animals of the session",
+        )
+    if names is not None:
+        missing = [n for n in names if n not in have]
+        if missing:
+            raise InputError(
+                _source(ds, source),
+                f"has no individual {missing[0]!r}; it has {', '.join(have) or 'none'}",
+                "rename the individuals (ds.assign_coords(individual=[...])) or the arena's",
+            )
+
+
+# ---- saving -------------------------------------------------------------------------------
+def pose_format(path: str | os.PathLike) -> str:
+    """Return the format :func:`save_pose` writes for ``path``: ``"sleap"`` or ``"dlc"``."""
+    suffix = _suffix(Path(path))
+    if suffix == ".analysis.h5":
+        return "sleap"
+    if suffix in (".h5", ".csv"):
+        return "dlc"
+    raise InputError(path, f"cannot write pose files ending in {suffix or '(nothing)'}",
+                     "use .h5 or .csv (DeepLabCut) or .analysis.h5 (SLEAP)")
+
+
+def save_pose(ds: xr.Dataset, path: str | os.PathLike) -> Path:
+    """Write a pose Dataset atomically, choosing the format by extension.
+
+    ``.h5`` and ``.csv`` write a DeepLabCut multi-animal table (scorer, individuals,
+    bodyparts, coords), ``.analysis.h5`` a SLEAP analysis file. Names are written as they
+    are in the Dataset (canonical names after :func:`load_pose`).
+
+    Parameters
+    ----------
+    ds
+        movement poses Dataset.
+    path
+        Target file.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    """
+    from movement.io import save_poses
+
+    path = Path(path)
+    fmt = pose_format(path)
+    with _quiet_movement(), atomic_path(path) as tmp:
+        if fmt == "sleap":
+            save_poses.to_sleap_analysis_file(ds, tmp)
+        else:
+            df = save_poses.to_dlc_style_df(ds, split_individuals=False)
+            if path.suffix.lower() == ".csv":
+                df.to_csv(tmp, sep=",")
+            else:
+                df.to_hdf(tmp, key="df_with_missing", mode="w")
+    return path
