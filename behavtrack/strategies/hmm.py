@@ -1,0 +1,579 @@
+"""The supervised hidden Markov model classifier of strategies (on hmmlearn).
+
+States are the behaviours (``approach, waiting, interaction, other``). :meth:`HMMClassifier.fit`
+estimates everything from labelled frames: start probabilities, sticky transitions (counts of
+label transitions plus a Dirichlet prior) and Gaussian emissions (diagonal or full, covariances
+regularised by ``min_covar``) of transformed, standardised features. Optional EM refinement
+(``em_iter > 0``) then runs hmmlearn's Baum-Welch on unlabelled sequences. Decoding is
+Viterbi (labels) and forward-backward (posteriors); a minimum bout duration merges shorter
+runs into the neighbour the posteriors favour.
+
+Missing feature values (an animal lost for a while, a partner absent) are marginalised out
+of the emission density, which is exact for Gaussians. A model is saved as JSON (never
+pickle) with its schema version, feature and behaviour names, all fitted arrays, a checksum of
+its training data and its held-out metrics; :meth:`HMMClassifier.load` validates all of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from hmmlearn.hmm import GaussianHMM
+
+from behavtrack.errors import InputError
+from behavtrack.files import atomic_write_text
+from behavtrack.io.bouts import BEHAVIORS
+
+__all__ = ["HMMClassifier", "MODEL_SCHEMA_VERSION", "DEFAULT_FEATURES", "enforce_min_bout",
+           "LOG_FEATURES"]
+
+MODEL_SCHEMA_VERSION = 1
+_MISSING = 1e300  # finite stand-in for NaN so hmmlearn's input checks accept the array
+
+#: Features used by default (those present in the training data are kept).
+DEFAULT_FEATURES: tuple[str, ...] = (
+    "speed", "turn_rate", "nose_nose", "nose_partner_body", "partner_approach",
+    "facing_partner", "partner_speed", "dist_partition", "partition_approach", "dist_poke",
+    "dist_water", "partner_dist_partition", "partner_dist_poke", "since_poke",
+    "since_partner_poke",
+)
+#: Non-negative, right-skewed features modelled on a log scale (``log1p``).
+LOG_FEATURES: tuple[str, ...] = (
+    "speed", "turn_rate", "nose_nose", "nose_partner_body", "partner_speed", "dist_partition",
+    "dist_poke", "dist_water", "partner_dist_partition", "partner_dist_poke", "since_poke",
+    "since_partner_poke", "body_length",
+)
+
+
+class _MaskedGaussianHMM(GaussianHMM):
+    """GaussianHMM whose emission density ignores missing values (marked by ``_MISSING``)."""
+
+    def _compute_log_likelihood(self, X: np.ndarray) -> np.ndarray:
+        miss = np.abs(X) >= _MISSING / 10
+        if not miss.any():
+            return super()._compute_log_likelihood(X)
+        means = self.means_
+        if self.covariance_type == "diag":
+            var = self._covars_  # (K, D)
+            x = np.where(miss, 0.0, X)[:, None, :]
+            term = (x - means[None]) ** 2 / var[None] + np.log(2 * np.pi * var)[None]
+            term = np.where(miss[:, None, :], 0.0, term)
+            return -0.5 * term.sum(-1)
+        covs = self.covars_
+        out = np.zeros((len(X), self.n_components))
+        patterns, inverse = np.unique(miss, axis=0, return_inverse=True)
+        for p, pattern in enumerate(patterns):
+            rows = np.flatnonzero(inverse.ravel() == p)
+            obs = ~pattern
+            if not obs.any():
+                continue
+            xo = X[np.ix_(rows, obs)]
+            for k in range(self.n_components):
+                c = covs[k][np.ix_(obs, obs)]
+                chol = np.linalg.cholesky(c)
+                z = np.linalg.solve(chol, (xo - means[k, obs]).T)
+                logdet = 2 * np.log(np.diag(chol)).sum()
+                out[rows, k] = -0.5 * ((z ** 2).sum(0) + logdet + obs.sum() * np.log(2 * np.pi))
+        return out
+
+
+def _runs(states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return starts and stops (exclusive) of runs of equal values."""
+    n = len(states)
+    change = np.flatnonzero(states[1:] != states[:-1]) + 1
+    return np.concatenate([[0], change]), np.concatenate([change, [n]])
+
+
+def enforce_min_bout(states: np.ndarray, proba: np.ndarray, min_frames: int) -> np.ndarray:
+    """Merge runs shorter than ``min_frames`` into a neighbouring run.
+
+    Each short run takes the label of the previous or next run, whichever state has the
+    larger summed posterior over the short run. Repeats until no short run has a neighbour
+    to merge with (a sequence shorter than ``min_frames`` stays as it is).
+
+    Examples
+    --------
+    >>> p = np.tile([0.6, 0.4], (6, 1))
+    >>> enforce_min_bout(np.array([0, 0, 0, 1, 0, 0]), p, 2).tolist()
+    [0, 0, 0, 0, 0, 0]
+
+    """
+    s = np.asarray(states).copy()
+    if min_frames <= 1 or len(s) == 0:
+        return s
+    csum = np.vstack([np.zeros((1, proba.shape[1])), np.cumsum(np.nan_to_num(proba), axis=0)])
+    for _ in range(50):
+        starts, stops = _runs(s)
+        if len(starts) == 1:
+            break
+        short = np.flatnonzero((stops - starts) < min_frames)
+        if len(short) == 0:
+            break
+        # handle the shortest runs first; skip runs adjacent to another chosen one this round
+        short = short[np.argsort(stops[short] - starts[short], kind="stable")]
+        chosen = np.zeros(len(starts), dtype=bool)
+        blocked = np.zeros(len(starts), dtype=bool)
+        for r in short:
+            if blocked[r]:
+                continue
+            chosen[r] = True
+            blocked[max(r - 1, 0):r + 2] = True
+        idx = np.flatnonzero(chosen)
+        prev_state = np.where(idx > 0, s[starts[np.maximum(idx - 1, 0)]], -1)
+        next_state = np.where(idx < len(starts) - 1,
+                              s[starts[np.minimum(idx + 1, len(starts) - 1)]], -1)
+        mass = csum[stops[idx]] - csum[starts[idx]]
+        rows = np.arange(len(idx))
+        mp = np.where(prev_state >= 0, mass[rows, np.maximum(prev_state, 0)], -np.inf)
+        mn = np.where(next_state >= 0, mass[rows, np.maximum(next_state, 0)], -np.inf)
+        new = np.where(mp >= mn, prev_state, next_state)
+        lengths = stops[idx] - starts[idx]
+        s[np.repeat(starts[idx], lengths) + _ramp(lengths)] = np.repeat(new, lengths)
+    return s
+
+
+def _ramp(lengths: np.ndarray) -> np.ndarray:
+    """``[0..l0-1, 0..l1-1, ...]`` for run lengths."""
+    if len(lengths) == 0:
+        return np.zeros(0, dtype=int)
+    offsets = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return np.arange(lengths.sum()) - offsets
+
+
+def _as_frame(X: Any, names: Sequence[str] | None) -> pd.DataFrame:
+    if isinstance(X, pd.DataFrame):
+        return X
+    arr = np.asarray(X, dtype=float)
+    if names is None or arr.ndim != 2 or arr.shape[1] != len(names):
+        raise InputError("features", f"expected a DataFrame or an array with "
+                         f"{len(names or [])} columns, got shape {arr.shape}")
+    return pd.DataFrame(arr, columns=list(names))
+
+
+class HMMClassifier:
+    """Supervised Gaussian HMM over the behaviours, with scikit-learn conventions.
+
+    Parameters
+    ----------
+    features
+        Feature names to use (default :data:`DEFAULT_FEATURES`, restricted at fit time to
+        those present in every training table).
+    behaviors
+        State names, in order.
+    covariance_type
+        ``"diag"`` or ``"full"``.
+    min_covar
+        Added to every variance (standardised units), keeps covariances invertible.
+    transition_prior
+        Dirichlet pseudo-count added to every transition count (self-transitions included).
+    min_bout_s
+        Shortest bout kept when decoding; shorter runs merge into a neighbour.
+    em_iter
+        Baum-Welch iterations on unlabelled sequences after the supervised fit (0 = none).
+    log_features
+        Features modelled as ``log1p(max(x, 0))``.
+    random_state
+        Seed for EM.
+
+    Attributes
+    ----------
+    feature_names_, behaviors_, center_, scale_, startprob_, transmat_, means_, covars_, fps_
+        Fitted state (``covars_`` is ``(K, D)`` for diag, ``(K, D, D)`` for full).
+    training_checksum_
+        SHA-256 of the training features and labels.
+    metrics_
+        Metrics on held-out data, set by the trainer (saved with the model).
+
+    """
+
+    def __init__(
+        self,
+        features: Sequence[str] | None = None,
+        behaviors: Sequence[str] = BEHAVIORS,
+        covariance_type: str = "diag",
+        min_covar: float = 1e-3,
+        transition_prior: float = 1.0,
+        min_bout_s: float = 0.3,
+        em_iter: int = 0,
+        log_features: Sequence[str] = LOG_FEATURES,
+        random_state: int = 0,
+    ) -> None:
+        self.features = features
+        self.behaviors = behaviors
+        self.covariance_type = covariance_type
+        self.min_covar = min_covar
+        self.transition_prior = transition_prior
+        self.min_bout_s = min_bout_s
+        self.em_iter = em_iter
+        self.log_features = log_features
+        self.random_state = random_state
+
+    # ---- sklearn API ------------------------------------------------------------------
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Return the constructor parameters."""
+        return {k: getattr(self, k) for k in (
+            "features", "behaviors", "covariance_type", "min_covar", "transition_prior",
+            "min_bout_s", "em_iter", "log_features", "random_state")}
+
+    def set_params(self, **params: Any) -> HMMClassifier:
+        """Set constructor parameters; return self."""
+        for k, v in params.items():
+            if k not in self.get_params():
+                raise ValueError(f"unknown parameter {k!r}")
+            setattr(self, k, v)
+        return self
+
+    def _transform(self, X: pd.DataFrame, fit: bool = False) -> np.ndarray:
+        names = self.feature_names_
+        missing = [f for f in names if f not in X.columns]
+        if missing:
+            raise InputError(
+                "features", f"the model needs feature(s) {missing} that the input lacks",
+                "classify with the arena/events the model was trained with, or use "
+                "restrict() / a model trained without them")
+        arr = X[list(names)].to_numpy(dtype=float, copy=True)
+        logs = [i for i, f in enumerate(names) if f in set(self.log_features)]
+        if logs:
+            arr[:, logs] = np.log1p(np.maximum(arr[:, logs], 0.0))
+        if fit:
+            self.center_ = np.nanmean(arr, axis=0)
+            sd = np.nanstd(arr, axis=0)
+            self.scale_ = np.where(np.isfinite(sd) & (sd > 0), sd, 1.0)
+            self.center_ = np.where(np.isfinite(self.center_), self.center_, 0.0)
+        arr = (arr - self.center_) / self.scale_
+        arr[~np.isfinite(arr)] = np.nan
+        return arr
+
+    def fit(
+        self,
+        X_list: Sequence[pd.DataFrame],
+        y_list: Sequence[Sequence[str]],
+        unlabeled: Sequence[pd.DataFrame] = (),
+    ) -> HMMClassifier:
+        """Fit from labelled sequences (one per animal and session).
+
+        Parameters
+        ----------
+        X_list
+            Feature tables (rows = consecutive frames of one animal).
+        y_list
+            Behaviour name per row; empty string or ``None`` marks an unlabelled frame.
+        unlabeled
+            Extra feature tables for the optional EM refinement (``em_iter > 0``).
+
+        Returns
+        -------
+        HMMClassifier
+            ``self``.
+
+        """
+        if len(X_list) == 0 or len(X_list) != len(y_list):
+            raise InputError("training data", f"got {len(X_list)} feature tables and "
+                             f"{len(y_list)} label sequences", "give one label per frame")
+        X_list = [_as_frame(x, self.features) for x in X_list]
+        wanted = list(self.features) if self.features is not None else list(DEFAULT_FEATURES)
+        common = [f for f in wanted if all(f in x.columns for x in X_list)]
+        if self.features is not None and len(common) < len(wanted):
+            lost = [f for f in wanted if f not in common]
+            raise InputError("training data", f"feature(s) {lost} are missing from some "
+                             "training tables", "train on sessions with arena and events")
+        if not common:
+            raise InputError("training data", "no usable feature column")
+        self.feature_names_ = common
+        self.behaviors_ = [str(b) for b in self.behaviors]
+        k_states, idx = len(self.behaviors_), {b: i for i, b in enumerate(self.behaviors_)}
+        codes = []
+        for x, y in zip(X_list, y_list, strict=True):
+            y = np.asarray(y, dtype=object)
+            if len(y) != len(x):
+                raise InputError("training data", f"a label sequence has {len(y)} frames but "
+                                 f"its features have {len(x)}")
+            unknown = set(v for v in y if isinstance(v, str) and v and v not in idx)
+            if unknown:
+                raise InputError("training labels", f"unknown behaviour(s) {sorted(unknown)}",
+                                 f"known: {', '.join(self.behaviors_)}")
+            codes.append(np.array([idx.get(v, -1) if isinstance(v, str) else -1 for v in y]))
+        allx = pd.concat(X_list, ignore_index=True)
+        Z = self._transform(allx, fit=True)
+        c = np.concatenate(codes)
+        h = hashlib.sha256()
+        h.update(np.ascontiguousarray(allx[self.feature_names_].to_numpy(float)).tobytes())
+        h.update(c.astype(np.int16).tobytes())
+        self.training_checksum_ = h.hexdigest()
+        d = Z.shape[1]
+        means = np.zeros((k_states, d))
+        covars = np.ones((k_states, d)) if self.covariance_type == "diag" else np.tile(
+            np.eye(d), (k_states, 1, 1))
+        self.state_counts_ = np.bincount(c[c >= 0], minlength=k_states).astype(int)
+        for k in range(k_states):
+            zk = Z[c == k]
+            if len(zk) < 2:
+                continue
+            means[k] = np.nan_to_num(np.nanmean(zk, axis=0))
+            if self.covariance_type == "diag":
+                covars[k] = np.nan_to_num(np.nanvar(zk, axis=0), nan=1.0) + self.min_covar
+            elif self.covariance_type == "full":
+                zc = np.where(np.isnan(zk), means[k], zk) - means[k]
+                covars[k] = zc.T @ zc / max(len(zk) - 1, 1) + self.min_covar * np.eye(d)
+            else:
+                raise InputError("covariance_type", f"must be 'diag' or 'full', got "
+                                 f"{self.covariance_type!r}")
+        start = np.full(k_states, self.transition_prior)
+        trans = np.full((k_states, k_states), self.transition_prior)
+        for cc in codes:
+            first = cc[cc >= 0]
+            if len(first):
+                start[first[0]] += 1
+            a, b = cc[:-1], cc[1:]
+            ok = (a >= 0) & (b >= 0)
+            np.add.at(trans, (a[ok], b[ok]), 1)
+        absent = self.state_counts_ == 0
+        start[absent] = 0
+        trans[:, absent] = 0
+        trans[absent] = 0
+        trans[absent, absent] = 1
+        self.startprob_ = start / start.sum()
+        self.transmat_ = trans / trans.sum(axis=1, keepdims=True)
+        self.means_, self.covars_ = means, covars
+        self.fps_ = float(X_list[0].attrs.get("fps", 0) or 0) or None
+        self.metrics_: dict[str, Any] = {}
+        if self.em_iter > 0 and len(unlabeled):
+            self._refine(list(unlabeled))
+        return self
+
+    def _hmm(self) -> _MaskedGaussianHMM:
+        m = _MaskedGaussianHMM(
+            n_components=len(self.behaviors_), covariance_type=self.covariance_type,
+            min_covar=self.min_covar, init_params="", params="stmc",
+            n_iter=self.em_iter, random_state=self.random_state, implementation="log",
+        )
+        m.n_features = len(self.feature_names_)
+        m.startprob_ = self.startprob_
+        m.transmat_ = self.transmat_
+        m.means_ = self.means_
+        m.covars_ = self.covars_
+        return m
+
+    def _refine(self, tables: list[pd.DataFrame]) -> None:
+        """Baum-Welch on unlabelled tables (missing values set to the state-agnostic mean)."""
+        Zs = [np.nan_to_num(self._transform(_as_frame(t, self.feature_names_)))
+              for t in tables]
+        m = self._hmm()
+        with np.errstate(divide="ignore"):
+            m.fit(np.concatenate(Zs), lengths=[len(z) for z in Zs])
+        self.startprob_, self.transmat_, self.means_ = m.startprob_, m.transmat_, m.means_
+        self.covars_ = m._covars_ if self.covariance_type == "diag" else m.covars_
+
+    # ---- decoding ---------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "means_"):
+            raise InputError("model", "is not fitted", "call fit() or load a model file")
+
+    def _encode(self, X: Any) -> np.ndarray:
+        Z = self._transform(_as_frame(X, getattr(self, "feature_names_", None)))
+        return np.where(np.isnan(Z), _MISSING, Z)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Posterior probability of each behaviour per frame (forward-backward).
+
+        Rows where every feature is missing get the model's prior propagation; callers that
+        want them flagged use the ``tracked`` feature.
+        """
+        self._check_fitted()
+        Z = self._encode(X)
+        if len(Z) == 0:
+            return np.zeros((0, len(self.behaviors_)))
+        with np.errstate(divide="ignore", under="ignore"):
+            return self._hmm().predict_proba(Z)
+
+    def decode(self, X: Any, fps: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Viterbi labels (after the minimum bout duration) and posteriors.
+
+        Parameters
+        ----------
+        X
+            One sequence's feature table.
+        fps
+            Frame rate (default ``X.attrs["fps"]``, else the training data's).
+
+        Returns
+        -------
+        labels, proba
+            Behaviour names (object array) and ``(n_frames, n_behaviors)`` posteriors.
+
+        """
+        self._check_fitted()
+        Z = self._encode(X)
+        if len(Z) == 0:
+            return np.zeros(0, dtype=object), np.zeros((0, len(self.behaviors_)))
+        m = self._hmm()
+        with np.errstate(divide="ignore", under="ignore"):
+            _, states = m.decode(Z, algorithm="viterbi")
+            proba = m.predict_proba(Z)
+        fps = fps or (X.attrs.get("fps") if isinstance(X, pd.DataFrame) else None) or self.fps_
+        if fps and self.min_bout_s > 0:
+            states = enforce_min_bout(states, proba, int(round(self.min_bout_s * fps)))
+        return np.asarray(self.behaviors_, dtype=object)[states], proba
+
+    def predict(self, X: Any, fps: float | None = None) -> np.ndarray:
+        """Behaviour name per frame (Viterbi path, minimum bout duration applied)."""
+        return self.decode(X, fps)[0]
+
+    def restrict(self, features: Sequence[str], drop_behaviors: Sequence[str] = ()
+                 ) -> HMMClassifier:
+        """Return a copy restricted to ``features`` that never visits ``drop_behaviors``.
+
+        The other features are marginalised out; ``drop_behaviors`` is e.g. ``waiting``
+        without an arena.
+
+        Marginalising a Gaussian over dropped features is exact, so the copy is the same
+        model seen through fewer features.
+        """
+        self._check_fitted()
+        keep = [i for i, f in enumerate(self.feature_names_) if f in set(features)]
+        if not keep:
+            raise InputError("model", "none of its features are available "
+                             f"(model: {self.feature_names_}; have: {list(features)})",
+                             "give the arena or events the model needs")
+        new = HMMClassifier(**self.get_params())
+        new.feature_names_ = [self.feature_names_[i] for i in keep]
+        new.behaviors_ = list(self.behaviors_)
+        new.center_, new.scale_ = self.center_[keep], self.scale_[keep]
+        new.means_ = self.means_[:, keep]
+        new.covars_ = (self.covars_[:, keep] if self.covariance_type == "diag"
+                       else self.covars_[:, keep][:, :, keep])
+        drop = np.isin(new.behaviors_, list(drop_behaviors))
+        start, trans = self.startprob_.copy(), self.transmat_.copy()
+        if drop.all():
+            raise InputError("model", "every behaviour would be dropped")
+        start[drop] = 0
+        trans[:, drop] = 0
+        trans[drop] = 0
+        trans[drop, drop] = 1
+        new.startprob_ = start / start.sum()
+        new.transmat_ = trans / trans.sum(axis=1, keepdims=True)
+        new.fps_ = self.fps_
+        new.training_checksum_ = self.training_checksum_
+        new.state_counts_ = self.state_counts_
+        new.metrics_ = dict(getattr(self, "metrics_", {}))
+        return new
+
+    # ---- persistence ------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict of the parameters and every fitted array."""
+        self._check_fitted()
+        from behavtrack import __version__
+
+        params = self.get_params()
+        params["features"] = None if params["features"] is None else list(params["features"])
+        params["behaviors"] = list(params["behaviors"])
+        params["log_features"] = list(params["log_features"])
+        return {
+            "schema_version": MODEL_SCHEMA_VERSION,
+            "kind": "behavtrack.HMMClassifier",
+            "behavtrack_version": __version__,
+            "params": params,
+            "feature_names": list(self.feature_names_),
+            "behaviors": list(self.behaviors_),
+            "fps": self.fps_,
+            "arrays": {
+                "center": self.center_.tolist(),
+                "scale": self.scale_.tolist(),
+                "startprob": self.startprob_.tolist(),
+                "transmat": self.transmat_.tolist(),
+                "means": self.means_.tolist(),
+                "covars": np.asarray(self.covars_).tolist(),
+                "state_counts": np.asarray(self.state_counts_).tolist(),
+            },
+            "training_checksum": self.training_checksum_,
+            "metrics": getattr(self, "metrics_", {}),
+        }
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the model as JSON (atomically) and return the path."""
+        return atomic_write_text(path, json.dumps(self.to_dict(), indent=1) + "\n")
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "<model>") -> HMMClassifier:
+        """Validate a dict from :meth:`to_dict` and rebuild the classifier."""
+        from behavtrack.features.table import FEATURE_NAMES
+
+        def fail(problem: str, hint: str | None = None) -> None:
+            raise InputError(source, problem, hint)
+
+        if not isinstance(data, dict) or data.get("kind") != "behavtrack.HMMClassifier":
+            fail("is not a behavtrack HMM model (kind is not 'behavtrack.HMMClassifier')",
+                 "train one with 'behavtrack train'")
+        if data.get("schema_version") != MODEL_SCHEMA_VERSION:
+            fail(f"model schema_version is {data.get('schema_version')!r}; this behavtrack "
+                 f"reads {MODEL_SCHEMA_VERSION}", "retrain the model with this version")
+        for key in ("params", "feature_names", "behaviors", "arrays", "training_checksum"):
+            if key not in data:
+                fail(f"model field {key!r} is missing", "retrain the model")
+        feats, behs = data["feature_names"], data["behaviors"]
+        unknown = [f for f in feats if f not in FEATURE_NAMES]
+        if unknown:
+            fail(f"model feature(s) {unknown} are not features this behavtrack computes",
+                 "retrain the model with this version")
+        bad = [b for b in behs if b not in BEHAVIORS]
+        if bad:
+            fail(f"model behaviour(s) {bad} are unknown", f"known: {', '.join(BEHAVIORS)}")
+        params = dict(data["params"])
+        try:
+            model = cls(**params)
+        except TypeError as exc:
+            fail(f"model params do not match this behavtrack ({exc})", "retrain the model")
+        arrays = data["arrays"]
+        k, d = len(behs), len(feats)
+        full = params.get("covariance_type") == "full"
+        shapes = {"center": (d,), "scale": (d,), "startprob": (k,), "transmat": (k, k),
+                  "means": (k, d), "covars": (k, d, d) if full else (k, d),
+                  "state_counts": (k,)}
+        got: dict[str, np.ndarray] = {}
+        for name, shape in shapes.items():
+            if name not in arrays:
+                fail(f"model array {name!r} is missing", "retrain the model")
+            arr = np.asarray(arrays[name], dtype=float)
+            if arr.shape != shape:
+                fail(f"model array {name!r} has shape {arr.shape}, expected {shape} "
+                     f"for {k} behaviours x {d} features", "the file was edited or truncated")
+            if not np.isfinite(arr).all():
+                fail(f"model array {name!r} holds a non-finite value")
+            got[name] = arr
+        if not np.isclose(got["startprob"].sum(), 1) or not np.allclose(
+                got["transmat"].sum(1), 1) or (got["transmat"] < 0).any():
+            fail("model probabilities do not sum to 1", "the file was edited or truncated")
+        var = got["covars"] if not full else np.linalg.eigvalsh(got["covars"])
+        if (var <= 0).any():
+            fail("model covariances are not positive definite")
+        if (got["scale"] <= 0).any():
+            fail("model feature scales must be positive")
+        model.feature_names_, model.behaviors_ = list(feats), list(behs)
+        model.center_, model.scale_ = got["center"], got["scale"]
+        model.startprob_, model.transmat_ = got["startprob"], got["transmat"]
+        model.means_, model.covars_ = got["means"], got["covars"]
+        model.state_counts_ = got["state_counts"].astype(int)
+        model.fps_ = data.get("fps")
+        model.training_checksum_ = str(data["training_checksum"])
+        model.metrics_ = data.get("metrics") or {}
+        return model
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> HMMClassifier:
+        """Read and validate a model JSON file."""
+        path = Path(path)
+        if not path.is_file():
+            raise InputError(path, "no such model file", "check the path")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(path, f"is not a JSON model file ({type(exc).__name__})",
+                             "models are JSON written by 'behavtrack train'") from None
+        return cls.from_dict(data, source=str(path))

@@ -1,0 +1,591 @@
+"""Whole-session pipelines: classify a session into an output folder; train a model.
+
+:func:`classify_session` goes from a pose file (or a session folder, or a pose Dataset) to the
+folder of ``docs/architecture.md``: ``ethogram.csv, bouts.csv, binary.csv, provenance.json,
+ethogram.png, session.json, events.csv``. :func:`train_model` fits an
+:class:`~behavtrack.strategies.hmm.HMMClassifier` on labelled session folders, measures it on
+held-out sessions and saves it with those metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from behavtrack.errors import InputError
+from behavtrack.files import atomic_path, atomic_write_text, progress
+from behavtrack.io.arena import Arena
+from behavtrack.io.bouts import BEHAVIORS, bouts_to_frames, frames_to_bouts, write_bouts_csv
+from behavtrack.strategies.hmm import HMMClassifier
+
+__all__ = ["ClassifyResult", "LabeledSession", "classify_session", "classify_features",
+           "detect_pokes", "load_labeled_session", "train_model", "check_events"]
+
+EVENT_COLUMNS = ["time_s", "subject", "event", "value", "frame"]
+
+
+@dataclass
+class ClassifyResult:
+    """What :func:`classify_session` produced."""
+
+    out_dir: Path
+    labels: pd.DataFrame  # frame labels with p_* columns (the ethogram table)
+    bouts: pd.DataFrame
+    events: pd.DataFrame
+    meta: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+
+# ---- inputs --------------------------------------------------------------------------------
+def _as_arena(arena: Arena | str | os.PathLike | None) -> Arena | None:
+    if arena is None or isinstance(arena, Arena):
+        return arena
+    from behavtrack.io.arena import load_arena
+
+    return load_arena(arena)
+
+
+def _as_events(events: pd.DataFrame | str | os.PathLike | None, fps: float | None
+               ) -> tuple[pd.DataFrame | None, Path | None]:
+    if events is None:
+        return None, None
+    if isinstance(events, pd.DataFrame):
+        return events, None
+    from behavtrack.io.events import load_events
+
+    return load_events(events, fps=fps), Path(events)
+
+
+def check_events(events: pd.DataFrame, fps: float, n_frames: int, source: str = "events"
+                 ) -> tuple[pd.DataFrame, list[str]]:
+    """Check an events table against the pose: frame rate agreement and time span.
+
+    Events carrying both ``frame`` and ``time_s`` must agree with the pose's frame rate within
+    1 % (else :class:`InputError`). Events after the pose's last frame are kept in the table
+    but noted; the pose running longer than the log is noted too.
+
+    Returns
+    -------
+    events, notes
+        The events with ``frame`` filled from ``time_s`` where missing, and remarks.
+
+    """
+    notes: list[str] = []
+    ev = events.copy()
+    for col in ("time_s", "subject", "event"):
+        if col not in ev.columns:
+            raise InputError(source, f"events table has no {col!r} column",
+                             "columns: time_s (or frame), subject, event")
+    t = pd.to_numeric(ev["time_s"], errors="coerce").to_numpy(dtype=float)
+    frame = (pd.to_numeric(ev["frame"], errors="coerce").to_numpy(dtype=float)
+             if "frame" in ev.columns else np.full(len(ev), np.nan))
+    both = np.isfinite(t) & np.isfinite(frame) & (t > 1.0)
+    if both.sum() >= 2:
+        implied = float(np.median(frame[both] / t[both]))
+        if abs(implied - fps) > 0.01 * fps:
+            raise InputError(source, f"events imply {implied:.3g} fps (frame / time_s) but the "
+                             f"pose has {fps:.3g} fps", "give the right --fps, or events whose "
+                             "frame numbers belong to this video")
+    frame = np.where(np.isfinite(frame), frame, np.round(t * fps))
+    ev["frame"] = pd.array(np.where(np.isfinite(frame), frame, np.nan), dtype="Float64").round(
+        ).astype("Int64")
+    if "value" not in ev.columns:
+        ev["value"] = np.nan
+    duration = n_frames / fps
+    late = int(np.sum(t > duration))
+    if late:
+        notes.append(f"{late} event(s) fall after the pose ends at {duration:.1f} s; "
+                     "they are kept in events.csv but no frame is classified there")
+    if len(t) and np.nanmax(t) < 0.5 * duration:
+        notes.append(f"the events end at {np.nanmax(t):.1f} s, long before the pose "
+                     f"({duration:.1f} s): the log may be truncated")
+    return ev, notes
+
+
+def detect_pokes(pose: xr.Dataset, arena: Arena, min_gap_s: float = 0.2) -> pd.DataFrame:
+    """Pokes detected from the pose: the nose entering the own poke-port zone.
+
+    Entries separated by less than ``min_gap_s`` outside the zone count as one poke.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Events columns ``time_s, subject, event ("poke"), value (NaN), frame``.
+
+    """
+    from behavtrack.features.clean import assign_compartments, body_center, pose_array
+
+    fps = float(pose.attrs["fps"])
+    pos = pose_array(pose)
+    keypoints = [str(k) for k in pose["keypoint"].values]
+    inds = [str(i) for i in np.atleast_1d(pose["individual"].values)]
+    center = body_center(pos, keypoints)
+    nose = pos[:, keypoints.index("nose")] if "nose" in keypoints else center
+    nose = np.where(np.isnan(nose), center, nose)
+    comp_of = assign_compartments(pose, arena)
+    rows = []
+    gap = max(1, int(round(min_gap_s * fps)))
+    for j, ind in enumerate(inds):
+        comp = arena.compartments.get(comp_of.get(ind, ""), None)
+        if comp is None or comp.poke_port is None:
+            continue
+        inside = comp.poke_port.contains(nose[:, j])
+        onsets = np.flatnonzero(inside[1:] & ~inside[:-1]) + 1
+        if len(inside) and inside[0]:
+            onsets = np.concatenate([[0], onsets])
+        if len(onsets) > 1:
+            exits = np.flatnonzero(~inside[1:] & inside[:-1]) + 1
+            # time spent outside before each onset
+            prev_exit = np.searchsorted(exits, onsets) - 1
+            outside = np.where(prev_exit >= 0, onsets - exits[np.maximum(prev_exit, 0)], gap)
+            onsets = onsets[outside >= gap]
+        rows.append(pd.DataFrame({"time_s": onsets / fps, "subject": ind, "event": "poke",
+                                  "value": np.nan, "frame": onsets}))
+    if not rows:
+        return pd.DataFrame(columns=EVENT_COLUMNS)
+    out = pd.concat(rows, ignore_index=True).sort_values("frame", kind="stable")
+    return out.reset_index(drop=True)[EVENT_COLUMNS]
+
+
+# ---- classification --------------------------------------------------------------------
+def classify_features(features: pd.DataFrame, model: HMMClassifier
+                      ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], list[str]]:
+    """Decode every animal of a feature table with ``model``.
+
+    The model is restricted to the features present (the others are marginalised out);
+    ``waiting`` is dropped without geometry features, ``interaction`` without social ones.
+    Frames where the animal is not tracked at all are labelled ``other`` with NaN posteriors.
+
+    Returns
+    -------
+    labels, proba, notes
+        individual -> behaviour per frame; individual -> posteriors; remarks.
+
+    """
+    notes: list[str] = []
+    skipped = features.attrs.get("skipped", {})
+    drop = []
+    if "geometry" in skipped and "waiting" in model.behaviors_:
+        drop.append("waiting")
+    if "social" in skipped and "interaction" in model.behaviors_:
+        drop.append("interaction")
+    have = [f for f in model.feature_names_ if f in features.columns]
+    lacking = [f for f in model.feature_names_ if f not in features.columns]
+    m = model
+    if lacking or drop:
+        m = model.restrict(have, drop)
+        if lacking:
+            notes.append(f"features {lacking} are not available; the model was marginalised "
+                         "over them")
+        if drop:
+            notes.append(f"behaviour(s) {drop} cannot be detected without "
+                         f"{'an arena' if 'waiting' in drop else ''}"
+                         f"{' and ' if len(drop) == 2 else ''}"
+                         f"{'a partner' if 'interaction' in drop else ''}; never predicted")
+    fps = features.attrs.get("fps")
+    labels, proba = {}, {}
+    inds = list(dict.fromkeys(features.index.get_level_values("individual")))
+    for ind in inds:
+        x = features.xs(ind, level="individual")
+        x.attrs = dict(features.attrs)
+        lab, p = m.decode(x, fps=fps)
+        p = _reorder(p, m.behaviors_)
+        if "tracked" in x.columns:
+            lost = x["tracked"].to_numpy() < 0.5
+            if lost.any():
+                lab = lab.copy()
+                lab[lost] = "other"
+                p[lost] = np.nan
+        labels[ind], proba[ind] = lab, p
+    return labels, proba, notes
+
+
+def _reorder(p: np.ndarray, behaviors: Sequence[str]) -> np.ndarray:
+    out = np.zeros((len(p), len(BEHAVIORS)))
+    for j, b in enumerate(behaviors):
+        out[:, BEHAVIORS.index(b)] = p[:, j]
+    return out
+
+
+def _resolve_input(pose: Any, arena: Any, events: Any, fps: float | None):
+    """Pose Dataset, arena, events, session meta and file paths for a pose/session input."""
+    from behavtrack.io.pose import load_pose
+
+    meta: dict[str, Any] = {}
+    files: dict[str, Path | None] = {"pose": None, "arena": None, "events": None}
+    if isinstance(pose, xr.Dataset):
+        ds = pose
+    else:
+        p = Path(pose)
+        if p.is_dir():
+            from behavtrack.io.session import load_session
+
+            sess = load_session(p)
+            meta = dict(sess.meta or {})
+            files["session"] = p
+            if arena is None and sess.arena is not None:
+                arena = sess.arena
+                if (p / "arena.yaml").is_file():
+                    files["arena"] = p / "arena.yaml"
+            if events is None and sess.events is not None:
+                events = sess.events
+                if (p / "events.csv").is_file():
+                    files["events"] = p / "events.csv"
+            p = Path(sess.pose_path)
+            fps = fps or meta.get("fps")
+        files["pose"] = p
+        if arena is not None and not isinstance(arena, Arena):
+            files["arena"] = Path(arena)
+        arena = _as_arena(arena)
+        ds = load_pose(p, fps=fps, arena=arena)
+    arena = _as_arena(arena) if not isinstance(arena, Arena) else arena
+    if fps and ds.attrs.get("fps") and abs(float(ds.attrs["fps"]) - float(fps)) > 1e-6 * fps:
+        raise InputError(ds.attrs.get("source_file", "pose"), f"the pose file says "
+                         f"{ds.attrs['fps']} fps but {fps} fps was given",
+                         "drop --fps or fix the file")
+    if not ds.attrs.get("fps"):
+        raise InputError(ds.attrs.get("source_file", "pose"), "has no frame rate",
+                         "give --fps, or an arena with fps:")
+    if events is not None and not isinstance(events, pd.DataFrame):
+        files["events"] = Path(events)
+    ev, _ = _as_events(events, float(ds.attrs["fps"]))
+    return ds, arena, ev, meta, files
+
+
+def classify_session(
+    pose: str | os.PathLike | xr.Dataset,
+    out_dir: str | os.PathLike,
+    arena: Arena | str | os.PathLike | None = None,
+    events: pd.DataFrame | str | os.PathLike | None = None,
+    model: HMMClassifier | str | os.PathLike | None = None,
+    quiet: bool = False,
+    *,
+    fps: float | None = None,
+    png: bool = True,
+) -> ClassifyResult:
+    """Classify one session and write its classify output folder.
+
+    Parameters
+    ----------
+    pose
+        A pose file, a session folder (its arena and events are used unless given), or a
+        poses Dataset.
+    out_dir
+        The folder to write (created; files in it are replaced atomically one by one).
+    arena
+        Arena (or its YAML path). Without one, geometry features and ``waiting`` are absent
+        and pokes cannot be detected from the pose.
+    events
+        The rig's log (DataFrame or CSV path). Without it, pokes are detected from the pose
+        (``poke_source: pose`` in ``session.json``).
+    model
+        A fitted :class:`HMMClassifier` or a model JSON path; ``None`` = shipped default.
+    quiet
+        No progress bar.
+    fps
+        Frame rate, when the pose file does not say it.
+    png
+        Also draw ``ethogram.png``.
+
+    Returns
+    -------
+    ClassifyResult
+
+    """
+    from behavtrack.export import (
+        binary_table,
+        ethogram_table,
+        plot_ethogram,
+        write_binary_csv,
+        write_ethogram_csv,
+        write_provenance,
+    )
+    from behavtrack.export.provenance import file_record
+    from behavtrack.features import compute_features
+    from behavtrack.strategies.model_file import default_model_path, load_model
+
+    out = Path(out_dir)
+    steps = iter(progress(range(6), total=6, desc="classify", quiet=quiet, unit="step"))
+    next(steps, None)
+    model_path = None
+    if not isinstance(model, HMMClassifier):
+        model_path = Path(model) if model is not None else default_model_path()
+        model = load_model(model)
+    ds, arena, ev, meta, files = _resolve_input(pose, arena, events, fps)
+    fps_ = float(ds.attrs["fps"])
+    n = int(ds.sizes["time"])
+    notes: list[str] = []
+    if ev is not None:
+        ev, ev_notes = check_events(ev, fps_, n, str(files.get("events") or "events"))
+        notes += ev_notes
+    next(steps, None)
+    feats = compute_features(ds, arena, ev)
+    notes += feats.attrs.get("notes", [])
+    next(steps, None)
+    labels, proba, cls_notes = classify_features(feats, model)
+    notes += cls_notes
+    next(steps, None)
+    eth = ethogram_table(labels, proba, fps_)
+    bouts = pd.concat(
+        [frames_to_bouts(labels[i], fps_, i,
+                         confidence=np.nanmax(proba[i], axis=1) if len(proba[i]) else None)
+         for i in labels], ignore_index=True) if labels else frames_to_bouts([], fps_, "")
+    if ev is not None:
+        used_events, poke_source = ev, "log"
+    elif arena is not None:
+        used_events, poke_source = detect_pokes(_clean_for_pokes(ds, arena), arena), "pose"
+    else:
+        used_events, poke_source = pd.DataFrame(columns=EVENT_COLUMNS), "pose"
+        notes.append("no events and no arena: pokes cannot be detected; events.csv is empty")
+    obs_id = str(meta.get("session_id") or (files["pose"].stem if files["pose"] else "session"))
+    media = str(meta.get("video") or (Path(meta["video_path"]).name if meta.get("video_path")
+                                      else ""))
+    window = arena.window_s if arena is not None else None
+    if window is None and ev is not None and "value" in ev and (ev["event"] == "window").any():
+        window = float(ev.loc[ev["event"] == "window", "value"].iloc[-1])
+    session_meta = dict(meta)
+    session_meta.update(
+        fps=fps_, n_frames=n, individuals=list(labels), window_s=window,
+        poke_source=poke_source, duration_s=n / fps_,
+        pose_file=str(files["pose"]) if files["pose"] else ds.attrs.get("source_file"),
+    )
+    next(steps, None)
+    out.mkdir(parents=True, exist_ok=True)
+    write_ethogram_csv(eth, out / "ethogram.csv")
+    write_bouts_csv(bouts, out / "bouts.csv", fps_, observation_id=obs_id, media_file=media)
+    write_binary_csv(binary_table(labels, fps_), out / "binary.csv")
+    _write_events(used_events, out / "events.csv")
+    atomic_write_text(out / "session.json",
+                      json.dumps(session_meta, indent=1, default=_jsonable) + "\n")
+    if png:
+        plot_ethogram(labels, fps_, out / "ethogram.png", title=obs_id)
+    model_rec = file_record(model_path) if model_path else {"path": None}
+    model_rec.update(training_checksum=model.training_checksum_,
+                     features_used=[f for f in model.feature_names_ if f in feats.columns],
+                     heldout=_summary(getattr(model, "metrics_", {})))
+    write_provenance(
+        out / "provenance.json",
+        inputs={k: file_record(v) if v is not None and Path(v).is_file() else
+                (str(v) if v is not None else None) for k, v in files.items()},
+        model=model_rec,
+        parameters={"fps": fps_, "n_frames": n, "min_bout_s": model.min_bout_s,
+                    "feature_groups_skipped": feats.attrs.get("skipped", {}),
+                    "px_per_cm": feats.attrs.get("px_per_cm"),
+                    "scale_source": feats.attrs.get("scale_source"),
+                    "poke_source": poke_source, "cleaning": feats.attrs.get("clean")},
+        notes=notes,
+    )
+    next(steps, None)
+    return ClassifyResult(out, eth, bouts, used_events, session_meta, notes)
+
+
+def _clean_for_pokes(ds: xr.Dataset, arena: Arena) -> xr.Dataset:
+    from behavtrack.features.clean import clean_pose
+
+    return clean_pose(ds, arena)[0]
+
+
+def _summary(metrics: dict) -> dict:
+    keys = ("hmm_frame_macro_f1", "hmm_bout_macro_f1", "n_test_sessions")
+    return {k: metrics[k] for k in keys if k in metrics}
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating,)):
+        return float(v)
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    return str(v)
+
+
+def _write_events(events: pd.DataFrame, path: Path) -> None:
+    try:
+        from behavtrack.io.events import write_events
+    except ImportError:  # pragma: no cover - the IO layer always has it
+        write_events = None
+    if write_events is not None:
+        write_events(events, path)
+        return
+    with atomic_path(path) as tmp:
+        events.to_csv(tmp, index=False)
+
+
+# ---- training --------------------------------------------------------------------------
+@dataclass
+class LabeledSession:
+    """One labelled session ready for training: features and per-animal truth."""
+
+    name: str
+    features: pd.DataFrame
+    labels: dict[str, np.ndarray]
+
+
+def _truth_from_session(sess: Any, folder: Path, inds: list[str], n: int, fps: float
+                        ) -> dict[str, np.ndarray]:
+    labels = getattr(sess, "labels", None)
+    if labels is not None and len(labels):
+        out = {}
+        for ind in inds:
+            rows = labels[labels["individual"].astype(str) == ind]
+            lab = np.full(n, "", dtype=object)
+            fr = rows["frame"].to_numpy(dtype=int)
+            ok = (fr >= 0) & (fr < n)
+            lab[fr[ok]] = rows["behavior"].astype(str).str.lower().to_numpy()[ok]
+            out[ind] = lab
+        return out
+    if (folder / "bouts.csv").is_file():
+        from behavtrack.io.bouts import read_bouts_csv
+
+        b = read_bouts_csv(folder / "bouts.csv")
+        return {ind: bouts_to_frames(b, n, fps, ind) for ind in inds}
+    raise InputError(folder, "has no labels.csv or bouts.csv to train from",
+                     "label it (simulate, BORIS, or the napari review) first")
+
+
+def load_labeled_session(folder: str | os.PathLike) -> LabeledSession:
+    """Features and truth of a labelled session folder (``labels.csv`` or ``bouts.csv``)."""
+    from behavtrack.features import compute_features
+    from behavtrack.io.pose import load_pose
+    from behavtrack.io.session import load_session
+
+    folder = Path(folder)
+    sess = load_session(folder)
+    ds = load_pose(sess.pose_path, fps=(sess.meta or {}).get("fps"), arena=sess.arena)
+    feats = compute_features(ds, sess.arena, sess.events)
+    inds = feats.attrs["individuals"]
+    truth = _truth_from_session(sess, folder, inds, feats.attrs["n_frames"], feats.attrs["fps"])
+    return LabeledSession(folder.name, feats, truth)
+
+
+def labeled_from_boris(boris: str | os.PathLike, pose: str | os.PathLike,
+                       arena: Arena | str | os.PathLike | None = None,
+                       events: str | os.PathLike | None = None,
+                       behavior_map: dict[str, str] | None = None,
+                       subject_map: dict[str, str] | None = None) -> LabeledSession:
+    """Return a labelled session from a BORIS export and the pose of the same video."""
+    from behavtrack.features import compute_features
+    from behavtrack.io.boris import load_boris
+    from behavtrack.io.pose import load_pose
+
+    arena = _as_arena(arena)
+    ds = load_pose(pose, arena=arena)
+    if not ds.attrs.get("fps"):
+        raise InputError(pose, "has no frame rate", "give an arena with fps:")
+    ev, _ = _as_events(events, float(ds.attrs["fps"]))
+    feats = compute_features(ds, arena, ev)
+    bouts = load_boris(boris, behavior_map=behavior_map, subject_map=subject_map)
+    inds = feats.attrs["individuals"]
+    unknown = sorted(set(bouts["individual"].astype(str)) - set(inds))
+    if unknown:
+        raise InputError(boris, f"subject(s) {unknown} are not individuals of the pose {inds}",
+                         "map them with a subject map")
+    n, fps = feats.attrs["n_frames"], feats.attrs["fps"]
+    truth = {ind: bouts_to_frames(bouts, n, fps, ind) for ind in inds}
+    return LabeledSession(Path(boris).stem, feats, truth)
+
+
+def _sequences(sessions: Sequence[LabeledSession]) -> tuple[list[pd.DataFrame], list]:
+    X, y = [], []
+    for s in sessions:
+        for ind, lab in s.labels.items():
+            x = s.features.xs(ind, level="individual")
+            x.attrs = dict(s.features.attrs)
+            X.append(x)
+            y.append(lab)
+    return X, y
+
+
+def evaluate(model: Any, sessions: Sequence[LabeledSession]) -> dict:
+    """Frame and bout scores of ``model`` (anything with ``predict(X)``) on labelled sessions."""
+    from behavtrack.strategies.metrics import bout_scores, frame_scores
+
+    X, y = _sequences(sessions)
+    pred = [model.predict(x) for x in X]
+    return {"frame": frame_scores(y, pred), "bout": bout_scores(y, pred)}
+
+
+def train_model(
+    labeled: Sequence[str | os.PathLike | LabeledSession],
+    out: str | os.PathLike | None = None,
+    *,
+    test_fraction: float = 0.25,
+    covariance_type: str = "diag",
+    min_bout_s: float = 0.3,
+    em_iter: int = 0,
+    seed: int = 0,
+    quiet: bool = False,
+    refit_all: bool = False,
+) -> HMMClassifier:
+    """Train an HMM on labelled sessions, measure it on held-out ones, save it as JSON.
+
+    Parameters
+    ----------
+    labeled
+        Session folders (with ``labels.csv`` or ``bouts.csv``) or :class:`LabeledSession`.
+    out
+        Model JSON to write (``None`` = do not write).
+    test_fraction
+        Fraction of sessions held out (at least one when there are two or more), chosen by a
+        seeded shuffle.
+    covariance_type, min_bout_s, em_iter
+        Passed to :class:`HMMClassifier` (EM refinement uses the held-in sessions' features
+        without labels).
+    seed
+        Seed of the split and of EM.
+    quiet
+        No progress bar.
+    refit_all
+        After measuring, refit on all sessions (the saved metrics then describe the split
+        model, which the file says).
+
+    Returns
+    -------
+    HMMClassifier
+        The fitted model; ``metrics_`` holds the held-out scores.
+
+    """
+    from behavtrack.strategies.rules import RuleClassifier
+
+    sessions = [s if isinstance(s, LabeledSession) else load_labeled_session(s)
+                for s in progress(list(labeled), desc="features", quiet=quiet, unit="session")]
+    if not sessions:
+        raise InputError("train", "no labelled sessions given")
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(sessions))
+    n_test = int(np.ceil(test_fraction * len(sessions))) if len(sessions) >= 2 else 0
+    test = [sessions[i] for i in order[:n_test]]
+    train = [sessions[i] for i in order[n_test:]]
+    X, y = _sequences(train)
+    model = HMMClassifier(covariance_type=covariance_type, min_bout_s=min_bout_s,
+                          em_iter=em_iter, random_state=seed)
+    model.fit(X, y, unlabeled=X if em_iter else ())
+    metrics: dict[str, Any] = {
+        "train_sessions": [s.name for s in train], "test_sessions": [s.name for s in test],
+        "n_test_sessions": len(test), "seed": seed,
+    }
+    if test:
+        hm = evaluate(model, test)
+        rb = evaluate(RuleClassifier(min_bout_s=min_bout_s), test)
+        metrics.update(
+            hmm_frame_macro_f1=hm["frame"]["macro_f1"], hmm_bout_macro_f1=hm["bout"]["macro_f1"],
+            hmm=hm, rules_frame_macro_f1=rb["frame"]["macro_f1"],
+            rules_bout_macro_f1=rb["bout"]["macro_f1"],
+        )
+    if refit_all and test:
+        X, y = _sequences(sessions)
+        model.fit(X, y, unlabeled=X if em_iter else ())
+        metrics["note"] = "metrics measured on the split model; this model was refit on all"
+    model.metrics_ = json.loads(json.dumps(metrics, default=_jsonable))
+    if out is not None:
+        model.save(out)
+    return model
