@@ -23,6 +23,8 @@ from behavtrack.errors import InputError
 # One module per command, in the order data flows; each module's register() adds it.
 _COMMANDS = [
     "info",
+    "train",
+    "classify",
 ]
 
 

@@ -1,0 +1,41 @@
+"""``behavtrack classify POSE [--arena A] [--events E] [--model M] --out DIR``."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``classify`` command."""
+    p = subparsers.add_parser(
+        "classify",
+        help="strategy bouts of one session (ethogram, bouts, binary table, raster)",
+        description="Classify each animal's behaviour per frame (approach, waiting, "
+        "interaction, other) with the HMM model and write the classify output folder. POSE "
+        "is a pose file or a session folder (whose arena.yaml and events.csv are then used).",
+    )
+    p.add_argument("pose", metavar="POSE", help="pose file or session folder")
+    p.add_argument("--arena", help="arena YAML (default: the session folder's, else none)")
+    p.add_argument("--events", help="rig log CSV (default: the session folder's; without "
+                   "one, pokes are detected from the pose)")
+    p.add_argument("--model", help="model JSON (default: the shipped models/default.json)")
+    p.add_argument("--fps", type=float, help="frame rate, if the pose file lacks it")
+    p.add_argument("--no-png", action="store_true", help="skip ethogram.png")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``behavtrack classify``."""
+    from behavtrack.strategies.pipeline import classify_session
+
+    res = classify_session(args.pose, args.out, arena=args.arena, events=args.events,
+                           model=args.model, quiet=args.quiet, fps=args.fps,
+                           png=not args.no_png)
+    if not args.quiet:
+        counts = res.bouts.groupby(["individual", "behavior"]).size()
+        print(f"wrote {res.out_dir} ({len(res.bouts)} bouts; "
+              + ", ".join(f"{i} {b}: {n}" for (i, b), n in counts.items()) + ")")
+        for note in res.notes:
+            print(f"note: {note}")
+    return 0

@@ -1,0 +1,62 @@
+"""``behavtrack train LABELED... --out MODEL``: fit the HMM on labelled sessions."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``train`` command."""
+    p = subparsers.add_parser(
+        "train",
+        help="fit the strategy HMM on labelled sessions and save it as JSON",
+        description="Fit the supervised HMM on labelled session folders (labels.csv or "
+        "bouts.csv: simulated truth or reviewed corrections) and/or BORIS exports paired "
+        "with their pose files; hold out a fraction of sessions and store the metrics on "
+        "them in the model file.",
+    )
+    p.add_argument("labeled", nargs="*", metavar="LABELED",
+                   help="session folders, globs or manifest files")
+    p.add_argument("--boris", action="append", default=[], metavar="FILE",
+                   help="a BORIS export (repeat; pair each with --pose)")
+    p.add_argument("--pose", action="append", default=[], metavar="FILE",
+                   help="the pose file of the video of the matching --boris")
+    p.add_argument("--arena", help="arena YAML for the --boris/--pose pairs")
+    p.add_argument("--out", required=True, metavar="MODEL", help="model JSON to write")
+    p.add_argument("--test-fraction", type=float, default=0.25,
+                   help="fraction of sessions held out for the metrics (default 0.25)")
+    p.add_argument("--covariance", choices=["diag", "full"], default="diag")
+    p.add_argument("--min-bout-s", type=float, default=0.3)
+    p.add_argument("--em-iter", type=int, default=0,
+                   help="Baum-Welch refinement iterations after the supervised fit")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--refit-all", action="store_true",
+                   help="after measuring, refit on every session")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``behavtrack train``."""
+    from behavtrack.errors import InputError
+    from behavtrack.io.session import find_sessions
+    from behavtrack.strategies.pipeline import labeled_from_boris, train_model
+
+    if len(args.boris) != len(args.pose):
+        raise InputError("--boris/--pose", f"got {len(args.boris)} BORIS file(s) and "
+                         f"{len(args.pose)} pose file(s)", "give one --pose per --boris")
+    items: list = find_sessions(args.labeled) if args.labeled else []
+    items += [labeled_from_boris(b, p, arena=args.arena)
+              for b, p in zip(args.boris, args.pose, strict=True)]
+    if not items:
+        raise InputError("train", "no labelled sessions given", "name session folders")
+    model = train_model(items, args.out, test_fraction=args.test_fraction,
+                        covariance_type=args.covariance, min_bout_s=args.min_bout_s,
+                        em_iter=args.em_iter, seed=args.seed, quiet=args.quiet,
+                        refit_all=args.refit_all)
+    if not args.quiet:
+        m = model.metrics_
+        if m.get("n_test_sessions"):
+            print(f"held-out ({m['n_test_sessions']} sessions): frame macro-F1 "
+                  f"{m['hmm_frame_macro_f1']:.3f}, bout F1 {m['hmm_bout_macro_f1']:.3f}")
+        print(f"wrote {args.out}")
+    return 0
