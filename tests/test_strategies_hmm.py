@@ -1,0 +1,172 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import norm
+
+from behavtrack.errors import InputError
+from behavtrack.io.bouts import BEHAVIORS
+from behavtrack.strategies import HMMClassifier, RuleClassifier, enforce_min_bout
+from behavtrack.strategies.metrics import bout_scores, frame_scores
+
+MEANS = np.array([[0, 0], [3, 0], [0, 3], [3, 3]], float)
+FEATS = ["speed", "dist_poke"]
+
+
+def _sequence(rng, n, sd=1.0, fps=30.0):
+    states, cur = [], 3
+    while len(states) < n:
+        states += [cur] * int(rng.integers(15, 60))
+        cur = int(rng.integers(0, 4))
+    s = np.array(states[:n])
+    x = pd.DataFrame(MEANS[s] + rng.normal(0, sd, (n, 2)), columns=FEATS)
+    x.attrs["fps"] = fps
+    return x, np.asarray(BEHAVIORS, dtype=object)[s]
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    train = [_sequence(rng, 3000) for _ in range(4)]
+    test = _sequence(rng, 6000)
+    return train, test
+
+
+def _fit(train, **kw):
+    kw.setdefault("features", FEATS)
+    kw.setdefault("log_features", ())
+    return HMMClassifier(**kw).fit([x for x, _ in train], [y for _, y in train])
+
+
+def test_supervised_fit_estimates_counts_and_decodes(data):
+    train, (x, y) = data
+    m = _fit(train, transition_prior=0.0, min_bout_s=0.0)
+    # transitions are the label transition counts, normalised per row
+    counts = np.zeros((4, 4))
+    for _, lab in train:
+        s = np.array([BEHAVIORS.index(v) for v in lab])
+        np.add.at(counts, (s[:-1], s[1:]), 1)
+    np.testing.assert_allclose(m.transmat_, counts / counts.sum(1, keepdims=True))
+    # emission means are the per-label feature means (standardised)
+    allx = pd.concat([a for a, _ in train])
+    ally = np.concatenate([b for _, b in train])
+    z = (allx.to_numpy() - allx.to_numpy().mean(0)) / allx.to_numpy().std(0)
+    np.testing.assert_allclose(m.means_[1], z[ally == "waiting"].mean(0), rtol=1e-9)
+    pred, proba = m.decode(x)
+    assert (pred == y).mean() > 0.97
+    np.testing.assert_allclose(proba.sum(1), 1.0)
+    assert frame_scores([y], [pred])["macro_f1"] > 0.97
+    assert bout_scores([y], [pred])["macro_f1"] > 0.9
+
+
+def test_missing_values_are_marginalised_exactly(data):
+    train, (x, _) = data
+    m = _fit(train)
+    z = m._transform(x.iloc[:5])
+    z_missing = z.copy()
+    z_missing[:, 1] = np.nan
+    enc = np.where(np.isnan(z_missing), 1e300, z_missing)
+    ll = m._hmm()._compute_log_likelihood(enc)
+    expected = norm.logpdf(z[:, [0]], m.means_[:, 0], np.sqrt(m.covars_[:, 0]))
+    np.testing.assert_allclose(ll, expected, rtol=1e-9)
+    xm = x.copy()
+    xm.iloc[100:400, 0] = np.nan
+    pred, proba = m.decode(xm)
+    assert np.isfinite(proba).all() and len(pred) == len(x)
+
+
+def test_full_covariance_and_em_refinement(data):
+    train, (x, y) = data
+    full = _fit(train, covariance_type="full")
+    assert full.covars_.shape == (4, 2, 2)
+    assert (full.predict(x) == y).mean() > 0.97
+    em = HMMClassifier(features=FEATS, log_features=(), em_iter=3).fit(
+        [a for a, _ in train], [b for _, b in train], unlabeled=[x])
+    assert (em.predict(x) == y).mean() > 0.95
+
+
+def test_min_bout_removes_short_runs():
+    rng = np.random.default_rng(1)
+    states = rng.integers(0, 4, 500)
+    proba = rng.dirichlet(np.ones(4), 500)
+    out = enforce_min_bout(states, proba, 5)
+    change = np.flatnonzero(np.diff(out)) + 1
+    lengths = np.diff(np.concatenate([[0], change, [500]]))
+    assert lengths.min() >= 5
+
+
+def test_save_load_roundtrip_and_validation(data, tmp_path):
+    train, (x, _) = data
+    m = _fit(train)
+    m.metrics_ = {"hmm_frame_macro_f1": 0.9}
+    path = m.save(tmp_path / "m.json")
+    m2 = HMMClassifier.load(path)
+    assert (m2.predict(x) == m.predict(x)).all()
+    assert m2.training_checksum_ == m.training_checksum_ and len(m.training_checksum_) == 64
+    assert m2.metrics_ == {"hmm_frame_macro_f1": 0.9}
+    data_ = json.loads(path.read_text())
+    for edit, msg in [
+        (lambda d: d.update(schema_version=99), "schema_version"),
+        (lambda d: d["arrays"]["means"].pop(), "shape"),
+        (lambda d: d.update(feature_names=["speed", "wingspan"]), "wingspan"),
+        (lambda d: d.update(behaviors=["approach", "sleep", "interaction", "other"]), "sleep"),
+        (lambda d: d["arrays"]["transmat"][0].__setitem__(0, 5.0), "sum to 1"),
+        (lambda d: d.pop("training_checksum"), "training_checksum"),
+    ]:
+        bad = json.loads(json.dumps(data_))
+        edit(bad)
+        p = tmp_path / "bad.json"
+        p.write_text(json.dumps(bad))
+        with pytest.raises(InputError, match=msg) as exc:
+            HMMClassifier.load(p)
+        assert "\n" not in str(exc.value) and str(p) in str(exc.value)
+    (tmp_path / "junk.json").write_text("{not json")
+    with pytest.raises(InputError, match="not a JSON model"):
+        HMMClassifier.load(tmp_path / "junk.json")
+
+
+def test_missing_feature_is_one_line_error_and_restrict_drops_states(data):
+    train, (x, y) = data
+    m = _fit(train)
+    with pytest.raises(InputError, match="lacks"):
+        m.predict(x[["speed"]])
+    r = m.restrict(["speed"], ["waiting"])
+    pred = r.predict(x[["speed"]])
+    assert "waiting" not in set(pred)
+    assert r.transmat_[[0, 2, 3], 1].sum() == 0 and r.startprob_[1] == 0
+
+
+def test_fit_rejects_unknown_labels(data):
+    train, _ = data
+    x, y = train[0]
+    y = y.copy()
+    y[0] = "grooming"
+    with pytest.raises(InputError, match="grooming"):
+        HMMClassifier(features=FEATS).fit([x], [y])
+
+
+def test_rule_baseline_follows_its_thresholds():
+    x = pd.DataFrame({
+        "speed": [10, 1, 1, 10],
+        "nose_nose": [20, 20, 2, 20],
+        "dist_partition": [10, 10, 1, 10],
+        "partner_dist_partition": [10, 10, 1, 10],
+        "partition_approach": [10, 0, 0, 0],
+        "dist_poke": [20, 2, 20, 20],
+    })
+    assert RuleClassifier(min_bout_s=0).predict(x).tolist() == [
+        "approach", "waiting", "interaction", "other"]
+    # without the geometry columns no waiting, and approach falls back to the partner
+    y = x.drop(columns=["dist_poke", "dist_partition", "partner_dist_partition",
+                        "partition_approach"]).assign(partner_approach=[10, 0, 0, 0])
+    assert RuleClassifier(min_bout_s=0).predict(y).tolist() == [
+        "approach", "other", "interaction", "other"]
+
+
+def test_bout_f1_uses_temporal_iou():
+    t = np.array(["other"] * 10 + ["approach"] * 10 + ["other"] * 10, dtype=object)
+    p_good = np.array(["other"] * 12 + ["approach"] * 10 + ["other"] * 8, dtype=object)  # IoU 8/12
+    p_bad = np.array(["other"] * 16 + ["approach"] * 10 + ["other"] * 4, dtype=object)  # 4/16
+    assert bout_scores([t], [p_good])["per_behavior"]["approach"]["f1"] == 1.0
+    assert bout_scores([t], [p_bad])["per_behavior"]["approach"]["f1"] == 0.0
