@@ -25,6 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="confidence below which a point counts as low (default 0.5)")
     p.add_argument("--fps", type=float, default=None,
                    help="frame rate for files that do not store it")
+    p.add_argument("--arena", default=None, metavar="YAML",
+                   help="arena YAML of the setup (validated; its fps is used if needed)")
     p.add_argument("--json", action="store_true", help="print one JSON object per file")
     p.set_defaults(func=run)
 
@@ -34,10 +36,15 @@ def run(args: argparse.Namespace) -> int:
     from behavtrack.errors import InputError
     from behavtrack.io.info import describe_pose, format_description
 
+    arena = None
+    if args.arena is not None:
+        from behavtrack.io.arena import load_arena
+
+        arena = load_arena(args.arena)
     status = 0
     for i, path in enumerate(args.files):
         try:
-            info = describe_pose(path, threshold=args.threshold, fps=args.fps)
+            info = describe_pose(path, threshold=args.threshold, fps=args.fps, arena=arena)
         except InputError as exc:
             print(f"behavtrack info: error: {exc}", file=sys.stderr)
             status = 2

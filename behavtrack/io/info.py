@@ -56,7 +56,10 @@ def describe_dataset(ds: xr.Dataset, threshold: float = 0.5) -> dict[str, Any]:
 
 
 def describe_pose(
-    path: str | os.PathLike, threshold: float = 0.5, fps: float | None = None
+    path: str | os.PathLike,
+    threshold: float = 0.5,
+    fps: float | None = None,
+    arena: str | os.PathLike | Any | None = None,
 ) -> dict[str, Any]:
     """Summarise one pose or agent-rollout file.
 
@@ -69,6 +72,9 @@ def describe_pose(
         Points with confidence below this count as low-confidence.
     fps
         Frame rate, for files that do not store it.
+    arena
+        An :class:`~behavtrack.io.arena.Arena` or the path of an arena YAML (validated; its
+        ``fps`` is used if neither ``fps`` nor the file gives one).
 
     Returns
     -------
@@ -88,6 +94,10 @@ def describe_pose(
     from behavtrack.io.agents import is_rollout_file, load_rollouts
     from behavtrack.io.pose import load_pose
 
+    if isinstance(arena, (str, os.PathLike)):
+        from behavtrack.io.arena import load_arena
+
+        arena = load_arena(arena)
     path = require_file(path, "file")
     if is_rollout_file(path):
         rollouts = load_rollouts(path)
@@ -114,7 +124,8 @@ def describe_pose(
             for r in rollouts
         ]
         return out
-    return describe_dataset(load_pose(path, fps=fps), threshold) | {"file": str(path)}
+    ds = load_pose(path, fps=fps, arena=arena)
+    return describe_dataset(ds, threshold) | {"file": str(path)}
 
 
 def _fmt_list(items: list[str], limit: int = 12) -> str:

@@ -241,6 +241,17 @@ def _load_raw(path: Path, source_software: str) -> xr.Dataset:
 
     suffix = _suffix(path)
     hint = "give a DeepLabCut, SLEAP, LightningPose, Anipose or NWB pose file"
+    hdf5 = suffix in (".h5", ".hdf5", ".analysis.h5", ".nwb", ".slp")
+    truncated = ("is not a readable HDF5 file, it may be truncated or corrupt",
+                 "copy or export the file again")
+    if hdf5:
+        try:
+            with h5py.File(path, "r"):
+                pass
+        except OSError as exc:
+            if suffix != ".nwb":  # NWB may also be zarr; let movement decide
+                raise InputError(path, f"{truncated[0]} ({_first_line(exc, 80)})",
+                                 truncated[1]) from None
     try:
         software = _infer_software(path) if source_software == "auto" else source_software
         with _quiet_movement():
@@ -256,16 +267,16 @@ def _load_raw(path: Path, source_software: str) -> xr.Dataset:
         raise
     except OSError as exc:
         text = _first_line(exc)
-        if suffix in (".h5", ".hdf5", ".analysis.h5", ".nwb", ".slp"):
-            raise InputError(
-                path, f"is not a readable HDF5 file, it may be truncated or corrupt ({text})",
-                "copy or export the file again",
-            ) from None
+        if hdf5:
+            raise InputError(path, f"{truncated[0]} ({text})", truncated[1]) from None
         raise InputError(path, f"cannot be read ({text})", hint) from None
     except (ValueError, TypeError, KeyError, IndexError, AttributeError,
             pickle.UnpicklingError, UnicodeDecodeError, pd.errors.ParserError,
             pd.errors.EmptyDataError) as exc:
-        raise InputError(path, f"is not a valid pose file ({_first_line(exc)})", hint) from None
+        text = _first_line(exc)
+        if hdf5 and "HDF5" in text:
+            raise InputError(path, f"{truncated[0]} ({text})", truncated[1]) from None
+        raise InputError(path, f"is not a valid pose file ({text})", hint) from None
 
 
 def _frame_index(ds: xr.Dataset) -> np.ndarray:

@@ -1,0 +1,245 @@
+"""load_pose / save_pose / aliases checked against values read independently from the files."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+
+from behavtrack.errors import InputError
+from behavtrack.io import aliases as aliases_mod
+from behavtrack.io.aliases import canonical_name, canonical_names, register_aliases
+from behavtrack.io.arena import default_arena
+from behavtrack.io.pose import (
+    load_pose,
+    require_fps,
+    require_individuals,
+    require_keypoints,
+    save_pose,
+)
+
+
+def _dlc_csv_table(path):
+    """Header rows and float body of a DLC CSV, read with the csv module."""
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    n_header = next(i for i, r in enumerate(rows) if r[0] == "coords") + 1
+    header = {r[0]: r[1:] for r in rows[:n_header]}
+    body = np.array([[float(v) if v != "" else np.nan for v in r[1:]] for r in rows[n_header:]])
+    return header, body
+
+
+def test_openfield_dlc_csv_values(shared_data):
+    path = shared_data / "video/openfield/m3v1mp4_dlc_predictions.csv"
+    header, body = _dlc_csv_table(path)
+    ds = load_pose(path, fps=30)
+    assert ds.attrs["fps"] == 30.0
+    assert ds.attrs["source_file"] == str(path)
+    assert list(ds.keypoint.values) == ["nose", "left_ear", "right_ear", "tail_base"]
+    assert json.loads(ds.attrs["renamed_keypoints"])["snout"] == "nose"
+    assert ds.sizes["time"] == body.shape[0] == 2330
+    np.testing.assert_allclose(ds.time.values, np.arange(2330) / 30.0)
+    originals = ["snout", "leftear", "rightear", "tailbase"]
+    canon = ["nose", "left_ear", "right_ear", "tail_base"]
+    for orig, name in zip(originals, canon, strict=True):
+        cols = [i for i, bp in enumerate(header["bodyparts"]) if bp == orig]
+        coords = [header["coords"][i] for i in cols]
+        x = body[:, cols[coords.index("x")]]
+        y = body[:, cols[coords.index("y")]]
+        lk = body[:, cols[coords.index("likelihood")]]
+        sel = ds.sel(keypoint=name, individual=ds.individual.values[0])
+        np.testing.assert_allclose(sel.position.sel(space="x").values, x)
+        np.testing.assert_allclose(sel.position.sel(space="y").values, y)
+        np.testing.assert_allclose(sel.confidence.values, lk)
+
+
+def test_multi_animal_dlc_csv_values(shared_data):
+    path = shared_data / "pose/mouse_multi.csv"
+    header, body = _dlc_csv_table(path)
+    ds = load_pose(path)
+    assert ds.attrs["fps"] is None and ds.attrs["time_unit"] == "frames"
+    individuals = list(dict.fromkeys(header["individuals"]))
+    assert list(ds.individual.values) == individuals
+    for ind in individuals:
+        cols = [i for i, (iv, bp, c) in enumerate(zip(header["individuals"], header["bodyparts"],
+                                                      header["coords"], strict=True))
+                if iv == ind and bp == "tailbase" and c == "x"]
+        np.testing.assert_allclose(
+            ds.position.sel(individual=ind, keypoint="tail_base", space="x").values,
+            body[:, cols[0]],
+        )
+
+
+def test_sleap_analysis_values(shared_data):
+    path = shared_data / "pose/SLEAP_single-mouse_EPM.analysis.h5"
+    with h5py.File(path, "r") as f:
+        tracks = f["tracks"][()]  # (tracks, 2, nodes, frames)
+        nodes = [n.decode() for n in f["node_names"][()]]
+    ds = load_pose(path, fps=30)
+    expected = [canonical_name(n) for n in nodes]
+    assert list(ds.keypoint.values) == expected
+    assert "nose" in expected and "centroid" in expected  # snout, centre
+    want = np.transpose(tracks, (3, 1, 2, 0))  # frames, space, nodes, tracks
+    np.testing.assert_allclose(ds.position.values, want, equal_nan=True)
+    assert ds.time.values[-1] == pytest.approx((tracks.shape[-1] - 1) / 30)
+
+
+def test_reaching_dlc_h5_with_python2_pickled_metadata(shared_data):
+    path = shared_data / "pose/reachingDEMO_2D.h5"
+    with h5py.File(path, "r") as f:
+        raw = f["df_with_missing/table"]["values_block_0"]  # (800, 33 * 3)
+    ds = load_pose(path)
+    assert ds.sizes["keypoint"] == 33 and ds.sizes["time"] == 800
+    xyl = raw.reshape(800, 33, 3)
+    np.testing.assert_allclose(ds.position.sel(space="x").values[:, :, 0], xyl[:, :, 0])
+    np.testing.assert_allclose(ds.position.sel(space="y").values[:, :, 0], xyl[:, :, 1])
+    np.testing.assert_allclose(ds.confidence.values[:, :, 0], xyl[:, :, 2])
+    # the names come from the pickled column list, decoded without any global
+    ref = pd.read_hdf(path, "df_with_missing")
+    names = list(dict.fromkeys(ref.columns.get_level_values("bodyparts")))
+    assert list(ds.keypoint.values) == canonical_names(names)
+
+
+def test_slp_and_old_layout_and_centroids(shared_data):
+    from movement.io import load_dataset
+
+    for name in ("flies_centered_pair_predictions.slp", "flies_two_old_layout.analysis.h5",
+                 "SLEAP_three-mice_Aeon_mixed-labels.analysis.h5"):
+        path = shared_data / "pose" / name
+        ds = load_pose(path)
+        ref = load_dataset(path, source_software="SLEAP")
+        np.testing.assert_allclose(ds.position.values, ref.position.values, equal_nan=True)
+        assert ds.sizes["individual"] >= 2
+
+
+def test_fps_sources(shared_data, tmp_path):
+    path = shared_data / "pose/mouse_single.csv"
+    ds = load_pose(path)
+    assert ds.attrs["fps"] is None
+    with pytest.raises(InputError, match="frame rate is unknown"):
+        require_fps(ds)
+    arena = default_arena()
+    ds = load_pose(path, arena=arena)
+    assert ds.attrs["fps"] == arena.fps == 30.0
+    np.testing.assert_allclose(ds.time.values, np.arange(ds.sizes["time"]) / 30.0)
+    ds = load_pose(path, fps=50, arena=arena)  # the argument wins
+    assert require_fps(ds) == 50.0
+    with pytest.raises(InputError, match="positive"):
+        load_pose(path, fps=-1)
+
+
+def test_aliases_table_and_extensions():
+    assert canonical_name("Snout") == "nose"
+    assert canonical_name("Tail_base") == canonical_name("TailBase") == "tail_base"
+    assert canonical_name("tail-start") == "tail_base"
+    assert canonical_name("body centre") == canonical_name("Centroid") == "centroid"
+    assert canonical_name("EarL") == canonical_name("ear_left") == "left_ear"
+    assert canonical_name("wingL") == "wingL"
+    assert canonical_name("head", aliases={"Head": "nose"}) == "nose"
+    assert canonical_names(["nose", "snout", "tailbase"]) == ["nose", "snout", "tail_base"]
+    saved = dict(aliases_mod.ALIASES)
+    try:
+        register_aliases({"Neck-Base": "centroid"})
+        assert canonical_name("neck_base") == "centroid"
+    finally:
+        aliases_mod.ALIASES.clear()
+        aliases_mod.ALIASES.update(saved)
+
+
+def test_load_pose_user_aliases(shared_data):
+    ds = load_pose(shared_data / "pose/mouse_multi.csv", aliases={"spine2": "centroid"})
+    assert "centroid" in ds.keypoint.values and "spine2" not in ds.keypoint.values
+    require_keypoints(ds, ["nose", "left_ear", "right_ear", "centroid", "tail_base"])
+
+
+def test_require_keypoints_and_individuals(shared_data):
+    ds = load_pose(shared_data / "pose/SLEAP_three-mice_Aeon_mixed-labels.analysis.h5")
+    with pytest.raises(InputError) as exc:
+        require_keypoints(ds, ["nose", "centroid"])
+    msg = str(exc.value)
+    assert "'nose'" in msg and "Aeon" in msg and "\n" not in msg and "aliases=" in msg
+    require_individuals(ds, min_count=3)
+    with pytest.raises(InputError, match="no individual 'mouse1'"):
+        require_individuals(ds, ["mouse1"])
+
+
+@pytest.mark.parametrize("name", ["pose.h5", "pose.csv", "pose.analysis.h5"])
+def test_save_pose_round_trip(shared_data, tmp_path, name):
+    ds = load_pose(shared_data / "pose/mouse_multi.csv", fps=25)
+    out = save_pose(ds, tmp_path / name)
+    assert out.is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]  # no temp file left behind
+    back = load_pose(out, fps=25)
+    assert list(back.keypoint.values) == list(ds.keypoint.values)
+    assert list(back.individual.values) == list(ds.individual.values)
+    np.testing.assert_allclose(back.position.values, ds.position.values, equal_nan=True)
+    np.testing.assert_allclose(back.confidence.values, ds.confidence.values, equal_nan=True)
+
+
+def test_save_pose_rejects_unknown_extension(shared_data, tmp_path):
+    ds = load_pose(shared_data / "pose/mouse_single.csv")
+    with pytest.raises(InputError, match="cannot write"):
+        save_pose(ds, tmp_path / "pose.json")
+    assert not list(tmp_path.iterdir())
+
+
+# ---- bad input --------------------------------------------------------------------------
+def test_missing_file(tmp_path):
+    with pytest.raises(InputError, match="no such pose file"):
+        load_pose(tmp_path / "nope.h5")
+
+
+def test_unknown_format(tmp_path):
+    p = tmp_path / "pose.txt"
+    p.write_text("hello\n")
+    with pytest.raises(InputError, match="unknown pose format"):
+        load_pose(p)
+
+
+def test_truncated_hdf5(shared_data, tmp_path):
+    for name in ("SLEAP_single-mouse_EPM.analysis.h5", "reachingDEMO_2D.h5"):
+        src = shared_data / "pose" / name
+        dst = tmp_path / name
+        data = src.read_bytes()
+        dst.write_bytes(data[: len(data) // 3])
+        with pytest.raises(InputError) as exc:
+            load_pose(dst)
+        assert str(exc.value).startswith(str(dst)) and "\n" not in str(exc.value)
+        assert "truncated" in str(exc.value) or "not a valid" in str(exc.value)
+
+
+def test_csv_that_is_not_a_pose(tmp_path):
+    p = tmp_path / "table.csv"
+    p.write_text("a,b,c\n1,2,3\n")
+    with pytest.raises(InputError, match="is not a pose file"):
+        load_pose(p)
+
+
+def test_hdf5_that_is_not_a_pose(tmp_path):
+    p = tmp_path / "other.h5"
+    with h5py.File(p, "w") as f:
+        f["x"] = np.arange(3)
+    with pytest.raises(InputError, match="neither a DeepLabCut table nor a SLEAP"):
+        load_pose(p)
+
+
+def test_no_individuals(shared_data, tmp_path):
+    src = shared_data / "pose/SLEAP_three-mice_Aeon_mixed-labels.analysis.h5"
+    dst = tmp_path / "empty.analysis.h5"
+    shutil.copy(src, dst)
+    with h5py.File(dst, "r+") as f:
+        n_frames = f["tracks"].shape[-1]
+        n_nodes = f["tracks"].shape[2]
+        del f["tracks"], f["track_names"], f["track_occupancy"], f["point_scores"]
+        f["tracks"] = np.zeros((0, 2, n_nodes, n_frames))
+        f["track_names"] = np.array([], dtype="S1")
+        f["track_occupancy"] = np.zeros((n_frames, 0), dtype=np.uint8)
+        f["point_scores"] = np.zeros((0, n_nodes, n_frames))
+    with pytest.raises(InputError) as exc:
+        load_pose(dst)
+    assert str(dst) in str(exc.value)
