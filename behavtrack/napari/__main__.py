@@ -1,0 +1,44 @@
+"""``python -m behavtrack.napari [SESSION] [--video V] [--pose P] [--bouts B] [--arena A]``.
+
+Opens napari with a session's video, poses, arena and the review dock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from behavtrack.errors import InputError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Open the review viewer; return the exit status (2 for bad input)."""
+    parser = argparse.ArgumentParser(prog="python -m behavtrack.napari",
+                                     description="Review and correct a session's bouts.")
+    parser.add_argument("session", nargs="?", help="session or classify output folder")
+    for name in ("video", "pose", "bouts", "arena"):
+        parser.add_argument(f"--{name}", help=f"{name} file (overrides the folder's)")
+    parser.add_argument("--fps", type=float, help="frames per second, if nothing says")
+    args = parser.parse_args(argv)
+    import napari
+
+    from behavtrack.napari._widget import ReviewWidget, open_session
+
+    viewer = napari.Viewer()
+    try:
+        if args.session or args.video or args.pose or args.bouts:
+            open_session(viewer, args.session, video=args.video, pose=args.pose,
+                         bouts=args.bouts, arena=args.arena, fps=args.fps)
+        else:
+            viewer.window.add_dock_widget(ReviewWidget(viewer), name="behavtrack review",
+                                          area="bottom")
+    except InputError as exc:
+        print(f"behavtrack napari: error: {exc}", file=sys.stderr)
+        return 2
+    napari.run()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

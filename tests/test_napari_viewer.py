@@ -1,0 +1,215 @@
+"""The review plugin in a real napari viewer (Xvfb): open, watch, edit by widget and keys, save.
+
+These tests need napari, pytest-qt and a display; pytest-xvfb starts Xvfb for the session.
+Qt's ``offscreen`` platform gives napari no OpenGL context, so the xcb platform is used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+napari = pytest.importorskip("napari", reason="napari is not installed (extra behavtrack[napari])")
+pytest.importorskip("pytestqt", reason="pytest-qt is not installed")
+if not os.environ.get("DISPLAY"):
+    pytest.skip("no display: install pytest-xvfb (and the Xvfb package) or run under xvfb-run",
+                allow_module_level=True)
+if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+    os.environ["QT_QPA_PLATFORM"] = "xcb"  # offscreen gives napari no OpenGL context
+
+from behavtrack.io.bouts import frames_to_bouts, read_bouts_csv, write_bouts_csv  # noqa: E402
+from behavtrack.napari._reader import napari_get_reader  # noqa: E402
+from behavtrack.napari._widget import KEYS, ReviewWidget, open_session  # noqa: E402
+from behavtrack.napari.video_layer import VideoArray  # noqa: E402
+
+pytestmark = pytest.mark.napari
+
+FPS = 30.0
+N = 2330
+
+
+@pytest.fixture
+def openfield(tmp_path, shared_data):
+    """A session folder from the real openfield video's DLC pose, with hand-made bouts."""
+    src = shared_data / "video" / "openfield"
+    folder = tmp_path / "openfield"
+    folder.mkdir()
+    shutil.copy(src / "m3v1mp4_dlc_predictions.csv", folder / "pose.csv")
+    (folder / "session.json").write_text(json.dumps({"fps": FPS, "pair": 3, "session": 1}))
+    return folder, src / "m3v1mp4.mp4"
+
+
+def _write_bouts(folder, individual):
+    labels = np.array(["other"] * 300 + ["approach"] * 200 + ["waiting"] * 500
+                      + ["interaction"] * 300 + ["other"] * (N - 1300))
+    write_bouts_csv(frames_to_bouts(labels, FPS, individual), folder / "bouts.csv", FPS)
+
+
+def _spans(widget, individual):
+    b = widget.editor.bouts_of(individual)
+    return list(zip(b["behavior"], b["start_frame"], b["stop_frame"], strict=True))
+
+
+def test_open_real_openfield_video_with_dlc_pose(make_napari_viewer, openfield, shared_data):
+    folder, video = openfield
+    viewer = make_napari_viewer()
+    widget = open_session(viewer, folder, video=video)
+    layer = viewer.layers["video"]
+    assert isinstance(layer.data, VideoArray)
+    assert layer.data.shape == (N, 480, 640)
+    widget.set_frame(1234)
+    assert widget.frame == 1234 and widget.timeline.cursor == 1234
+    # lazy: only the frames shown were decoded, never the whole video
+    assert 0 < layer.data.frames_decoded < 20
+    frame = layer.data[1234]
+    assert frame.shape == (480, 640) and frame.dtype == np.uint8 and frame.std() > 5
+    # the points of frame 100 are the DLC predictions of row 100
+    dlc = pd.read_csv(shared_data / "video/openfield/m3v1mp4_dlc_predictions.csv",
+                      header=[0, 1, 2], index_col=0)
+    row = dlc.iloc[100].droplevel(0)
+    want = np.array([[row[(bp, "y")], row[(bp, "x")]]
+                     for bp in ("snout", "leftear", "rightear", "tailbase")])
+    ind = widget.session.individuals[0]
+    points = viewer.layers[f"{ind} keypoints"].data
+    got = points[points[:, 0] == 100][:, 1:]
+    assert got.shape == (4, 2)
+    np.testing.assert_allclose(np.sort(got, axis=0), np.sort(want, axis=0), atol=1e-6)
+    tracks = viewer.layers[f"{ind} tracks"]
+    assert len(np.unique(tracks.data[:, 0])) == 4
+    # the reader recognises the folder, and a widget opened later adopts its layers
+    assert napari_get_reader(str(folder)) is not None
+    assert napari_get_reader(str(folder / "pose.csv")) is None
+
+
+def test_edit_with_widget_and_keys_then_save_and_reload(make_napari_viewer, openfield, qtbot,
+                                                        tmp_path):
+    folder, video = openfield
+    viewer = make_napari_viewer()
+    widget = open_session(viewer, folder, video=video)
+    ind = widget.session.individuals[0]
+    _write_bouts(folder, ind)
+    viewer.layers.clear()
+    viewer.window.remove_dock_widget("all")
+    widget = open_session(viewer, folder, video=video)
+    assert _spans(widget, ind)[1:4] == [("approach", 300, 500), ("waiting", 500, 1000),
+                                        ("interaction", 1000, 1300)]
+    # the timeline: a click on a bout jumps to its start; the slider moves the cursor
+    widget.timeline.click(700.0, 0.0)
+    assert widget.frame == 500 and widget.timeline.cursor == 500
+    viewer.dims.set_current_step(0, 650)
+    assert widget.timeline.cursor == 650
+
+    # widget methods: split at 650, relabel the second half, undo the relabel
+    assert widget.split()
+    widget.set_frame(800)
+    assert widget.label("interaction")
+    widget.undo()
+    assert _spans(widget, ind)[2:4] == [("waiting", 500, 650), ("waiting", 650, 1000)]
+    widget.redo()
+
+    # keys, pressed on the canvas: relabel, merge, delete, range
+    canvas = viewer.window._qt_viewer.canvas.native
+    canvas.setFocus()
+
+    def press(action):
+        key = KEYS[action].split("-")[-1]
+        qtbot.keyClick(canvas, key, napari._qt.qt_event_loop.Qt.KeyboardModifier.ShiftModifier)
+
+    widget.set_frame(520)
+    press("approach")  # bout 500-650 becomes approach
+    assert widget.editor.bout_at(ind, 520)["behavior"] == "approach"
+    press("merge_previous")  # merges with the approach bout 300-500
+    assert widget.editor.bout_at(ind, 520)[["start_frame", "stop_frame"]].tolist() == [300, 650]
+    widget.set_frame(1100)
+    press("delete")
+    assert widget.editor.bout_at(ind, 1100) is None
+    widget.set_frame(1050)
+    press("mark")
+    widget.set_frame(1199)
+    press("waiting")  # a new bout over frames 1050..1199
+    assert widget.editor.bout_at(ind, 1100)[["behavior", "start_frame", "stop_frame"]].tolist() \
+        == ["waiting", 1050, 1200]
+    press("undo")
+    assert widget.editor.bout_at(ind, 1100) is None
+    press("redo")
+    assert widget.merge("next")  # with the final 'other' bout, 1300..N (the gap is filled)
+    want = [("other", 0, 300), ("approach", 300, 650), ("interaction", 650, 1000),
+            ("waiting", 1050, N)]
+    assert _spans(widget, ind) == want
+    # an edit where there is no bout says so and changes nothing
+    widget.set_frame(1020)
+    assert not widget.split() and "no bout" in widget.status
+    assert _spans(widget, ind) == want
+
+    # save, reopen: the edits are in bouts.csv (BORIS layout)
+    path = widget.save()
+    table = pd.read_csv(path)
+    assert {"Subject", "Behavior", "Image index start", "Image index stop"} <= set(table)
+    back = read_bouts_csv(path)
+    assert list(zip(back["behavior"], back["start_frame"], back["stop_frame"], strict=True)) \
+        == want
+    viewer.layers.clear()
+    viewer.window.remove_dock_widget("all")
+    again = open_session(viewer, folder, video=video)
+    assert _spans(again, ind) == want
+    # and into the labeled examples, with per-frame labels
+    ex = again.add_to_labeled_examples(tmp_path / "examples")
+    labels = pd.read_csv(ex / "labels.csv")
+    assert labels["behavior"].iloc[[0, 400, 700, 1020, 1100]].tolist() == [
+        "other", "approach", "interaction", "other", "waiting"]
+
+
+def test_screenshot_with_timeline_and_arena(make_napari_viewer, openfield, tmp_path):
+    from behavtrack.io.arena import default_arena, load_arena
+
+    folder, video = openfield
+    viewer = make_napari_viewer(show=True)
+    widget = open_session(viewer, folder, video=video)
+    ind = widget.session.individuals[0]
+    widget.make_bout(0, 400, "approach")
+    widget.make_bout(400, 900, "waiting")
+    widget.make_bout(900, 1200, "interaction")
+    widget.set_frame(600)
+    # the arena: start from the default, move the partition, save, reload
+    layer = widget.show_arena(default_arena())
+    data = list(layer.data)
+    data[0] = data[0] + np.array([0.0, 10.0])
+    layer.data = data
+    out = widget.save_arena()
+    assert out == folder / "arena.yaml"
+    arena = load_arena(out)
+    assert np.allclose(arena.partition[:, 0], 330.0) and arena.frame_size == (640, 480)
+    # a new port drawn in "Draw" mode takes the role and compartment chosen
+    layer = widget.draw_arena_shape("water_port", "left")
+    assert layer.mode == "add_ellipse"
+    layer.add_ellipses(np.array([[[300, 40], [300, 80], [340, 80], [340, 40]]]))
+    assert layer.features["role"].iloc[-1] == "water_port"
+    arena = load_arena(widget.save_arena())
+    assert arena.compartments["left"].water_port.center == (60.0, 320.0)
+    assert widget.editor.bout_at(ind, 600)["behavior"] == "waiting"
+    shot = viewer.screenshot(canvas_only=False, flash=False)
+    path = tmp_path / "napari.png"
+    from matplotlib.image import imsave
+
+    imsave(path, shot)
+    assert path.stat().st_size > 10_000
+    assert shot.shape[0] > 400 and shot.shape[1] > 600
+    assert shot[..., :3].std() > 20  # not blank
+    timeline = widget.timeline.grab().toImage()
+    assert timeline.width() > 200 and timeline.height() > 80
+
+
+def test_widget_adopts_layers_opened_by_reader(make_napari_viewer, openfield):
+    folder, video = openfield
+    shutil.copy(video, folder / "video.mp4")
+    viewer = make_napari_viewer()
+    viewer.open(str(folder), plugin="behavtrack")
+    assert "video" in viewer.layers and viewer.layers["video"].data.shape[0] == N
+    widget = ReviewWidget(viewer)
+    assert widget.session is not None and widget.session.folder == folder
+    assert widget.timeline is not None
