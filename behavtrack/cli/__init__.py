@@ -23,8 +23,11 @@ from behavtrack.errors import InputError
 # One module per command, in the order data flows; each module's register() adds it.
 _COMMANDS = [
     "info",
+    "simulate",
     "train",
     "classify",
+    "stats",
+    "compare",
 ]
 
 

@@ -74,6 +74,7 @@ def grid_labels(rollout: Any) -> np.ndarray:
     -------
     numpy.ndarray
         ``(T, 2)`` array of behaviour names (``agent1``, ``agent2`` columns).
+
     """
     x, y, poke = _xy(rollout)
     arena = rollout.arena
@@ -148,6 +149,7 @@ def replay_sync(
         ``n_sync``, ``n_miss``, ``n_success_pokes`` (``(S,)``); with ``return_flags``:
         ``sync``, ``miss`` (``(S, T)``), ``success1``, ``success2`` (``(S, T)``: the poke of
         that step took part in a synchronized pair).
+
     """
     p1 = np.atleast_2d(np.asarray(pokes1, dtype=bool))
     p2 = np.atleast_2d(np.asarray(pokes2, dtype=bool))
@@ -246,6 +248,7 @@ def analyze_rollout(
     row : dict
         Its ``sessions.csv`` row; extras ``checkpoint, n_correct, n_miss`` (recorded flags),
         ``n_correct_replayed, n_miss_replayed``, ``n_pokes_agent1/2``, ``n_drinks_agent1/2``.
+
     """
     ev = rollout.events
     episode = rollout.pose["episode"].to_numpy()
@@ -330,6 +333,13 @@ def find_rollout_files(paths: Sequence[str | os.PathLike]) -> list[Path]:
     return found
 
 
+def _signature(rollout: Any) -> tuple[Any, ...]:
+    """Identity of a rollout's content: checkpoint, length and its events."""
+    ev = rollout.events
+    body = pd.util.hash_pandas_object(ev[["frame", "subject", "event"]], index=False).sum()
+    return int(rollout.checkpoint), len(rollout.pose["time"]), int(body)
+
+
 def agent_session_results(
     paths: Sequence[str | os.PathLike],
     *,
@@ -347,6 +357,7 @@ def agent_session_results(
         for :func:`behavtrack.learning.sessions.assemble_tables`.
     failures : list of dict
         ``{"path": ..., "error": ...}`` for files that could not be used.
+
     """
     from behavtrack.files import progress as progress_bar
     from behavtrack.io.agents import load_rollouts
@@ -363,14 +374,14 @@ def agent_session_results(
     if not rollouts:
         raise InputError(", ".join(map(str, paths)), "holds no agent rollout file",
                          "give .mat files or the tidy rollouts CSV")
-    # several files may hold the same (run, checkpoint): keep the first, note the others
-    seen: dict[tuple[str, int], str] = {}
+    # the same steps may come twice (a run's .mat files and its tidy CSV): keep the first
+    seen: dict[tuple[Any, ...], str] = {}
     unique = []
     for r in rollouts:
-        key = (str(r.run), int(r.checkpoint))
+        key = _signature(r)
         if key in seen:
             failures.append({"path": str(r.source),
-                             "error": f"run {key[0]} checkpoint {key[1]} already read from "
+                             "error": f"checkpoint {r.checkpoint} holds the same steps as "
                                       f"{seen[key]}; skipped"})
             continue
         seen[key] = str(r.source)

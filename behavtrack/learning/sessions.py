@@ -47,6 +47,10 @@ __all__ = [
     "find_session_dirs",
 ]
 
+#: Chance shifts are at least this many windows away from 0 (and from a full turn), so
+#: that no shift re-creates the real alignment.
+MIN_SHIFT_WINDOWS = 10.0
+
 #: ``sessions.csv`` columns of FORMATS.md, verbatim and in order (extras follow them).
 SESSION_COLUMNS: list[str] = [
     "source", "pair", "session", "progress", "n_pokes", "success_rate", "chance_rate",
@@ -201,6 +205,7 @@ def analyze_session(
         res = circular_shift_chance(
             a, b, lambda t: window_at(t, inp.events, inp.window_s), span, n_shifts=n_shifts,
             seed=_seed_for(seed, inp.source, inp.pair, inp.session), start=t0,
+            min_shift=min(MIN_SHIFT_WINDOWS * float(np.nanmax(trials["window_s"])), span / 4),
         )
         chance_rate, chance_p = res.chance_rate, res.p_value
     return trials, summary_row(inp, trials, chance_rate, chance_p, duration, notes)
@@ -282,6 +287,10 @@ def summary_row(
     row["n_success"] = int(trials["success"].sum()) if n else 0
     for col in STRATEGIES.values():
         row[f"{col}_frac"] = float(trials[col].mean()) if n else np.nan
+    ev_names = inp.events["event"].astype(str).str.lower() if len(inp.events) else pd.Series([])
+    n_reward = int((ev_names == "reward").sum())
+    if n_reward:  # the rig logged its rewards (one row per rewarded mouse): its own rate
+        row["rewarded_rate"] = n_reward / n if n else np.nan
     row["poke_source"] = inp.poke_source
     row["time_unit"] = inp.time_unit
     row.update(inp.extra)

@@ -1,0 +1,49 @@
+"""``behavtrack stats``: learning statistics of classified sessions (and/or agent rollouts)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``stats`` command."""
+    p = subparsers.add_parser(
+        "stats",
+        help="trials, chance, learning curves, fits and trends of a cohort",
+        description=(
+            "Read classify output folders (session.json, events.csv, bouts.csv) or agent "
+            "rollout files and write trials.csv, sessions.csv, curves, fits, criterion, "
+            "trends and PNG figures to --out. A session that cannot be used is listed in "
+            "failures.csv; the rest is still computed."
+        ),
+    )
+    p.add_argument("sessions", nargs="+", metavar="SESSIONS",
+                   help="classify folders, parent folders, globs, list files, or rollout "
+                        "files (.mat / tidy CSV) and folders of them")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--shifts", type=int, default=1000, help="circular shifts for chance")
+    p.add_argument("--seed", type=int, default=0, help="seed of shifts and bootstrap")
+    p.add_argument("--boot", type=int, default=2000, help="bootstrap resamples of pairs")
+    p.add_argument("--bins", type=int, default=5, help="progress bins of curves_progress.csv")
+    p.add_argument("--criterion", type=float, default=0.75,
+                   help="success rate defining criterion")
+    p.add_argument("--consecutive", type=int, default=1,
+                   help="sessions in a row at criterion")
+    p.add_argument("--svg", action="store_true", help="also write SVG figures")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Compute the statistics and print where they went."""
+    from behavtrack.learning.cohort import compute_stats
+
+    res = compute_stats(
+        args.sessions, args.out, n_shifts=args.shifts, seed=args.seed, n_boot=args.boot,
+        n_bins=args.bins, criterion=args.criterion, consecutive=args.consecutive,
+        svg=args.svg, quiet=args.quiet,
+    )
+    n_pairs = res.sessions[["source", "pair"]].drop_duplicates().shape[0]
+    print(f"{len(res.sessions)} sessions of {n_pairs} pairs, {len(res.trials)} trials "
+          f"-> {res.out_dir}" + (f" ({len(res.failures)} failed: see failures.csv)"
+                                 if len(res.failures) else ""))
+    return 0
