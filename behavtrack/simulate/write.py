@@ -1,0 +1,175 @@
+"""Writing a simulated session folder (the layout of ``docs/architecture.md``).
+
+``session.json``, ``arena.yaml``, ``pose.h5`` + ``pose.csv`` (DeepLabCut multi-animal, via
+movement), ``pose.analysis.h5`` (SLEAP analysis, via movement), ``events.csv``,
+``labels.csv``, ``bouts.csv`` (BORIS layout) and, when asked, ``video.mp4``. Every file is
+written atomically; the pose files can be chosen with ``pose_formats``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from behavtrack.errors import InputError
+from behavtrack.files import atomic_path, atomic_write_text
+from behavtrack.io.arena import save_arena
+from behavtrack.io.bouts import write_bouts_csv
+from behavtrack.simulate.session import SimulatedSession
+
+__all__ = ["write_session", "write_cohort", "write_events_csv", "POSE_FORMATS"]
+
+#: Pose files a session folder can hold, by name.
+POSE_FORMATS: tuple[str, ...] = ("pose.h5", "pose.csv", "pose.analysis.h5")
+
+
+def write_events_csv(events: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write an event log (``time_s, frame, subject, event, value``) as CSV, atomically."""
+    table = events[["time_s", "frame", "subject", "event", "value"]].copy()
+    table["time_s"] = np.round(table["time_s"].to_numpy(dtype=float), 6)
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)
+    return Path(path)
+
+
+def _to_dlc(ds, path: Path) -> None:  # noqa: ANN001
+    """DeepLabCut multi-animal file; the .h5 is movement's table, zlib-compressed."""
+    from movement.io import save_poses
+
+    with atomic_path(path) as tmp:
+        if path.suffix == ".h5":
+            df = save_poses.to_dlc_style_df(ds, split_individuals=False)
+            df.to_hdf(tmp, key="df_with_missing", complevel=6, complib="zlib")
+        else:
+            save_poses.to_dlc_file(ds, tmp, split_individuals=False)
+
+
+def _to_sleap(ds, path: Path) -> None:  # noqa: ANN001
+    from movement.io import save_poses
+
+    with atomic_path(path) as tmp:
+        save_poses.to_sleap_analysis_file(ds, tmp)
+
+
+def write_session(
+    sess: SimulatedSession,
+    folder: str | os.PathLike,
+    video: bool = False,
+    *,
+    pose_formats: Iterable[str] = POSE_FORMATS,
+    quiet: bool = False,
+) -> Path:
+    """Write ``sess`` as a session folder and return its path.
+
+    Parameters
+    ----------
+    sess
+        A simulated session.
+    folder
+        The session folder (created if needed; files in it are replaced).
+    video
+        Also render ``video.mp4`` (see :func:`behavtrack.simulate.render.render_video`).
+    pose_formats
+        Which pose files to write (names from :data:`POSE_FORMATS`).
+    quiet
+        No progress bar while rendering.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder.
+
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(folder, "exists and is not a folder", "choose another --out")
+    formats = list(pose_formats)
+    unknown = [f for f in formats if f not in POSE_FORMATS]
+    if unknown:
+        raise InputError("pose_formats", f"unknown pose file {unknown[0]!r}",
+                         f"choose from {', '.join(POSE_FORMATS)}")
+    folder.mkdir(parents=True, exist_ok=True)
+    fps = sess.fps
+    meta = dict(sess.meta)
+    meta["files"] = {"pose": formats[0] if formats else None, "pose_files": formats,
+                     "arena": "arena.yaml", "events": "events.csv", "labels": "labels.csv",
+                     "bouts": "bouts.csv", "video": "video.mp4" if video else None}
+    save_arena(sess.arena, folder / "arena.yaml")
+    if "pose.h5" in formats:
+        _to_dlc(sess.pose, folder / "pose.h5")
+    if "pose.csv" in formats:
+        _to_dlc(sess.pose, folder / "pose.csv")
+    if "pose.analysis.h5" in formats:
+        _to_sleap(sess.pose, folder / "pose.analysis.h5")
+    write_events_csv(sess.events, folder / "events.csv")
+    labels = sess.labels.copy()
+    labels["time_s"] = np.round(labels["time_s"].to_numpy(dtype=float), 6)
+    with atomic_path(folder / "labels.csv") as tmp:
+        labels.to_csv(tmp, index=False)
+    obs = f"{meta['pair']}_day{int(meta['day']) + 1:02d}"
+    write_bouts_csv(sess.bouts(), folder / "bouts.csv", fps, observation_id=obs,
+                    media_file="video.mp4" if video else "")
+    if video:
+        from behavtrack.simulate.render import render_video
+
+        render_video(sess, folder / "video.mp4", quiet=quiet)
+    atomic_write_text(folder / "session.json", json.dumps(meta, indent=2) + "\n")
+    return folder
+
+
+def write_cohort(
+    out: str | os.PathLike,
+    n_pairs: int,
+    n_days: int,
+    duration_s: float = 300.0,
+    fps: float = 30.0,
+    seed: int = 0,
+    *,
+    video: str = "none",
+    arena=None,  # noqa: ANN001
+    noise: bool = True,
+    pose_formats: Iterable[str] = POSE_FORMATS,
+    quiet: bool = False,
+) -> list[Path]:
+    """Simulate a cohort and write it as ``out/pairNN/dayNN/`` session folders.
+
+    Parameters
+    ----------
+    out
+        The cohort folder (created if needed).
+    n_pairs, n_days, duration_s, fps, seed, noise, arena
+        As for :func:`behavtrack.simulate.simulate_cohort`.
+    video
+        ``"none"``, ``"first"`` (the cohort's first session only) or ``"all"``.
+    pose_formats
+        Which pose files each folder gets (see :data:`POSE_FORMATS`).
+    quiet
+        No progress bars.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The session folders, in order.
+    """
+    from behavtrack.files import progress
+    from behavtrack.simulate.session import simulate_cohort
+
+    if video not in ("none", "first", "all"):
+        raise InputError("--video", f"invalid value {video!r}", "choose none, first or all")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(out, "exists and is not a folder", "choose another --out")
+    sessions = simulate_cohort(n_pairs, n_days, duration_s, fps, seed, noise=noise, arena=arena)
+    folders = []
+    for k, sess in enumerate(progress(sessions, total=n_pairs * n_days, desc="simulating",
+                                      quiet=quiet, unit="session")):
+        folder = out / sess.meta["pair"] / f"day{int(sess.meta['day']) + 1:02d}"
+        render = video == "all" or (video == "first" and k == 0)
+        folders.append(write_session(sess, folder, video=render, pose_formats=pose_formats,
+                                     quiet=quiet))
+    return folders
