@@ -79,7 +79,11 @@ def pair_events(events: pd.DataFrame, source: str | os.PathLike) -> pd.DataFrame
             i = int(wrong[0]) if len(wrong) else len(grp) - 1
             row = grp.iloc[i]
             who = f" of {subj!r}" if subj else ""
-            if row["status"] == "START":
+            if row["status"] == "START" and len(wrong):  # a START where a STOP was due
+                prev = grp.iloc[i - 1]
+                problem = (f"{prev['where']}: START of {beh!r}{who} at {prev['time_s']:g} s "
+                           f"has no STOP before the next START ({row['where']})")
+            elif row["status"] == "START":
                 problem = (f"{row['where']}: START of {beh!r}{who} at {row['time_s']:g} s has "
                            "no STOP after it")
             else:
