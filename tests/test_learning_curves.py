@@ -1,0 +1,114 @@
+"""Learning curves: IQM, stratified bootstrap, fits, criterion and trend tests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from behavtrack.learning.curves import (
+    fit_curve,
+    iqm,
+    mann_kendall,
+    pooled_curve,
+    sessions_to_criterion,
+    trend_tests,
+)
+
+
+def _table(values: np.ndarray, strata: list[str] | None = None) -> pd.DataFrame:
+    pairs, sessions = values.shape
+    t = pd.DataFrame({
+        "source": "mice",
+        "pair": np.repeat([f"p{i}" for i in range(pairs)], sessions),
+        "session": np.tile(np.arange(sessions), pairs),
+        "success_rate": values.ravel(),
+    })
+    if strata is not None:
+        t["stratum"] = np.repeat(strata, sessions)
+    return t
+
+
+def test_iqm_equals_scipy_trim_mean_per_column():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(13, 6))
+    np.testing.assert_allclose(iqm(a, axis=0), stats.trim_mean(a, 0.25, axis=0))
+    b = a.copy()
+    b[[1, 4, 7], 2] = np.nan  # NaN ignored: equals trim_mean of the finite values
+    assert np.isclose(iqm(b, axis=0)[2], stats.trim_mean(b[np.isfinite(b[:, 2]), 2], 0.25))
+
+
+def test_pooled_curve_mean_iqm_and_ci():
+    rng = np.random.default_rng(1)
+    vals = np.clip(np.linspace(0.2, 0.8, 8)[None, :] + rng.normal(0, 0.1, (12, 8)), 0, 1)
+    vals[3, 5] = np.nan  # a pair missing a day
+    c = pooled_curve(_table(vals), "success_rate", n_boot=1000, seed=0)
+    np.testing.assert_allclose(c["mean"], np.nanmean(vals, axis=0))
+    np.testing.assert_allclose(c["iqm"], iqm(vals, axis=0))
+    assert c["n_pairs"].tolist() == [12] * 5 + [11] + [12] * 2
+    assert (c["mean_lo"] <= c["mean"]).all() and (c["mean"] <= c["mean_hi"]).all()
+    # the CI half-width is close to 1.96 standard errors of the mean across pairs
+    se = np.nanstd(vals, axis=0, ddof=1) / np.sqrt(np.isfinite(vals).sum(axis=0))
+    np.testing.assert_allclose((c["mean_hi"] - c["mean_lo"]) / 2, 1.96 * se, rtol=0.25)
+    again = pooled_curve(_table(vals), "success_rate", n_boot=1000, seed=0)
+    pd.testing.assert_frame_equal(c, again)
+
+
+def test_bootstrap_resamples_pairs_within_strata():
+    # stratum a: pairs at 0, stratum b: pairs at 1. Resampling within strata keeps two of
+    # each, so the bootstrap mean is always 0.5; resampling across strata would not.
+    vals = np.array([[0.0, 0.0], [0.0, 0.0], [1.0, 1.0], [1.0, 1.0]])
+    c = pooled_curve(_table(vals, ["a", "a", "b", "b"]), "success_rate", n_boot=500)
+    np.testing.assert_allclose(c[["mean_lo", "mean_hi"]].to_numpy(), 0.5)
+    free = pooled_curve(_table(vals), "success_rate", n_boot=500)
+    assert (free["mean_hi"] - free["mean_lo"] > 0.2).all()
+
+
+def test_logistic_fit_recovers_parameters_within_intervals():
+    rng = np.random.default_rng(2)
+    x = np.repeat(np.arange(15.0), 8)
+    truth = dict(lo=0.15, hi=0.85, x50=6.0, scale=1.5)
+    y = truth["lo"] + (truth["hi"] - truth["lo"]) / (1 + np.exp(-(x - truth["x50"])
+                                                             / truth["scale"]))
+    fit = fit_curve(x, y + rng.normal(0, 0.05, len(x)), "logistic").set_index("param")
+    assert fit["converged"].all()
+    for name, value in truth.items():
+        assert fit.loc[name, "ci_low"] <= value <= fit.loc[name, "ci_high"], name
+    assert abs(fit.loc["x50", "estimate"] - 6.0) < 0.3
+    expo = fit_curve(x, y, "exponential")
+    assert expo["aic"].iloc[0] > fit["aic"].iloc[0]  # the right model fits better
+    few = fit_curve(np.arange(3.0), np.arange(3.0), "logistic")
+    assert not few["converged"].any() and few["estimate"].isna().all()
+
+
+def test_mann_kendall_matches_kendall_tau():
+    rng = np.random.default_rng(3)
+    y = np.arange(20) * 0.05 + rng.normal(0, 0.3, 20)
+    r = mann_kendall(y)
+    ref = stats.kendalltau(np.arange(20), y)
+    assert np.isclose(r["tau"], ref.statistic)
+    assert abs(r["p"] - ref.pvalue) < 0.02
+    # Sen's slope: median of pairwise slopes
+    i, j = np.triu_indices(20, 1)
+    assert np.isclose(r["sen_slope"], np.median((y[j] - y[i]) / (j - i)))
+    flat = mann_kendall(np.ones(10))
+    assert flat["s"] == 0 and np.isnan(flat["p"])
+
+
+def test_trends_and_criterion():
+    vals = np.array([[0.1, 0.3, 0.5, 0.8, 0.9, 0.9],
+                     [0.2, 0.2, 0.4, 0.6, 0.7, 0.8],
+                     [0.9, 0.7, 0.5, 0.4, 0.2, 0.1]])
+    t = trend_tests(_table(vals), ["success_rate"]).set_index("pair")
+    assert t.loc["p0", "tau"] > 0.8 and t.loc["p2", "direction"] == "down"
+    assert t.loc["all", "n"] == 18
+    # stratified MK: sum of the pairs' S over the sum of their variances
+    s = sum(mann_kendall(v)["s"] for v in vals)
+    var = sum(mann_kendall(v)["var_s"] for v in vals)
+    assert np.isclose(t.loc["all", "z"], (s - np.sign(s)) / np.sqrt(var))
+    c = sessions_to_criterion(_table(vals), criterion=0.75, consecutive=2).set_index("pair")
+    assert c.loc["p0", "session"] == 3 and c.loc["p0", "n_sessions"] == 4
+    assert not c.loc["p1", "reached"] and np.isnan(c.loc["p1", "session"])
+    assert c.loc["p2", "reached"] == False  # noqa: E712  (0.9 once is not 2 in a row)
+    one = sessions_to_criterion(_table(vals), criterion=0.75, consecutive=1).set_index("pair")
+    assert one.loc["p2", "session"] == 0 and one.loc["p1", "session"] == 5
