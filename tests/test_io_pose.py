@@ -243,3 +243,46 @@ def test_no_individuals(shared_data, tmp_path):
     with pytest.raises(InputError) as exc:
         load_pose(dst)
     assert str(dst) in str(exc.value)
+
+
+def test_nwb_fps_from_file(shared_data, tmp_path):
+    import pynwb
+    from movement.io import save_poses
+
+    ds = load_pose(shared_data / "pose/mouse_single.csv", fps=25)
+    path = tmp_path / "pose.nwb"
+    with pynwb.NWBHDF5IO(str(path), "w") as io:
+        io.write(save_poses.to_nwb_file(ds))
+    back = load_pose(path)
+    assert back.attrs["fps"] == 25.0 and back.attrs["time_unit"] == "seconds"
+    np.testing.assert_allclose(back.time.values, np.arange(ds.sizes["time"]) / 25.0)
+    np.testing.assert_allclose(back.position.sel(keypoint=ds.keypoint.values).values,
+                               ds.position.values, equal_nan=True)
+    assert load_pose(path, fps=50).time.values[1] == pytest.approx(0.02)  # argument wins
+
+
+def test_anipose_csv(tmp_path):
+    rng = np.random.default_rng(1)
+    n = 6
+    cols = {"fnum": np.arange(n)}
+    for part in ("Snout", "TailBase"):
+        for s in ("x", "y", "z", "error", "score", "ncams"):
+            cols[f"{part}_{s}"] = rng.random(n)
+    for c in ["center_0", "center_1", "center_2"] + [f"M_{i}{j}" for i in range(3)
+                                                       for j in range(3)]:
+        cols[c] = 0.0
+    path = tmp_path / "anipose.csv"
+    pd.DataFrame(cols).to_csv(path, index=False)
+    ds = load_pose(path, fps=100)
+    assert list(ds.keypoint.values) == ["nose", "tail_base"]
+    np.testing.assert_allclose(ds.position.sel(keypoint="nose", space="z").values[:, 0],
+                               cols["Snout_z"])
+    np.testing.assert_allclose(ds.confidence.sel(keypoint="tail_base").values[:, 0],
+                               cols["TailBase_score"])
+
+
+def test_rollout_file_is_not_a_pose(shared_data):
+    with pytest.raises(InputError, match="agent rollout file, not a pose file"):
+        load_pose(shared_data / "marl/rollouts_seed0.csv")
+    ds = load_pose(shared_data / "pose/mouse_single.csv")
+    assert ds.time.values.dtype.kind == "i" and ds.time.values[-1] == ds.sizes["time"] - 1

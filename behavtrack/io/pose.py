@@ -205,6 +205,12 @@ def _sniff_csv(path: Path) -> str | None:
     return None
 
 
+def _is_rollouts(path: Path) -> bool:
+    from behavtrack.io.agents import is_rollout_file
+
+    return is_rollout_file(path)
+
+
 def _infer_software(path: Path) -> str:
     """Pick movement's loader by extension and a look inside (quietly, unlike movement's)."""
     suffix = _suffix(path)
@@ -223,6 +229,9 @@ def _infer_software(path: Path) -> str:
             path, "is an HDF5 file but neither a DeepLabCut table nor a SLEAP analysis file",
             hint,
         )
+    if suffix == ".mat" or (suffix == ".csv" and _is_rollouts(path)):
+        raise InputError(path, "is an agent rollout file, not a pose file",
+                         "read it with behavtrack.io.agents.load_rollouts")
     if suffix == ".csv":
         software = _sniff_csv(path)
         if software is None:
@@ -362,7 +371,8 @@ def load_pose(
         ds = ds.assign_coords(time=frames / final_fps)
         ds.attrs["time_unit"] = "seconds"
     else:
-        ds = ds.assign_coords(time=frames)
+        whole = np.isfinite(frames).all() and (frames == np.round(frames)).all()
+        ds = ds.assign_coords(time=frames.astype(int) if whole else frames)
         ds.attrs["time_unit"] = "frames"
     ds.attrs["fps"] = final_fps
 
