@@ -332,11 +332,15 @@ def plan_session(
             L, F = tracks[lead], tracks[1 - lead]
             L.free_phase(t0 + round(rng.exponential(free_mean * 0.3) * fps), groom)
             a_lead = L.go_wait()
-            F.free_phase(t0 + round(rng.exponential(free_mean * 0.6 * (1 - 0.7 * c)) * fps),
-                         groom)
+            # the follower's response is timed from the leader's arrival
+            F.free_phase(a_lead + round(rng.exponential(free_mean * 0.5 * (1 - 0.6 * c)) * fps),
+                         groom * (1 - c))
+            if rng.random() < 0.5:  # the follower checks on its partner first
+                F.travel(F.partition_spot(rng.uniform(0.2, 0.8)), TAG_APPROACH)
+                F.dwell(rng.uniform(0.3, 1.0), TAG_PARTITION, face=F.face_of(-F.side.normal))
             a_f = F.go_wait()
             f_f = a_f + F.poke_in_frames + round(rng.uniform(0.05, 0.3) * fps)
-            patience = round((1.0 + rng.exponential(cfg.wait_patience_s * (0.4 + 0.8 * c)))
+            patience = round((1.0 + rng.exponential(cfg.wait_patience_s * (0.5 + 1.5 * c)))
                              * fps)
             if f_f - a_lead > patience:
                 f_l = a_lead + patience

@@ -44,7 +44,9 @@ def _to_dlc(ds, path: Path) -> None:  # noqa: ANN001
     with atomic_path(path) as tmp:
         if path.suffix == ".h5":
             df = save_poses.to_dlc_style_df(ds, split_individuals=False)
-            df.to_hdf(tmp, key="df_with_missing", complevel=6, complib="zlib")
+            with pd.HDFStore(tmp, mode="w", complevel=6, complib="zlib") as store:
+                # no object timestamps: the same pose gives the same bytes
+                store.put("df_with_missing", df, format="fixed", track_times=False)
         else:
             save_poses.to_dlc_file(ds, tmp, split_individuals=False)
 
