@@ -194,3 +194,35 @@ def test_arena_saved_from_session(tmp_path):
     loaded = load_arena(tmp_path / "arena.yaml")
     assert np.allclose(loaded.partition[:, 0], 325.0)
     assert loaded.window_s == arena.window_s and loaded.px_per_cm == arena.px_per_cm
+
+
+def test_classify_output_folder_finds_its_session(tmp_path, shared_data):
+    """A classify output folder has no pose: the one its provenance.json names is used."""
+    from behavtrack.export.provenance import file_record, write_provenance
+    from behavtrack.io.arena import save_arena
+
+    session, video = _session_folder(tmp_path, shared_data)
+    shutil.copy(video, session / "video.mp4")
+    save_arena(default_arena(), session / "arena.yaml")
+    out = tmp_path / "classified"
+    out.mkdir()
+    write_provenance(out / "provenance.json",
+                     inputs={"pose": file_record(session / "pose.csv"), "session": str(session),
+                             "arena": file_record(session / "arena.yaml"), "events": None},
+                     model=None, parameters={}, notes=[])
+    (out / "session.json").write_text(json.dumps({"fps": 30.0, "n_frames": 2330,
+                                                  "poke_source": "pose"}))
+    labels = np.array(["waiting"] * 1000 + ["other"] * 1330)
+    from behavtrack.io.bouts import write_bouts_csv
+
+    write_bouts_csv(frames_to_bouts(labels, 30.0, "individual_0"), out / "bouts.csv", 30.0)
+    sess = load_review_session(out)
+    assert sess.folder == out and sess.pose_path == session / "pose.csv"
+    assert sess.video_path == session / "video.mp4" and sess.arena is not None
+    assert sess.meta["poke_source"] == "pose" and sess.meta["pair"] == 0
+    assert len(sess.bouts) == 2 and sess.n_frames == 2330
+    ed = BoutEditor(sess.bouts, sess.fps, sess.n_frames, sess.individuals)
+    ed.relabel("individual_0", 10, "approach")
+    save_reviewed_bouts(sess, ed.bouts)
+    assert read_bouts_csv(out / "bouts.csv")["behavior"].tolist() == ["approach", "other"]
+    assert not (session / "bouts.csv").exists()  # the source session is not touched

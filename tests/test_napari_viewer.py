@@ -213,3 +213,63 @@ def test_widget_adopts_layers_opened_by_reader(make_napari_viewer, openfield):
     widget = ReviewWidget(viewer)
     assert widget.session is not None and widget.session.folder == folder
     assert widget.timeline is not None
+
+
+def test_simulated_session_with_bouts(make_napari_viewer, qtbot, tmp_path):
+    from behavtrack.io.arena import load_arena
+    from behavtrack.simulate import simulate_session, write_session
+
+    sess = simulate_session(day=8, duration_s=20.0, seed=5)
+    folder = write_session(sess, tmp_path / "sim", video=True)
+    truth = read_bouts_csv(folder / "bouts.csv")
+    viewer = make_napari_viewer()
+    widget = open_session(viewer, folder)
+    assert viewer.layers["video"].data.shape[0] == 600
+    assert {"mouse1 keypoints", "mouse2 keypoints", "mouse1 tracks", "mouse2 tracks",
+            "arena"} <= {layer.name for layer in viewer.layers}
+    # the timeline shows the session's bouts, the arena layer is the session's arena
+    shown = widget.timeline._bouts
+    assert len(shown) == len(truth)
+    assert sorted(zip(shown["individual"], shown["start_frame"], shown["behavior"],
+                      strict=True)) == sorted(zip(truth["individual"], truth["start_frame"],
+                                                  truth["behavior"], strict=True))
+    arena_file = load_arena(folder / "arena.yaml")
+    assert widget.save_arena(tmp_path / "arena_again.yaml") is not None
+    assert load_arena(tmp_path / "arena_again.yaml").to_dict() == arena_file.to_dict()
+    # the points of mouse2 at frame 300 are the pose's
+    pose = widget.session.pose
+    pts = viewer.layers["mouse2 keypoints"].data
+    got = pts[pts[:, 0] == 300][:, 1:]
+    want = pose["position"].isel(time=300).sel(individual="mouse2").transpose(
+        "keypoint", "space").sel(space=["y", "x"]).to_numpy()
+    want = want[np.isfinite(want).all(axis=1)]
+    np.testing.assert_allclose(np.sort(got, axis=0), np.sort(want, axis=0))
+    # switch to mouse2 with the key, relabel its bout at frame 300: mouse1 is untouched
+    canvas = viewer.window._qt_viewer.canvas.native
+    canvas.setFocus()
+    shift = napari._qt.qt_event_loop.Qt.KeyboardModifier.ShiftModifier
+    widget.select_individual("mouse1")
+    qtbot.keyClick(canvas, "N", shift)
+    assert widget.individual == "mouse2"
+    widget.set_frame(300)
+    before1 = widget.editor.bouts_of("mouse1")
+    new = "waiting" if widget.editor.bout_at("mouse2", 300)["behavior"] != "waiting" else "other"
+    qtbot.keyClick(canvas, KEYS[new].split("-")[-1], shift)
+    assert widget.editor.bout_at("mouse2", 300)["behavior"] == new
+    pd.testing.assert_frame_equal(widget.editor.bouts_of("mouse1"), before1)
+    widget.save()
+    viewer.layers.clear()
+    viewer.window.remove_dock_widget("all")
+    again = open_session(viewer, folder)
+    assert again.editor.bout_at("mouse2", 300)["behavior"] == new
+    # the session's labels.csv follows, and behavtrack train reads the labeled example
+    labels = pd.read_csv(folder / "labels.csv")
+    m2 = labels[labels["individual"] == "mouse2"].set_index("frame")["behavior"]
+    assert m2[300] == new
+    from behavtrack.strategies.pipeline import load_labeled_session
+
+    example = again.add_to_labeled_examples(tmp_path / "examples")
+    learned = load_labeled_session(example)
+    assert learned.labels["mouse2"][300] == new
+    want1 = labels[labels["individual"] == "mouse1"]["behavior"].to_numpy()
+    assert (learned.labels["mouse1"] == want1).all()

@@ -233,8 +233,7 @@ class ReviewWidget(QWidget):
         self.timeline.set_selected(self.individual)
         self.timeline.set_bouts(self.editor.bouts)
         self.timeline.set_cursor(self.frame)
-        self.session_label.setText(f"{session.name}: {session.n_frames} frames, "
-                                   f"{session.fps:g} fps, {len(session.bouts)} bouts")
+        self._update_label()
         self.viewer.title = f"behavtrack review: {session.name}"
         if session.arena is not None:
             self.compartment_combo.clear()
@@ -353,7 +352,16 @@ class ReviewWidget(QWidget):
     def _on_bouts_changed(self) -> None:
         if self.timeline is not None and self.editor is not None:
             self.timeline.set_bouts(self.editor.bouts)
+        self._update_label()
         self._say("")
+
+    def _update_label(self) -> None:
+        if self.session is None or self.editor is None:
+            return
+        edited = " (unsaved edits)" if self.editor.dirty else ""
+        self.session_label.setText(
+            f"{self.session.name}: {self.session.n_frames} frames, {self.session.fps:g} fps, "
+            f"{len(self.editor.bouts)} bouts{edited}")
 
     # ---- saving --------------------------------------------------------------------------
     def save(self, path: str | os.PathLike | None = None) -> Path | None:
@@ -363,6 +371,7 @@ class ReviewWidget(QWidget):
             return None
         out = save_reviewed_bouts(self.session, self.editor.bouts, path)
         self.editor.dirty = False
+        self._update_label()
         self._say(f"saved {out}")
         return out
 
@@ -537,4 +546,5 @@ def open_session(
     widget = ReviewWidget(viewer)
     widget.load(session, add_layers=True)
     viewer.window.add_dock_widget(widget, name="behavtrack review", area="bottom")
+    viewer.reset_view()
     return widget

@@ -24,6 +24,9 @@ from behavtrack.errors import InputError
 from behavtrack.files import atomic_path, atomic_write_text
 from behavtrack.io.arena import Arena, load_arena, save_arena
 from behavtrack.io.bouts import BOUT_COLUMNS, read_bouts_csv, write_bouts_csv
+from behavtrack.io.events import load_events
+from behavtrack.io.pose import load_pose
+from behavtrack.io.session import POSE_NAMES, Session, load_session
 
 __all__ = [
     "ReviewSession",
@@ -34,8 +37,6 @@ __all__ = [
     "VIDEO_SUFFIXES",
 ]
 
-#: File names of the pose in a session folder, in the order they are looked for.
-POSE_NAMES = ("pose.h5", "pose.analysis.h5", "pose.csv", "pose.slp", "pose.nwb")
 #: Suffixes taken for a video file in a session folder.
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
 
@@ -96,19 +97,6 @@ class ReviewSession:
         return self.folder.name
 
 
-def _load_pose(path: Path, fps: float | None) -> xr.Dataset:
-    """Read a pose file with behavtrack's loader (canonical keypoint names)."""
-    try:
-        from behavtrack.io.pose import load_pose
-    except ImportError:  # the IO module is not installed in this build
-        from movement.io import load_dataset
-
-        ds = load_dataset(path, fps=fps)
-        ds.attrs.setdefault("source_file", str(path))
-        return ds
-    return load_pose(path, fps=fps)
-
-
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -116,64 +104,52 @@ def _read_json(path: Path) -> dict[str, Any]:
         raise InputError(path, f"is not valid JSON ({exc.__class__.__name__})",
                          "fix or delete the file") from None
     if not isinstance(data, dict):
-        raise InputError(path, "does not hold a JSON object", "expected {\"fps\": ..., ...}")
+        raise InputError(path, "does not hold a JSON object", 'expected {"fps": ..., ...}')
     return data
 
 
-def _existing(path: Any, base: Path) -> Path | None:
-    """``path`` (absolute or relative to ``base``) if it names an existing file."""
-    if not isinstance(path, str) or not path:
-        return None
-    p = Path(path)
-    p = p if p.is_absolute() else base / p
-    return p if p.is_file() else None
-
-
-def _find_in_provenance(folder: Path, suffixes: tuple[str, ...]) -> Path | None:
-    """Return a file named by the classify folder's ``provenance.json`` with one of ``suffixes``."""
+def _provenance_inputs(folder: Path) -> dict[str, Any]:
+    """Return the ``inputs`` of a classify output folder's ``provenance.json`` (empty if none)."""
     prov = folder / "provenance.json"
     if not prov.is_file():
-        return None
+        return {}
     try:
         data = json.loads(prov.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
-    stack: list[Any] = [data]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, str) and item.lower().endswith(suffixes):
-            found = _existing(item, folder)
-            if found is not None:
-                return found
+        return {}
+    inputs = data.get("inputs") if isinstance(data, dict) else None
+    return inputs if isinstance(inputs, dict) else {}
+
+
+def _input_path(inputs: dict[str, Any], key: str) -> Path | None:
+    """Return the path of one provenance input (a record ``{"path": ...}`` or a plain string)."""
+    value = inputs.get(key)
+    if isinstance(value, dict):
+        value = value.get("path")
+    return Path(value) if isinstance(value, str) and value else None
+
+
+def _source_session(folder: Path, meta: dict[str, Any]) -> Session | None:
+    """Return the session behind ``folder``: itself if it holds a pose, else the one named.
+
+    A classify output folder's ``provenance.json`` names its session folder; ``None`` when
+    there is none.
+    """
+    if meta.get("pose") or any((folder / n).is_file() for n in POSE_NAMES):
+        return load_session(folder)
+    src = _input_path(_provenance_inputs(folder), "session")
+    if src is not None and src.is_dir():
+        try:
+            return load_session(src)
+        except InputError:
+            return None
     return None
 
 
-def _find_pose(folder: Path, meta: dict[str, Any]) -> Path | None:
-    for name in POSE_NAMES:
-        if (folder / name).is_file():
-            return folder / name
-    for key in ("pose", "pose_path", "pose_file"):
-        found = _existing(meta.get(key), folder)
-        if found is not None:
-            return found
-    return _find_in_provenance(folder, (".h5", ".csv", ".slp", ".nwb"))
-
-
-def _find_video(folder: Path, meta: dict[str, Any]) -> Path | None:
-    if (folder / "video.mp4").is_file():
-        return folder / "video.mp4"
+def _find_video(folder: Path) -> Path | None:
     videos = sorted(p for p in folder.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
-    if videos:
-        return videos[0]
-    for key in ("video", "video_path", "video_file"):
-        found = _existing(meta.get(key), folder)
-        if found is not None:
-            return found
-    return _find_in_provenance(folder, VIDEO_SUFFIXES)
+    named = [p for p in videos if p.stem == "video"]
+    return (named or videos or [None])[0]
 
 
 def load_review_session(
@@ -190,9 +166,10 @@ def load_review_session(
     Parameters
     ----------
     folder
-        A session folder (``session.json``, ``pose.h5``, ``video.mp4``, ``bouts.csv``,
-        ``arena.yaml``, ``events.csv``) or a classify output folder (its ``provenance.json``
-        or ``session.json`` is searched for the pose and video). Optional when files are given.
+        A session folder (read with :func:`behavtrack.io.session.load_session`) or a classify
+        output folder (``bouts.csv``, ``session.json``; the pose, video, arena and events
+        come from the session folder or pose file its ``provenance.json`` names). Optional
+        when files are given.
     video, pose, bouts, arena
         Files that override (or stand in for) the folder's.
     fps
@@ -207,7 +184,7 @@ def load_review_session(
     Raises
     ------
     InputError
-        If the folder does not exist, or holds neither a pose nor a video, or a file is bad.
+        If the folder does not exist, or leads to neither a pose nor a video, or a file is bad.
 
     """
     given = [p for p in (bouts, pose, video) if p is not None]
@@ -219,18 +196,33 @@ def load_review_session(
     if not folder.is_dir():
         raise InputError(folder, "is not a folder", "give a session folder")
     meta = _read_json(folder / "session.json") if (folder / "session.json").is_file() else {}
+    base = _source_session(folder, meta) if pose is None or video is None else None
 
-    pose_path = Path(pose) if pose is not None else _find_pose(folder, meta)
-    video_path = Path(video) if video is not None else _find_video(folder, meta)
+    pose_path = Path(pose) if pose is not None else (
+        base.pose_path if base is not None else _input_path(_provenance_inputs(folder), "pose"))
+    video_path = Path(video) if video is not None else (
+        _find_video(folder) or (base.video_path if base is not None else None))
     for p, what in ((pose_path, "pose file"), (video_path, "video")):
         if p is not None and not p.is_file():
             raise InputError(p, f"no such {what}", "check the path")
     if pose_path is None and video_path is None:
         raise InputError(folder, "holds neither a pose file nor a video",
                          f"expected one of {', '.join(POSE_NAMES)} or video.mp4")
+    if base is not None:
+        meta = {**base.meta, **meta}
 
-    fps = fps or meta.get("fps")
-    ds = _load_pose(pose_path, fps) if pose_path is not None else None
+    if arena is not None:
+        arena_path: Path | None = Path(arena)
+        arena_obj = load_arena(arena_path)
+    elif (folder / "arena.yaml").is_file():
+        arena_path, arena_obj = folder / "arena.yaml", load_arena(folder / "arena.yaml")
+    elif base is not None and base.arena is not None:
+        arena_path, arena_obj = base.path / "arena.yaml", base.arena
+    else:
+        arena_path, arena_obj = None, None
+
+    fps = fps or meta.get("fps") or (arena_obj.fps if arena_obj is not None else None)
+    ds = load_pose(pose_path, fps=fps) if pose_path is not None else None
     n_video = None
     if video_path is not None:
         from behavtrack.io.video import VideoReader
@@ -250,24 +242,17 @@ def load_review_session(
         n_frames = int(meta.get("n_frames", 0))
 
     bouts_path = Path(bouts) if bouts is not None else folder / "bouts.csv"
-    table = read_bouts_csv(bouts_path) if bouts_path.is_file() else None
-    if bouts is not None and table is None:
+    if bouts is not None and not bouts_path.is_file():
         raise InputError(bouts_path, "no such bouts file", "check the path")
+    table = read_bouts_csv(bouts_path) if bouts_path.is_file() else None
 
-    arena_path = Path(arena) if arena is not None else folder / "arena.yaml"
-    arena_obj = load_arena(arena_path) if arena_path.is_file() else None
-    if arena is not None and arena_obj is None:
-        raise InputError(arena_path, "no such arena file", "check the path")
-
-    events_path = folder / "events.csv"
-    events = None
-    if events_path.is_file():
-        try:
-            from behavtrack.io.events import load_events
-        except ImportError:
-            events = pd.read_csv(events_path)
-        else:
-            events = load_events(events_path, fps=fps)
+    if (folder / "events.csv").is_file():
+        events_path: Path | None = folder / "events.csv"
+        events = load_events(events_path, fps=fps)
+    elif base is not None and base.events is not None:
+        events_path, events = base.path / "events.csv", base.events
+    else:
+        events_path, events = None, None
 
     return ReviewSession(
         folder=folder,
@@ -278,8 +263,8 @@ def load_review_session(
         pose_path=pose_path,
         video_path=video_path,
         bouts_path=bouts_path if table is not None else None,
-        arena_path=arena_path if arena_obj is not None else None,
-        events_path=events_path if events is not None else None,
+        arena_path=arena_path,
+        events_path=events_path,
         bouts=table if table is not None else pd.DataFrame(columns=BOUT_COLUMNS),
         arena=arena_obj,
         events=events,
@@ -287,15 +272,27 @@ def load_review_session(
 
 
 def save_reviewed_bouts(
-    session: ReviewSession, bouts: pd.DataFrame, path: str | os.PathLike | None = None
+    session: ReviewSession, bouts: pd.DataFrame, path: str | os.PathLike | None = None,
+    fill: str = "other",
 ) -> Path:
     """Write corrected ``bouts`` as ``bouts.csv`` (BORIS layout) in the session's folder.
 
-    The write is atomic; ``session.bouts`` and ``session.bouts_path`` are updated.
+    The write is atomic; ``session.bouts`` and ``session.bouts_path`` are updated. When
+    saving to the session folder's own ``bouts.csv`` and the folder also holds a per-frame
+    ``labels.csv`` (a labelled session: ``behavtrack train`` reads labels first), that file is
+    rewritten from the corrected bouts too (frames in no bout get ``fill``), so the two agree.
     """
+    from behavtrack.napari.editing import labels_from_bouts
+
     path = Path(path) if path is not None else session.folder / "bouts.csv"
     media = session.video_path.name if session.video_path is not None else ""
     write_bouts_csv(bouts, path, session.fps, observation_id=session.name, media_file=media)
+    labels_path = session.folder / "labels.csv"
+    if path == session.folder / "bouts.csv" and labels_path.is_file():
+        labels = labels_from_bouts(bouts, session.n_frames, session.fps, session.individuals,
+                                   fill=fill)
+        with atomic_path(labels_path) as tmp:
+            labels.to_csv(tmp, index=False)
     session.bouts = bouts.copy()
     session.bouts_path = path
     return path

@@ -13,6 +13,7 @@ import pandas as pd
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
@@ -69,7 +70,7 @@ class EthogramTimeline(QWidget):
         self.canvas = FigureCanvasQTAgg(self.figure)
         self.canvas.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self.canvas.setMinimumHeight(110 + 25 * len(self.individuals))
-        self.ax = self.figure.add_axes((0.1, 0.3, 0.88, 0.62))
+        self.ax = self.figure.add_axes((0.1, 0.3, 0.88, 0.55))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.canvas)
@@ -88,6 +89,8 @@ class EthogramTimeline(QWidget):
         """Redraw bars, rows and cursor."""
         ax = self.ax
         ax.clear()
+        for legend in list(self.figure.legends):
+            legend.remove()
         ax.set_facecolor("#1e1e1e")
         n_rows = max(len(self.individuals), 1)
         for row, ind in enumerate(self.individuals):
@@ -106,16 +109,17 @@ class EthogramTimeline(QWidget):
         ax.set_yticks(range(n_rows))
         ax.set_yticklabels(list(reversed(self.individuals)) or [""], color="white")
         ax.set_ylim(-0.6, n_rows - 0.4)
+        seconds = MaxNLocator(nbins=12, steps=[1, 2, 5, 10]).tick_values(
+            0, self.n_frames / self.fps)
+        seconds = seconds[(seconds >= 0) & (seconds <= self.n_frames / self.fps)]
+        ax.set_xticks(seconds * self.fps)
+        ax.set_xticklabels([f"{s:g}" for s in seconds], color="white")
         ax.set_xlim(0, max(self.n_frames, 1))
-        ticks = ax.get_xticks()
-        ax.set_xticks(ticks)
-        ax.set_xticklabels([f"{t / self.fps:g}" for t in ticks], color="white")
-        ax.set_xlim(0, max(self.n_frames, 1))
-        ax.set_xlabel("time (s)", color="white")
+        ax.set_xlabel("time (s)", color="white", labelpad=1)
         ax.tick_params(colors="white")
-        ax.legend(handles=[Patch(color=BEHAVIOR_COLORS[b], label=b) for b in BEHAVIORS],
-                  loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(BEHAVIORS),
-                  frameon=False, fontsize=8, labelcolor="white", borderaxespad=0.1)
+        self.figure.legend(handles=[Patch(color=BEHAVIOR_COLORS[b], label=b) for b in BEHAVIORS],
+                           loc="upper right", ncol=len(BEHAVIORS), frameon=False, fontsize=8,
+                           labelcolor="white", borderaxespad=0.2)
         self._cursor_line = ax.axvline(self.cursor + 0.5, color="red", linewidth=1.5)
         self._mark_line = None
         if self.mark is not None:
