@@ -138,3 +138,12 @@ def test_mat_not_whole_episodes(shared_data, tmp_path):
         load_rollouts(p, episode_steps=400)
     (r,) = load_rollouts(p, episode_steps=300, run="x")
     assert r.run == "x" and r.pose.episode.values.max() == 4
+
+
+@pytest.mark.parametrize("frac", [0.0, 0.01, 0.5])
+def test_truncated_mat(shared_data, tmp_path, frac):
+    data = (shared_data / "marl/checkpoint_2000.mat").read_bytes()
+    p = tmp_path / "checkpoint_2000.mat"
+    p.write_bytes(data[: int(len(data) * frac)])
+    with pytest.raises(InputError, match="not a readable MATLAB file"):
+        load_rollouts(p)

@@ -286,3 +286,11 @@ def test_rollout_file_is_not_a_pose(shared_data):
         load_pose(shared_data / "marl/rollouts_seed0.csv")
     ds = load_pose(shared_data / "pose/mouse_single.csv")
     assert ds.time.values.dtype.kind == "i" and ds.time.values[-1] == ds.sizes["time"] - 1
+
+
+def test_dlc_csv_with_text_in_coordinates(tmp_path):
+    p = tmp_path / "bad.csv"
+    p.write_text("scorer,s,s,s\nbodyparts,snout,snout,snout\ncoords,x,y,likelihood\n"
+                 "0,1.0,2.0,0.9\n1,abc,2.0,0.9\n")
+    with pytest.raises(InputError, match="position value that is not a number"):
+        load_pose(p)

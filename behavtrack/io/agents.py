@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -230,8 +231,10 @@ def _load_mat(
 
     try:
         mat = scipy.io.loadmat(path)
-    except (ValueError, OSError, TypeError, NotImplementedError) as exc:
-        raise InputError(path, f"is not a readable MATLAB file ({' '.join(str(exc).split())})",
+    except (ValueError, OSError, TypeError, NotImplementedError, EOFError, IndexError,
+            KeyError, zlib.error, scipy.io.matlab.MatReadError) as exc:
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        raise InputError(path, f"is not a readable MATLAB file, it may be truncated ({text})",
                          "give a .mat file saved by evaluate_save_activation.py") from None
     missing = [k for k in MAT_KEYS if k not in mat]
     if missing:

@@ -361,6 +361,13 @@ def load_pose(
         raise InputError(path, "holds no body parts", "check the file's node/bodypart list")
     if ds.sizes.get("time", 0) == 0:
         raise InputError(path, "holds no frames")
+    for var in ("position", "confidence"):
+        if var in ds and ds[var].dtype.kind not in "fiu":
+            try:
+                ds[var] = ds[var].astype(float)
+            except (TypeError, ValueError):
+                raise InputError(path, f"has a {var} value that is not a number",
+                                 "check the file for text in the coordinate columns") from None
 
     frames = _frame_index(ds)
     file_fps = ds.attrs.get("fps")
