@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 
 import h5py
@@ -293,4 +294,39 @@ def test_dlc_csv_with_text_in_coordinates(tmp_path):
     p.write_text("scorer,s,s,s\nbodyparts,snout,snout,snout\ncoords,x,y,likelihood\n"
                  "0,1.0,2.0,0.9\n1,abc,2.0,0.9\n")
     with pytest.raises(InputError, match="position value that is not a number"):
+        load_pose(p)
+
+
+@pytest.mark.parametrize("layout", ["table", "fixed"])
+def test_dlc_h5_layouts_written_by_pandas(tmp_path, layout):
+    """DeepLabCut writes pandas' table layout; movement the fixed one. Both load."""
+    cols = pd.MultiIndex.from_product(
+        [["DLC_sc"], ["m1", "m2"], ["snout", "tailbase"], ["x", "y", "likelihood"]],
+        names=["scorer", "individuals", "bodyparts", "coords"])
+    df = pd.DataFrame(np.random.default_rng(0).random((7, 12)), columns=cols)
+    p = tmp_path / f"{layout}.h5"
+    df.to_hdf(p, key="df_with_missing", format=layout, mode="w")
+    ds = load_pose(p)
+    assert list(ds.individual.values) == ["m1", "m2"]
+    assert list(ds.keypoint.values) == ["nose", "tail_base"]
+    for ind in ("m1", "m2"):
+        np.testing.assert_allclose(
+            ds.position.sel(individual=ind, keypoint="tail_base", space="y").values,
+            df[("DLC_sc", ind, "tailbase", "y")].to_numpy())
+        np.testing.assert_allclose(ds.confidence.sel(individual=ind, keypoint="nose").values,
+                                   df[("DLC_sc", ind, "snout", "likelihood")].to_numpy())
+
+
+def test_pickled_metadata_with_a_global_is_refused(tmp_path):
+    """A column list whose pickle names a global (code to run) is not unpickled."""
+    import pickle
+
+    p = tmp_path / "evil.h5"
+    df = pd.DataFrame(np.zeros((2, 3)), columns=pd.MultiIndex.from_product(
+        [["s"], ["snout"], ["x", "y", "likelihood"]], names=["scorer", "bodyparts", "coords"]))
+    df.to_hdf(p, key="df_with_missing", format="table", mode="w")
+    with h5py.File(p, "r+") as f:
+        t = f["df_with_missing/table"]
+        t.attrs["values_block_0_kind"] = np.bytes_(pickle.dumps(os.system, protocol=0))
+    with pytest.raises(InputError, match="refusing to load"):
         load_pose(p)

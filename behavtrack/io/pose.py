@@ -102,12 +102,19 @@ class _PlainDataUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a pose file")
 
 
+def _unpickle_plain(raw: Any) -> Any:
+    """Decode a pickled HDF5 attribute, refusing any global (class or function) in it."""
+    if isinstance(raw, (bytes, np.bytes_)):
+        return _PlainDataUnpickler(io.BytesIO(bytes(raw)), encoding="latin1").load()
+    return raw
+
+
 def _plain_data(raw: Any) -> Any:
-    """Return an HDF5 attribute decoded: plain pickles are unpickled safely, bytes decoded."""
+    """Return a plain HDF5 attribute decoded (bytes -> str; pandas' pickled ``None`` -> None)."""
     if isinstance(raw, (bytes, np.bytes_)):
         data = bytes(raw)
-        if data[:1] in (b"(", b"\x80", b"]", b"}", b"N") and data.endswith(b"."):
-            return _PlainDataUnpickler(io.BytesIO(data), encoding="latin1").load()
+        if data == b"N.":
+            return None
         return data.decode("utf-8", errors="replace")
     return raw
 
@@ -158,9 +165,9 @@ def _read_dlc_h5(path: Path, key: str) -> pd.DataFrame:
             cols: list = []
             values = []
             for name in sorted(blocks, key=lambda s: int(s.rsplit("_", 1)[1])):
-                cols.extend(_plain_data(group["table"].attrs[f"{name}_kind"]))
+                cols.extend(_unpickle_plain(group["table"].attrs[f"{name}_kind"]))
                 values.append(np.asarray(table[name], dtype=float).reshape(len(table), -1))
-            info = _plain_data(group.attrs.get("info", b"N."))
+            info = _unpickle_plain(group.attrs.get("info", b"N."))
             names = None
             if isinstance(info, dict):
                 names = (info.get(1) or info.get("1") or {}).get("names")
