@@ -1,0 +1,163 @@
+"""The background model of the built-in tracker: a per-pixel image of the empty arena.
+
+Frames are sampled evenly over the whole video (so an animal that rests for a while covers
+any pixel in only some of the samples). A first per-pixel median gives a rough background
+and tells whether the animals are darker or lighter than the floor (the *polarity*). The
+final background is a per-pixel percentile on the floor's side of the median (the 80th for
+dark animals on a light floor): a pixel is background as long as the animal leaves it in at
+least a fifth of the samples, so animals resting up to ~80 % of the video do not burn
+into the model. The foreground threshold is chosen from the samples themselves (Otsu's
+method on the pixels that differ from the background by more than the sensor noise).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from behavtrack.errors import InputError
+from behavtrack.files import progress
+from behavtrack.io.video import VideoReader
+
+__all__ = ["Background", "background_from_samples", "estimate_background", "sample_frames"]
+
+
+@dataclass(frozen=True)
+class Background:
+    """A background image and how to tell animals from it.
+
+    Attributes
+    ----------
+    image
+        ``uint8`` ``(height, width)`` image of the empty arena.
+    polarity
+        ``+1`` when animals are darker than the floor, ``-1`` when lighter.
+    threshold
+        Grey-level difference above which a pixel is foreground.
+    noise
+        Robust standard deviation of the background's grey levels over the samples.
+    samples
+        Indices of the frames the model was learned from.
+
+    """
+
+    image: np.ndarray
+    polarity: int
+    threshold: float
+    noise: float
+    samples: tuple[int, ...]
+
+    def difference(self, frame: np.ndarray) -> np.ndarray:
+        """Return how much darker (or lighter, by polarity) ``frame`` is than the background."""
+        import cv2
+
+        if self.polarity > 0:
+            return cv2.subtract(self.image, frame)
+        return cv2.subtract(frame, self.image)
+
+
+def _otsu(values: np.ndarray) -> float:
+    """Otsu's threshold of ``uint8`` ``values`` (a 1-D array)."""
+    hist = np.bincount(values.astype(np.int64), minlength=256).astype(float)
+    total = hist.sum()
+    if total == 0:
+        return 128.0
+    levels = np.arange(256, dtype=float)
+    w0 = np.cumsum(hist)
+    m0 = np.cumsum(hist * levels)
+    w1 = total - w0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (m0[-1] * w0 - m0 * total) ** 2 / (w0 * w1)
+    between[~np.isfinite(between)] = -1
+    return float(np.argmax(between))
+
+
+def sample_frames(
+    reader: VideoReader, n_samples: int = 40, *, quiet: bool = False
+) -> tuple[np.ndarray, list[int]]:
+    """Decode ``n_samples`` frames spread evenly over the video.
+
+    Returns
+    -------
+    frames : numpy.ndarray
+        ``(k, height, width)`` ``uint8`` stack (undecodable frames are left out).
+    indices : list of int
+        Their frame indices.
+
+    Raises
+    ------
+    InputError
+        If fewer than 3 of them can be decoded.
+
+    """
+    n = reader.n_frames
+    n_samples = int(max(3, min(n_samples, n)))
+    wanted = np.unique(np.linspace(0, n - 1, n_samples).round().astype(int))
+    stack = []
+    used = []
+    for index in progress(wanted, desc="background", quiet=quiet, unit="frame"):
+        try:
+            stack.append(reader[int(index)])
+        except InputError:  # undecodable frame: recorded by the reader, skipped here
+            continue
+        used.append(int(index))
+    if len(stack) < 3:
+        raise InputError(
+            reader.path, f"only {len(stack)} of {len(wanted)} sampled frames could be decoded",
+            "re-encode the video",
+        )
+    return np.stack(stack), used
+
+
+def background_from_samples(samples: np.ndarray, indices: list[int] | None = None) -> Background:
+    """Learn the background from a ``(k, height, width)`` ``uint8`` stack of frames.
+
+    See the module's description for the method.
+    """
+    median = np.median(samples, axis=0)
+    dev = samples.astype(np.int16) - median.astype(np.int16)[None]
+    abs_dev = np.abs(dev[:, ::4, ::4])
+    noise = float(1.4826 * np.median(abs_dev)) or 1.0
+    big = 6.0 * noise + 8.0
+    darker = int((dev[:, ::2, ::2] < -big).sum())
+    lighter = int((dev[:, ::2, ::2] > big).sum())
+    del dev
+    polarity = 1 if darker >= lighter else -1
+    q = 80 if polarity > 0 else 20
+    image = np.percentile(samples, q, axis=0, method="nearest").astype(np.uint8)
+    diff = (image.astype(np.int16)[None, ::2, ::2] - samples[:, ::2, ::2].astype(np.int16))
+    diff *= polarity
+    strong = diff[diff > big]
+    if strong.size:
+        threshold = max(big, 0.6 * _otsu(np.clip(strong, 0, 255)))
+    else:
+        threshold = big
+    return Background(
+        image=image, polarity=polarity, threshold=float(threshold), noise=noise,
+        samples=tuple(indices if indices is not None else range(len(samples))),
+    )
+
+
+def estimate_background(
+    reader: VideoReader, n_samples: int = 40, *, quiet: bool = False
+) -> Background:
+    """Learn the background of a video from frames sampled evenly over its whole length.
+
+    Parameters
+    ----------
+    reader
+        The open video.
+    n_samples
+        How many frames to sample (fewer if the video is shorter).
+    quiet
+        No progress bar.
+
+    Returns
+    -------
+    Background
+        The background image, the animals' polarity and the foreground threshold.
+
+    """
+    frames, indices = sample_frames(reader, n_samples, quiet=quiet)
+    return background_from_samples(frames, indices)
