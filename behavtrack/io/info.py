@@ -31,16 +31,13 @@ def describe_dataset(ds: xr.Dataset, threshold: float = 0.5) -> dict[str, Any]:
         low = np.zeros_like(missing)
     n_frames = int(ds.sizes["time"])
     fps = ds.attrs.get("fps")
-    per_kp = {}
     denom = max(missing.shape[0] * missing.shape[2], 1)
-    for k, name in enumerate(ds["keypoint"].values):
-        m = int(missing[:, k, :].sum())
-        lo = int(low[:, k, :].sum())
-        per_kp[str(name)] = {
-            "missing": m / denom,
-            "low_confidence": lo / denom,
-            "missing_or_low": (m + lo) / denom,
-        }
+    m = missing.sum(axis=(0, 2)) / denom  # per keypoint
+    lo = low.sum(axis=(0, 2)) / denom
+    per_kp = {
+        str(name): {"missing": float(a), "low_confidence": float(b), "missing_or_low": float(a + b)}
+        for name, a, b in zip(ds["keypoint"].values, m, lo, strict=True)
+    }
     return {
         "file": str(ds.attrs.get("source_file", "")),
         "format": str(ds.attrs.get("source_software", "")),
