@@ -99,10 +99,24 @@ def test_edit_with_widget_and_keys_then_save_and_reload(make_napari_viewer, open
     assert _spans(widget, ind)[1:4] == [("approach", 300, 500), ("waiting", 500, 1000),
                                         ("interaction", 1000, 1300)]
     # the timeline: a click on a bout jumps to its start; the slider moves the cursor
-    widget.timeline.click(700.0, 0.0)
+    widget.timeline.click(700 / FPS, 0.0)  # x in seconds, y the row
     assert widget.frame == 500 and widget.timeline.cursor == 500
+    # a real mouse click on the canvas, on the interaction bout (1000-1300)
+    tl = widget.timeline
+    tl.canvas.draw()
+    x, y = tl.ax.transData.transform((1100 / FPS, 0.0))
+    ratio = tl.canvas.device_pixel_ratio
+    from qtpy.QtCore import QPoint, Qt
+
+    pos = QPoint(int(x / ratio), int(tl.canvas.height() - y / ratio))
+    qtbot.mouseClick(tl.canvas, Qt.MouseButton.LeftButton, pos=pos)
+    assert widget.frame == 1000
     viewer.dims.set_current_step(0, 650)
     assert widget.timeline.cursor == 650
+    widget.span_box.setValue(10.0)  # 10 s window around the cursor
+    assert widget.timeline.ax.get_xlim() == pytest.approx((650 / FPS - 5, 650 / FPS + 5))
+    widget.span_box.setValue(0.0)
+    assert widget.timeline.ax.get_xlim() == pytest.approx((0, N / FPS))
 
     # widget methods: split at 650, relabel the second half, undo the relabel
     assert widget.split()

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from qtpy.QtWidgets import (
     QComboBox,
+    QDoubleSpinBox,
     QFileDialog,
     QGridLayout,
     QGroupBox,
@@ -140,6 +141,14 @@ class ReviewWidget(QWidget):
         self.session_label = QLabel("no session")
         top.addWidget(self.open_button)
         top.addWidget(self.session_label, 1)
+        top.addWidget(QLabel("window (s):"))
+        self.span_box = QDoubleSpinBox()
+        self.span_box.setRange(0.0, 1e6)
+        self.span_box.setDecimals(0)
+        self.span_box.setSpecialValueText("all")
+        self.span_box.setToolTip("seconds of the timeline shown around the cursor (all: 0)")
+        self.span_box.valueChanged.connect(self._on_span)
+        top.addWidget(self.span_box)
         top.addWidget(QLabel("edit:"))
         self.individual_combo = QComboBox()
         self.individual_combo.currentTextChanged.connect(self._on_individual_changed)
@@ -233,6 +242,7 @@ class ReviewWidget(QWidget):
         self.timeline.set_selected(self.individual)
         self.timeline.set_bouts(self.editor.bouts)
         self.timeline.set_cursor(self.frame)
+        self.timeline.set_span(self.span_box.value())
         self._update_label()
         self.viewer.title = f"behavtrack review: {session.name}"
         if session.arena is not None:
@@ -268,6 +278,10 @@ class ReviewWidget(QWidget):
     def _on_step(self, event: Any = None) -> None:
         if self.timeline is not None:
             self.timeline.set_cursor(self.frame)
+
+    def _on_span(self, value: float) -> None:
+        if self.timeline is not None:
+            self.timeline.set_span(value)
 
     def _on_timeline_click(self, target: int, individual: str, clicked: int) -> None:
         if individual:

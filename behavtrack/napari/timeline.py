@@ -36,7 +36,7 @@ class EthogramTimeline(QWidget):
     Parameters
     ----------
     fps
-        Frames per second (the axis is labelled in seconds, positions are frames).
+        Frames per second (the axis is in seconds; bouts and the cursor are given in frames).
     n_frames
         Number of frames of the session.
     individuals
@@ -63,6 +63,7 @@ class EthogramTimeline(QWidget):
         self.cursor = 0
         self.selected: str | None = self.individuals[0] if self.individuals else None
         self.mark: int | None = None
+        self.span_s: float | None = None
         self._bouts = pd.DataFrame(columns=["individual", "behavior", "start_frame",
                                             "stop_frame"])
         self.figure = Figure(figsize=(8, 1.2 + 0.5 * len(self.individuals)), dpi=100)
@@ -99,8 +100,8 @@ class EthogramTimeline(QWidget):
             for beh in BEHAVIORS:
                 sel = b[b["behavior"] == beh]
                 if len(sel):
-                    start = sel["start_frame"].to_numpy(dtype=float)
-                    width = sel["stop_frame"].to_numpy(dtype=float) - start
+                    start = sel["start_frame"].to_numpy(dtype=float) / self.fps
+                    width = sel["stop_frame"].to_numpy(dtype=float) / self.fps - start
                     ax.broken_barh(list(zip(start, width, strict=True)), (y - 0.4, 0.8),
                                    facecolors=BEHAVIOR_COLORS[beh], edgecolor="#262930",
                                    linewidth=0.5)
@@ -109,28 +110,43 @@ class EthogramTimeline(QWidget):
         ax.set_yticks(range(n_rows))
         ax.set_yticklabels(list(reversed(self.individuals)) or [""], color="white")
         ax.set_ylim(-0.6, n_rows - 0.4)
-        seconds = MaxNLocator(nbins=12, steps=[1, 2, 5, 10]).tick_values(
-            0, self.n_frames / self.fps)
-        seconds = seconds[(seconds >= 0) & (seconds <= self.n_frames / self.fps)]
-        ax.set_xticks(seconds * self.fps)
-        ax.set_xticklabels([f"{s:g}" for s in seconds], color="white")
-        ax.set_xlim(0, max(self.n_frames, 1))
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=12, steps=[1, 2, 5, 10]))
+        self._set_xlim()
         ax.set_xlabel("time (s)", color="white", labelpad=1)
         ax.tick_params(colors="white")
         self.figure.legend(handles=[Patch(color=BEHAVIOR_COLORS[b], label=b) for b in BEHAVIORS],
                            loc="upper right", ncol=len(BEHAVIORS), frameon=False, fontsize=8,
                            labelcolor="white", borderaxespad=0.2)
-        self._cursor_line = ax.axvline(self.cursor + 0.5, color="red", linewidth=1.5)
+        x = (self.cursor + 0.5) / self.fps
+        self._cursor_line = ax.axvline(x, color="red", linewidth=1.5)
         self._mark_line = None
         if self.mark is not None:
-            self._mark_line = ax.axvline(self.mark, color="yellow", linestyle="--", linewidth=1)
+            self._mark_line = ax.axvline(self.mark / self.fps, color="yellow", linestyle="--",
+                                         linewidth=1)
+        self.canvas.draw_idle()
+
+    def _set_xlim(self) -> None:
+        total = max(self.n_frames, 1) / self.fps
+        if not self.span_s or self.span_s >= total:
+            self.ax.set_xlim(0, total)
+            return
+        lo = min(max(self.cursor / self.fps - self.span_s / 2, 0.0), total - self.span_s)
+        self.ax.set_xlim(lo, lo + self.span_s)
+
+    def set_span(self, seconds: float | None) -> None:
+        """Show ``seconds`` of the session around the cursor (``None`` or 0: all of it)."""
+        self.span_s = float(seconds) if seconds else None
+        self._set_xlim()
         self.canvas.draw_idle()
 
     def set_cursor(self, frame: int) -> None:
-        """Move the cursor to ``frame`` (cheap: only the line moves)."""
+        """Move the cursor to ``frame`` (cheap: only the line and the window move)."""
         self.cursor = int(frame)
         if self._cursor_line is not None:
-            self._cursor_line.set_xdata([self.cursor + 0.5, self.cursor + 0.5])
+            x = (self.cursor + 0.5) / self.fps
+            self._cursor_line.set_xdata([x, x])
+            if self.span_s:
+                self._set_xlim()
             self.canvas.draw_idle()
 
     def set_selected(self, individual: str) -> None:
@@ -150,10 +166,10 @@ class EthogramTimeline(QWidget):
         row = n_rows - 1 - int(np.round(y))
         return self.individuals[row] if 0 <= row < n_rows else None
 
-    def click(self, frame: float, y: float) -> None:
-        """Act as a click at ``(frame, y)`` in data coordinates (what a mouse click does)."""
+    def click(self, time_s: float, y: float) -> None:
+        """Act as a click at ``(time_s, y)`` in data coordinates (what a mouse click does)."""
         ind = self.row_at(y)
-        f = int(np.clip(np.floor(frame), 0, self.n_frames - 1))
+        f = int(np.clip(np.floor(time_s * self.fps), 0, self.n_frames - 1))
         target = f
         if ind is not None:
             b = self._bouts
