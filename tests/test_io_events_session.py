@@ -118,3 +118,12 @@ def test_session_meta_bad_json(shared_data, tmp_path):
     with pytest.raises(InputError, match="session.json: is not valid JSON"):
         load_session(folder)
     json.loads('{"ok": 1}')
+
+
+def test_session_json_names_the_pose(shared_data, tmp_path):
+    folder = _make_session(tmp_path, shared_data, meta={"files": {"pose": "other.csv"}})
+    shutil.move(folder / "pose.csv", folder / "other.csv")
+    assert load_session(folder).pose_path == folder / "other.csv"
+    write_session_meta(folder, {"pose": "gone.h5"})
+    with pytest.raises(InputError, match="names pose file 'gone.h5'"):
+        load_session(folder)

@@ -2,11 +2,12 @@
 
 A session folder (``docs/architecture.md``) holds ``session.json`` (pair, session index, fps,
 n_frames, window_s, ...), ``arena.yaml``, a pose file (``pose.h5``, ``pose.csv``,
-``pose.analysis.h5``, ``pose.slp`` or ``pose.nwb``; or the file named by ``"pose"`` in
-``session.json``), ``events.csv``, ``labels.csv`` (frame labels), ``bouts.csv`` and
-``video.mp4``. :func:`load_session` reads the small files and locates the large ones (the pose
-is loaded on demand with :meth:`Session.load_pose`); optional files that are absent are
-``None``. :func:`find_sessions` expands folders, globs and manifest files into session folders.
+``pose.analysis.h5``, ``pose.slp`` or ``pose.nwb``; or the file named by ``"pose"`` or
+``"files": {"pose": ...}`` in ``session.json``), ``events.csv``, ``labels.csv`` (frame
+labels), ``bouts.csv`` and ``video.mp4``. :func:`load_session` reads the small files and
+locates the large ones (the pose is loaded on demand with :meth:`Session.load_pose`); optional
+files that are absent are ``None``. :func:`find_sessions` expands folders, globs and manifest
+files into session folders.
 """
 
 from __future__ import annotations
@@ -159,11 +160,14 @@ def load_session(folder: str | os.PathLike) -> Session:
     meta_path = folder / "session.json"
     meta = _read_meta(meta_path) if meta_path.is_file() else {}
 
+    files = meta.get("files") if isinstance(meta.get("files"), dict) else {}
+    named_pose = meta.get("pose") or files.get("pose")
     pose_path = None
-    if meta.get("pose"):
-        pose_path = folder / str(meta["pose"])
+    if named_pose:
+        pose_path = folder / str(named_pose)
         if not pose_path.is_file():
-            raise InputError(meta_path, f"names pose file {meta['pose']!r}, which does not exist")
+            raise InputError(meta_path, f"names pose file {named_pose!r}, which does not exist",
+                             "fix 'pose' in session.json or restore the file")
     else:
         pose_path = next((folder / n for n in POSE_NAMES if (folder / n).is_file()), None)
     if pose_path is None:
@@ -176,7 +180,8 @@ def load_session(folder: str | os.PathLike) -> Session:
               if (folder / "events.csv").is_file() else None)
     labels = (load_labels(folder / "labels.csv", fps=fps)
               if (folder / "labels.csv").is_file() else None)
-    video = next((folder / n for n in VIDEO_NAMES if (folder / n).is_file()), None)
+    names = ((str(files["video"]),) if files.get("video") else ()) + VIDEO_NAMES
+    video = next((folder / n for n in names if (folder / n).is_file()), None)
     bouts = folder / "bouts.csv" if (folder / "bouts.csv").is_file() else None
     return Session(path=folder, meta=meta, pose_path=pose_path, arena=arena, events=events,
                    labels=labels, video_path=video, bouts_path=bouts)
