@@ -32,7 +32,7 @@ from behavtrack.tracking.orient import KEYPOINTS, orient_records
 from behavtrack.tracking.pose_from_blob import N_FIELDS, pose_from_mask
 from behavtrack.tracking.segment import Segmenter
 
-__all__ = ["track_video", "output_paths", "save_tracks", "Calibration", "calibrate"]
+__all__ = ["track", "track_video", "output_paths", "save_tracks", "Calibration", "calibrate"]
 
 SCORER = "behavtrack-builtin"
 
@@ -312,4 +312,73 @@ def track_video(
         save_tracks(ds, paths["h5"], paths["csv"])
         atomic_write_text(paths["report"], json.dumps(report, indent=2) + "\n")
         ds.attrs["output_file"] = str(paths["h5"])
+    return ds
+
+
+def track(
+    video: str | os.PathLike,
+    *,
+    backend: str = "builtin",
+    model: str | os.PathLike | None = None,
+    python: str | os.PathLike | None = None,
+    arena: Arena | None = None,
+    n_animals: int | None = None,
+    out: str | os.PathLike | None = None,
+    quiet: bool = False,
+) -> xr.Dataset:
+    """Turn a video into poses with the built-in tracker or a lab's trained model.
+
+    Parameters
+    ----------
+    video
+        The video file.
+    backend
+        ``"builtin"`` (:func:`track_video`), ``"deeplabcut"`` or ``"sleap"``
+        (:func:`behavtrack.tracking.backends.run_backend`).
+    model
+        The trained model of a ``deeplabcut`` / ``sleap`` backend.
+    python
+        Python executable of the backend's own environment (subprocess); ``None`` runs
+        it in this process.
+    arena, n_animals, quiet
+        As for :func:`track_video` (the built-in tracker only; the arena is checked
+        against the frame size for every backend).
+    out
+        Output folder (required for the model backends).
+
+    Returns
+    -------
+    xarray.Dataset
+        movement poses Dataset, with ``attrs["frames_expected"]`` and
+        ``attrs["frames_read"]``.
+
+    """
+    if backend == "builtin":
+        if model is not None or python is not None:
+            raise InputError("--model", "is only used with --backend deeplabcut or sleap",
+                             "drop --model/--python, or choose a model backend")
+        return track_video(video, arena=arena, n_animals=n_animals, out=out, quiet=quiet)
+    from behavtrack.tracking.backends import run_backend
+
+    if out is None:
+        raise InputError("--out", f"is required with --backend {backend}",
+                         "give a folder for the backend's pose file")
+    with VideoReader(video) as reader:
+        if arena is not None and arena.units == "px" and not arena.fits_frame(
+            reader.width, reader.height
+        ):
+            raise InputError(
+                arena.source or "arena",
+                f"does not fit the {reader.width}x{reader.height} frames of {reader.path.name}",
+                "give the arena of this setup (pixel coordinates of this video)",
+            )
+        expected = reader.n_frames
+    ds = run_backend(video, backend, model, out, python=python)
+    read = int(ds.sizes["time"])
+    ds.attrs.update(frames_expected=int(expected), frames_read=read, bad_frames=0)
+    report = {"video": str(video), "tracker": backend, "model": str(model),
+              "frames_expected": int(expected), "frames_read": read,
+              "output_file": ds.attrs["output_file"]}
+    atomic_write_text(Path(ds.attrs["output_file"]).with_suffix(".tracking.json"),
+                      json.dumps(report, indent=2) + "\n")
     return ds
