@@ -24,6 +24,7 @@ from behavtrack.errors import InputError
 _COMMANDS = [
     "info",
     "simulate",
+    "track",
     "train",
     "classify",
     "stats",
