@@ -143,3 +143,25 @@ def test_pose_without_needed_part_via_cli_error(shared_data, capsys):
     with pytest.raises(InputError) as exc:
         require_keypoints(ds, ["nose"])
     assert "\n" not in str(exc.value) and "has no body part 'nose'" in str(exc.value)
+
+
+def test_require_parts_and_no_individuals_exit_2(shared_data, tmp_path, capsys):
+    import shutil
+
+    aeon = shared_data / "pose/SLEAP_three-mice_Aeon_mixed-labels.analysis.h5"
+    _one_error(capsys, ["info", "--require", "nose,centroid", str(aeon)],
+               "Aeon", "has no body part 'nose'")
+    openfield = shared_data / "video/openfield/m3v1mp4_dlc_predictions.csv"
+    assert main(["info", "--require", "nose,tail_base", str(openfield)]) == 0
+    capsys.readouterr()
+    dst = tmp_path / "empty.analysis.h5"
+    shutil.copy(aeon, dst)
+    with h5py.File(dst, "r+") as f:
+        n_frames, n_nodes = f["tracks"].shape[-1], f["tracks"].shape[2]
+        for key in ("tracks", "track_names", "track_occupancy", "point_scores"):
+            del f[key]
+        f["tracks"] = np.zeros((0, 2, n_nodes, n_frames))
+        f["track_names"] = np.array([], dtype="S1")
+        f["track_occupancy"] = np.zeros((n_frames, 0), dtype=np.uint8)
+        f["point_scores"] = np.zeros((0, n_nodes, n_frames))
+    _one_error(capsys, ["info", str(dst)], "empty.analysis.h5", "holds no individuals")

@@ -27,6 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="frame rate for files that do not store it")
     p.add_argument("--arena", default=None, metavar="YAML",
                    help="arena YAML of the setup (validated; its fps is used if needed)")
+    p.add_argument("--require", default=None, metavar="PARTS",
+                   help="comma-separated body parts each pose must have (canonical names, "
+                        "e.g. nose,centroid,tail_base); a file lacking one is an error")
     p.add_argument("--json", action="store_true", help="print one JSON object per file")
     p.set_defaults(func=run)
 
@@ -45,6 +48,15 @@ def run(args: argparse.Namespace) -> int:
     for i, path in enumerate(args.files):
         try:
             info = describe_pose(path, threshold=args.threshold, fps=args.fps, arena=arena)
+            if args.require:
+                needed = [p.strip() for p in args.require.split(",") if p.strip()]
+                missing = [p for p in needed if p not in info["keypoints"]]
+                if missing:
+                    raise InputError(
+                        path, f"has no body part {missing[0]!r}; it has "
+                        f"{', '.join(info['keypoints'])}",
+                        "map your name to it with an alias (docs/formats.md)",
+                    )
         except InputError as exc:
             print(f"behavtrack info: error: {exc}", file=sys.stderr)
             status = 2
