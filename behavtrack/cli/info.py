@@ -44,19 +44,12 @@ def run(args: argparse.Namespace) -> int:
         from behavtrack.io.arena import load_arena
 
         arena = load_arena(args.arena)
+    require = [p.strip() for p in (args.require or "").split(",") if p.strip()]
     status = 0
     for i, path in enumerate(args.files):
         try:
-            info = describe_pose(path, threshold=args.threshold, fps=args.fps, arena=arena)
-            if args.require:
-                needed = [p.strip() for p in args.require.split(",") if p.strip()]
-                missing = [p for p in needed if p not in info["keypoints"]]
-                if missing:
-                    raise InputError(
-                        path, f"has no body part {missing[0]!r}; it has "
-                        f"{', '.join(info['keypoints'])}",
-                        "map your name to it with an alias (docs/formats.md)",
-                    )
+            info = describe_pose(path, threshold=args.threshold, fps=args.fps, arena=arena,
+                                 require=require)
         except InputError as exc:
             print(f"behavtrack info: error: {exc}", file=sys.stderr)
             status = 2

@@ -10,6 +10,7 @@ and the tidy CSV of the MARL grid world) are summarised the same way, with steps
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -57,6 +58,7 @@ def describe_pose(
     threshold: float = 0.5,
     fps: float | None = None,
     arena: str | os.PathLike | Any | None = None,
+    require: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Summarise one pose or agent-rollout file.
 
@@ -72,6 +74,8 @@ def describe_pose(
     arena
         An :class:`~behavtrack.io.arena.Arena` or the path of an arena YAML (validated; its
         ``fps`` is used if neither ``fps`` nor the file gives one).
+    require
+        Body parts (canonical names) the file must have; one missing is an error.
 
     Returns
     -------
@@ -89,7 +93,7 @@ def describe_pose(
 
     """
     from behavtrack.io.agents import is_rollout_file, load_rollouts
-    from behavtrack.io.pose import load_pose
+    from behavtrack.io.pose import load_pose, require_keypoints
 
     if isinstance(arena, (str, os.PathLike)):
         from behavtrack.io.arena import load_arena
@@ -100,6 +104,7 @@ def describe_pose(
         rollouts = load_rollouts(path)
         merged = xr.concat([r.pose[["position", "confidence"]] for r in rollouts], dim="time")
         merged.attrs.update(rollouts[0].pose.attrs)
+        require_keypoints(merged, require or [], path)
         out = describe_dataset(merged, threshold)
         out["file"] = str(path)
         out["format"] = (
@@ -122,6 +127,7 @@ def describe_pose(
         ]
         return out
     ds = load_pose(path, fps=fps, arena=arena)
+    require_keypoints(ds, require or [], path)
     return describe_dataset(ds, threshold) | {"file": str(path)}
 
 
