@@ -11,20 +11,33 @@ from behavtrack.task.chance import (
 )
 
 
+def _circular_count(a, b, wa, wb, period):
+    """Coordinated pokes with distances on the circle, by an all-pairs matrix."""
+    d = np.abs(a[:, None] - b[None, :])
+    d = np.minimum(d, period - d)
+    wa = np.broadcast_to(wa, a.shape)
+    wb = np.broadcast_to(wb, b.shape)
+    return int((d.min(axis=1) <= wa).sum() + (d.min(axis=0) <= wb).sum())
+
+
 def test_vectorized_shifts_equal_a_loop_over_shifts():
     rng = np.random.default_rng(0)
     a = np.sort(rng.uniform(5, 295, 60))
     b = np.sort(rng.uniform(5, 295, 45))
     shifts = rng.uniform(0, 300, 300)
     got = shifted_coordination_counts(a, b, shifts, 300.0, 0.75, start=0.0)
-    ref = np.array([coordination_counts(a, np.mod(b + s, 300.0), 0.75, 0.75) for s in shifts])
+    ref = np.array([_circular_count(a, np.mod(b + s, 300.0), 0.75, 0.75, 300.0)
+                    for s in shifts])
     np.testing.assert_array_equal(got, ref)
+    # no shift: the circle only differs from the line at the ends (none near them here)
+    assert shifted_coordination_counts(a, b, [0.0], 300.0, 0.75)[0] == coordination_counts(
+        a, b, 0.75, 0.75)
     # with a window that changes over time (function of time), and a nonzero start
     win = lambda t: np.where(np.asarray(t) < 150.0, 2.0, 0.5)  # noqa: E731
     got = shifted_coordination_counts(a + 100, b + 100, shifts, 300.0,
                                       lambda t: win(np.asarray(t) - 100), start=100.0)
-    ref = np.array([coordination_counts(a, np.mod(b + s, 300.0), win(a),
-                                        win(np.mod(b + s, 300.0))) for s in shifts])
+    ref = np.array([_circular_count(a, np.mod(b + s, 300.0), win(a),
+                                    win(np.mod(b + s, 300.0)), 300.0) for s in shifts])
     np.testing.assert_array_equal(got, ref)
 
 

@@ -201,6 +201,7 @@ def _figure(mice: pd.DataFrame, agents: pd.DataFrame, curves: pd.DataFrame,
                                alpha=0.2, lw=0)
                 a.plot(c["x"], c["mean"], color=colors[src], lw=2, marker="o", ms=3,
                        label=src)
+            a.ticklabel_format(axis="y", useOffset=False)
             if twin:
                 a.tick_params(axis="y", labelcolor=colors[src], labelsize=7)
         ax.set_title(METRIC_LABELS.get(metric, metric), fontsize=9)

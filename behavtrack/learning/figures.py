@@ -117,6 +117,7 @@ def plot_learning_curves(
                 "_x")["chance_rate"].mean()
             ax.plot(ch.index, ch.to_numpy(), color="C3", lw=1, ls=":", label="chance")
         ax.set_title(METRIC_LABELS.get(metric, metric), fontsize=9)
+        ax.ticklabel_format(axis="y", useOffset=False)
         ax.set_xlabel(x, fontsize=8)
         ax.tick_params(labelsize=7)
     axes[0].legend(fontsize=6, loc="best")

@@ -31,7 +31,7 @@ from behavtrack.task.trials import (
     TRIAL_COLUMNS,
     poke_times,
     trials_from_events,
-    window_at,
+    window_function,
 )
 
 __all__ = [
@@ -203,7 +203,7 @@ def analyze_session(
         t0 = float(min(0.0, np.min(trials["time_s"])))
         span = max(float(duration), float(np.max(trials["time_s"])) - t0 + 1e-6)
         res = circular_shift_chance(
-            a, b, lambda t: window_at(t, inp.events, inp.window_s), span, n_shifts=n_shifts,
+            a, b, window_function(inp.events, inp.window_s), span, n_shifts=n_shifts,
             seed=_seed_for(seed, inp.source, inp.pair, inp.session), start=t0,
             min_shift=min(MIN_SHIFT_WINDOWS * float(np.nanmax(trials["window_s"])), span / 4),
         )

@@ -4,8 +4,8 @@ The statistic is the *coordination rate*: the fraction of all pokes of the pair 
 partner's nearest poke lies within the coordination window (the success rule of
 :mod:`behavtrack.task.trials`). Chance shifts the second subject's poke train circularly by
 ``n_shifts`` seeded uniform offsets over the session's duration (times wrap around its end),
-recomputes the rate for every shift at once (one :func:`numpy.searchsorted` over all shifts,
-each shift's train laid out in its own disjoint stretch of the time axis) and reports their
+recomputes the rate for every shift at once (:func:`numpy.searchsorted` of all shifted pokes
+against the other train, distances taken on the circle) and reports their
 mean (the chance rate) and the permutation p-value ``(1 + #{chance >= real}) / (1 + n_shifts)``.
 """
 
@@ -72,6 +72,14 @@ def coordination_counts(
     return int(ok_a.sum() + ok_b.sum())
 
 
+def _circular_nearest(query: np.ndarray, ref: np.ndarray, period: float) -> np.ndarray:
+    """Distance on a circle of length ``period`` from each query to the sorted ``ref``."""
+    ext = np.concatenate([[ref[-1] - period], ref, [ref[0] + period]])
+    idx = np.searchsorted(ext, query)
+    idx = np.clip(idx, 1, len(ext) - 1)
+    return np.minimum(query - ext[idx - 1], ext[idx] - query)
+
+
 def shifted_coordination_counts(
     times_a: np.ndarray,
     times_b: np.ndarray,
@@ -81,6 +89,9 @@ def shifted_coordination_counts(
     start: float = 0.0,
 ) -> np.ndarray:
     """Coordinated-poke counts after shifting ``times_b`` circularly by each shift.
+
+    Distances are taken on the circle (a poke near the session's end has a partner just
+    after its start), so every shift treats all pokes alike.
 
     Parameters
     ----------
@@ -101,33 +112,18 @@ def shifted_coordination_counts(
         ``(len(shifts),)`` integer counts of coordinated pokes (both subjects).
 
     """
-    a = np.sort(np.asarray(times_a, dtype=float))
-    b = np.asarray(times_b, dtype=float)
-    shifts = np.asarray(shifts, dtype=float)
+    a = np.sort(np.mod(np.asarray(times_a, dtype=float) - start, duration))
+    b = np.sort(np.mod(np.asarray(times_b, dtype=float) - start, duration))
+    shifts = np.mod(np.asarray(shifts, dtype=float), duration)
     n_s = len(shifts)
     if len(a) == 0 or len(b) == 0 or n_s == 0:
         return np.zeros(n_s, dtype=int)
     win = window if callable(window) else (lambda t, w=float(window): np.full(np.shape(t), w))
-    # a circular shift of a sorted train is a rotation: build every shifted train sorted,
-    # without sorting, from the index where it wraps around the end of the circle
-    b = start + np.mod(np.sort(b) - start, duration)
-    b.sort()
-    shifts = np.mod(shifts, duration)
-    k = np.searchsorted(b, start + duration - shifts)  # first element that wraps
-    idx = (np.arange(len(b))[None, :] + k[:, None]) % len(b)
-    bs = b[idx] + shifts[:, None] - np.where(idx >= k[:, None], duration, 0.0)  # (S, nB)
-    # lay every shift's train in its own stretch of the axis, far apart, then one searchsorted
-    span = 3.0 * duration + 1.0
-    offset = np.arange(n_s, dtype=float)[:, None] * span
-    flat_b = (bs + offset).ravel()
-    qa = (a[None, :] + offset)  # (S, nA)
-    idx = np.searchsorted(flat_b, qa.ravel()).reshape(qa.shape)
-    left = flat_b[np.clip(idx - 1, 0, flat_b.size - 1)]
-    right = flat_b[np.clip(idx, 0, flat_b.size - 1)]
-    dist_a = np.minimum(np.abs(qa - left), np.abs(right - qa))
-    ok_a = dist_a <= win(a)[None, :] + 1e-9
-    dist_b = _nearest_dist(bs.ravel(), a).reshape(bs.shape)
-    ok_b = dist_b <= win(bs) + 1e-9
+    # A's pokes against shifted B: the same as A shifted back against B, all shifts at once
+    qa = np.mod(a[None, :] - shifts[:, None], duration)  # (S, nA)
+    ok_a = _circular_nearest(qa, b, duration) <= win(a + start)[None, :] + 1e-9
+    bs = np.mod(b[None, :] + shifts[:, None], duration)  # (S, nB): shifted B
+    ok_b = _circular_nearest(bs, a, duration) <= win(bs + start) + 1e-9
     return ok_a.sum(axis=1) + ok_b.sum(axis=1)
 
 

@@ -13,7 +13,7 @@ Everything is vectorized over pokes with :func:`numpy.searchsorted`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,7 @@ __all__ = [
     "TRIAL_COLUMNS",
     "poke_times",
     "window_at",
+    "window_function",
     "nearest_partner",
     "strategies_before",
     "trials_from_events",
@@ -82,15 +83,43 @@ def poke_times(events: pd.DataFrame, source: str = "<events>") -> dict[str, np.n
     return {s: np.sort(times[subj == s]) for s in pd.unique(subj) if s not in ("", "nan")}
 
 
+def window_function(
+    events: pd.DataFrame | None, default: float | None
+) -> Callable[[np.ndarray], np.ndarray]:
+    """Return a function giving the coordination window in force at any times.
+
+    ``window`` rows of the event log (``value`` = window in seconds) replace ``default``
+    from their own time on; before any of them (or without them) the window is
+    ``default`` (NaN when ``None``). The rows are read once, so the function is cheap to
+    call many times (e.g. for every circular shift).
+    """
+    base = np.nan if default is None else float(default)
+    t = v = np.empty(0)
+    if events is not None and len(events) and "event" in events and "value" in events:
+        rows = events[events["event"].astype(str).str.lower() == "window"]
+        t = pd.to_numeric(rows["time_s"], errors="coerce").to_numpy(dtype=float)
+        v = pd.to_numeric(rows["value"], errors="coerce").to_numpy(dtype=float)
+        ok = np.isfinite(t) & np.isfinite(v)
+        order = np.argsort(t[ok], kind="stable")
+        t, v = t[ok][order], v[ok][order]
+    if len(t) == 0 or (np.all(v == v[0]) and (default is None or v[0] == base)):
+        # one window all session long (a single setting logged at the start, or none)
+        const = base if len(t) == 0 else float(v[0])
+        return lambda times: np.full(np.shape(times), const)
+    values = np.r_[base, v]
+
+    def at(times: np.ndarray) -> np.ndarray:
+        return values[np.searchsorted(t, np.asarray(times, dtype=float), side="right")]
+
+    return at
+
+
 def window_at(
     times: np.ndarray,
     events: pd.DataFrame | None,
     default: float | None,
 ) -> np.ndarray:
-    """Return the coordination window in force at each time.
-
-    ``window`` rows of the event log (``value`` = window in seconds) replace ``default``
-    from their own time on.
+    """Return the coordination window in force at each time (see :func:`window_function`).
 
     Parameters
     ----------
@@ -107,20 +136,7 @@ def window_at(
         Windows, same shape as ``times``.
 
     """
-    times = np.asarray(times, dtype=float)
-    base = np.nan if default is None else float(default)
-    if events is None or len(events) == 0 or "event" not in events:
-        return np.full(times.shape, base)
-    rows = events[events["event"].astype(str).str.lower() == "window"]
-    if "value" not in rows or len(rows) == 0:
-        return np.full(times.shape, base)
-    t = pd.to_numeric(rows["time_s"], errors="coerce").to_numpy(dtype=float)
-    v = pd.to_numeric(rows["value"], errors="coerce").to_numpy(dtype=float)
-    ok = np.isfinite(t) & np.isfinite(v)
-    order = np.argsort(t[ok], kind="stable")
-    t, v = t[ok][order], v[ok][order]
-    idx = np.searchsorted(t, times, side="right") - 1
-    return np.where(idx >= 0, v[np.clip(idx, 0, None)] if len(v) else base, base)
+    return window_function(events, default)(times)
 
 
 def nearest_partner(times: np.ndarray, partner: np.ndarray) -> np.ndarray:
@@ -255,6 +271,7 @@ def trials_from_events(
     if len(subjects) == 1:
         subjects = [subjects[0], ""]
     frames = []
+    window = window_function(events, window_s)
     for k, subj in enumerate(subjects):
         if subj == "":
             continue
@@ -263,7 +280,7 @@ def trials_from_events(
         if len(t) == 0:
             continue
         p = nearest_partner(t, pokes.get(partner, np.empty(0)))
-        win = window_at(t, events, window_s)
+        win = window(t)
         if np.isnan(win).any():
             raise InputError(name, "the coordination window is unknown for some pokes",
                              "give window_s in session.json or a 'window' event before them")

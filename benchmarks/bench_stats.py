@@ -1,0 +1,138 @@
+"""Benchmark of the learning statistics: speed on a large cohort, accuracy on simulated truth.
+
+1. Speed: 20 pairs x 20 one-hour classified sessions (events.csv + bouts.csv + session.json,
+   built synthetically in a temporary folder, ~360 pokes and ~540 bouts per session) to all
+   statistics and figures with ``compute_stats`` (1,000 circular shifts per session, 2,000
+   bootstrap resamples), timed end to end in one run.
+2. Accuracy: a simulated cohort (``behavtrack.simulate``): success rates from the event log
+   and strategy use from the true bouts against the simulator's own truth.
+3. Agents: the MARL sample (../shared/data/marl): time per checkpoint, and the recorded
+   counts reproduced.
+
+Prints the figures and writes ``benchmarks/results/stats.json``.
+Run: ``.venv/bin/python benchmarks/bench_stats.py [--pairs 20 --sessions 20 --hours 1]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+os.environ.setdefault("BEHAVTRACK_QUIET", "1")
+
+from _stats_helpers import synthetic_cohort  # noqa: E402
+
+from behavtrack.learning import compute_stats  # noqa: E402
+
+
+def bench_speed(pairs: int, sessions: int, hours: float) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        synthetic_cohort(Path(tmp) / "in", pairs, sessions, duration_s=3600 * hours, seed=0)
+        build = time.perf_counter() - t0
+        t0, c0 = time.perf_counter(), time.process_time()
+        res = compute_stats([Path(tmp) / "in"], Path(tmp) / "out", n_shifts=1000, n_boot=2000,
+                            quiet=True)
+        total = time.perf_counter() - t0
+        cpu = time.process_time() - c0
+        n_trials = len(res.trials)
+        n_files = len(list((Path(tmp) / "out").iterdir()))
+    return {
+        "pairs": pairs, "sessions_per_pair": sessions, "hours_per_session": hours,
+        "n_sessions": pairs * sessions, "n_trials": n_trials, "n_output_files": n_files,
+        "build_inputs_s": round(build, 2), "stats_and_figures_s": round(total, 2),
+        "stats_and_figures_cpu_s": round(cpu, 2),
+        "load_average_1min": round(os.getloadavg()[0], 2), "cpus": os.cpu_count(),
+        "per_session_ms": round(1000 * total / (pairs * sessions), 1),
+        "fraction_of_one_minute": round(total / 60.0, 3),
+    }
+
+
+def bench_simulated(n_pairs: int = 3, n_days: int = 6, duration_s: float = 600.0) -> dict:
+    from behavtrack.learning.sessions import SessionInput, analyze_session
+    from behavtrack.simulate import simulate_cohort
+
+    err_success, err_frac = [], []
+    for sess in simulate_cohort(n_pairs, n_days, duration_s, 15.0, 0):
+        m = sess.meta
+        inp = SessionInput(source="mice", pair=m["pair"], session=m["session"],
+                           events=sess.events, bouts=sess.bouts(), window_s=m["window_s"],
+                           duration_s=m["duration_s"], subjects=m["individuals"])
+        _, row = analyze_session(inp, n_shifts=200)
+        err_success.append(abs(row["success_rate"] - m["success_rate"]))
+        for b in ("approach", "waiting", "interaction"):
+            truth = np.mean([m["mice"][k][f"fraction_{b}"] for k in m["mice"]])
+            err_frac.append(abs(row[f"{b}_frac_time"] - truth))
+    return {"sessions": n_pairs * n_days, "max_abs_error_success_rate": float(max(err_success)),
+            "max_abs_error_strategy_frac_time": float(max(err_frac)),
+            "note": "simulator truth is rounded to 4 decimals in its meta"}
+
+
+def bench_agents() -> dict | None:
+    marl = ROOT.parent / "shared" / "data" / "marl"
+    if not marl.is_dir():
+        return None
+    from behavtrack.compare.agents import analyze_rollout
+    from behavtrack.io.agents import load_rollouts
+
+    rows, times = [], []
+    for cp in (0, 2000, 4000):
+        r = load_rollouts(marl / f"checkpoint_{cp}.mat")[0]
+        t0 = time.perf_counter()
+        _, row = analyze_rollout(r, n_shifts=1000)
+        times.append(time.perf_counter() - t0)
+        rows.append({k: row[k] for k in ("session", "n_correct", "n_correct_replayed", "n_miss",
+                                         "n_miss_replayed", "n_pokes_agent1", "n_pokes_agent2",
+                                         "success_rate", "chance_rate", "chance_p")})
+    return {"per_checkpoint_s": round(float(np.mean(times)), 3), "checkpoints": rows}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pairs", type=int, default=20)
+    ap.add_argument("--sessions", type=int, default=20)
+    ap.add_argument("--hours", type=float, default=1.0)
+    args = ap.parse_args()
+    out = {"speed": bench_speed(args.pairs, args.sessions, args.hours)}
+    s = out["speed"]
+    print(f"speed: {s['n_sessions']} sessions ({s['pairs']} pairs x {s['sessions_per_pair']}, "
+          f"{s['hours_per_session']} h each, {s['n_trials']} trials) -> all statistics and "
+          f"figures in {s['stats_and_figures_s']} s wall ({s['per_session_ms']} ms/session, "
+          f"{s['fraction_of_one_minute']:.2f} of a minute), {s['stats_and_figures_cpu_s']} s CPU "
+          f"(load average {s['load_average_1min']} on {s['cpus']} CPUs)")
+    try:
+        out["simulated"] = bench_simulated()
+        m = out["simulated"]
+        print(f"simulated truth: {m['sessions']} sessions, max |success error| "
+              f"{m['max_abs_error_success_rate']:.2e}, max |strategy time error| "
+              f"{m['max_abs_error_strategy_frac_time']:.2e}")
+    except ImportError as exc:
+        print(f"simulated truth: skipped ({exc})")
+    agents = bench_agents()
+    if agents:
+        out["agents"] = agents
+        print(f"agents: {agents['per_checkpoint_s']} s per checkpoint (1,500 steps, 1,000 "
+              "shifts); recorded vs replayed:")
+        for r in agents["checkpoints"]:
+            print(f"  checkpoint {r['session']}: correct {r['n_correct']}/"
+                  f"{r['n_correct_replayed']}, miss {r['n_miss']}/{r['n_miss_replayed']}, "
+                  f"pokes {r['n_pokes_agent1']}/{r['n_pokes_agent2']}, success "
+                  f"{r['success_rate']:.3f} vs chance {r['chance_rate']:.3f} "
+                  f"(p {r['chance_p']:.4f})")
+    res_dir = ROOT / "benchmarks" / "results"
+    res_dir.mkdir(parents=True, exist_ok=True)
+    (res_dir / "stats.json").write_text(json.dumps(out, indent=2))
+    print(f"wrote {res_dir / 'stats.json'}")
+
+
+if __name__ == "__main__":
+    main()
