@@ -36,6 +36,8 @@ def data():
 def _fit(train, **kw):
     kw.setdefault("features", FEATS)
     kw.setdefault("log_features", ())
+    kw.setdefault("covariance_type", "diag")
+    kw.setdefault("n_substates", 1)
     return HMMClassifier(**kw).fit([x for x, _ in train], [y for _, y in train])
 
 
@@ -81,7 +83,7 @@ def test_full_covariance_and_em_refinement(data):
     full = _fit(train, covariance_type="full")
     assert full.covars_.shape == (4, 2, 2)
     assert (full.predict(x) == y).mean() > 0.97
-    em = HMMClassifier(features=FEATS, log_features=(), em_iter=3).fit(
+    em = HMMClassifier(features=FEATS, log_features=(), em_iter=3, n_substates=1).fit(
         [a for a, _ in train], [b for _, b in train], unlabeled=[x])
     assert (em.predict(x) == y).mean() > 0.95
 

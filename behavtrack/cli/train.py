@@ -25,8 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="MODEL", help="model JSON to write")
     p.add_argument("--test-fraction", type=float, default=0.25,
                    help="fraction of sessions held out for the metrics (default 0.25)")
-    p.add_argument("--covariance", choices=["diag", "full"], default="diag")
-    p.add_argument("--min-bout-s", type=float, default=0.3)
+    p.add_argument("--covariance", choices=["diag", "full"], default="full")
+    p.add_argument("--min-bout-s", type=float, default=0.5)
     p.add_argument("--em-iter", type=int, default=0,
                    help="Baum-Welch refinement iterations after the supervised fit")
     p.add_argument("--seed", type=int, default=0)

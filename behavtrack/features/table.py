@@ -29,6 +29,8 @@ __all__ = ["Feature", "FEATURES", "FEATURE_NAMES", "compute_features", "ASSUMED_
 ASSUMED_BODY_LENGTH_CM = 8.0
 #: Smoothing window for positions and derivatives, in seconds.
 SMOOTH_S = 0.2
+#: Distance to the partition that counts as "at the partition", in cm.
+PARTITION_NEAR_CM = 2.0
 #: Cap of the time-since-poke features, in seconds.
 POKE_CAP_S = 30.0
 
@@ -58,6 +60,8 @@ FEATURES: tuple[Feature, ...] = (
     Feature("dist_partition", "cm", "geometry", "own nose to the partition"),
     Feature("partition_approach", "cm/s", "geometry", "rate at which the nose closes in on the "
             "partition (positive = approaching)"),
+    Feature("to_partition", "s", "geometry", "time until the nose next comes within 2 cm of "
+            "the partition (capped at 30 s; looks ahead in the recording)"),
     Feature("dist_poke", "cm", "geometry", "own nose to the centre of the own poke port"),
     Feature("dist_water", "cm", "geometry", "own nose to the centre of the own water port"),
     Feature("partner_dist_partition", "cm", "geometry", "the partner's nose to the partition"),
@@ -67,6 +71,12 @@ FEATURES: tuple[Feature, ...] = (
     Feature("since_poke", "s", "events", "time since the own last poke (capped at 30 s)"),
     Feature("since_partner_poke", "s", "events", "time since the partner's last poke "
             "(capped at 30 s)"),
+    Feature("to_poke", "s", "events", "time until the own next poke (capped at 30 s; the log "
+            "is known for the whole session, so the classifier may look ahead)"),
+    Feature("to_partner_poke", "s", "events", "time until the partner's next poke "
+            "(capped at 30 s)"),
+    Feature("poke_order", "s", "events", "to_poke - to_partner_poke, clipped to +-10 s: "
+            "positive when the partner pokes first (as when the animal waits for it)"),
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 
@@ -200,6 +210,10 @@ def compute_features(
         dpart = arena.distance_to_partition(nose_s) * sc
         cols["dist_partition"] = dpart
         cols["partition_approach"] = -derivative(dpart, fps, win)
+        near = np.isfinite(dpart) & (dpart <= PARTITION_NEAR_CM)
+        cols["to_partition"] = np.stack(
+            [time_since(n - 1 - np.flatnonzero(near[:, j]), n, fps, POKE_CAP_S)[::-1]
+             for j in range(n_ind)], 1)
         cols["dist_poke"] = np.stack(
             [port_distance(nose_s[:, j], comps[j], "poke_port") for j in range(n_ind)], 1) * sc
         cols["dist_water"] = np.stack(
@@ -223,9 +237,13 @@ def compute_features(
             notes.append(f"{late} poke(s) in the events fall after the pose's last frame "
                          "and are ignored")
         since = np.stack([time_since(p, n, fps, POKE_CAP_S) for p in pokes], 1)
+        until = np.stack([time_since(n - 1 - p, n, fps, POKE_CAP_S)[::-1] for p in pokes], 1)
         cols["since_poke"] = since
+        cols["to_poke"] = until
         if partner is not None:
             cols["since_partner_poke"] = since[:, partner]
+            cols["to_partner_poke"] = until[:, partner]
+            cols["poke_order"] = np.clip(until - until[:, partner], -10.0, 10.0)
     else:
         skipped["events"] = "no events"
     order = [f for f in FEATURE_NAMES if f in cols]

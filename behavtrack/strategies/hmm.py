@@ -1,9 +1,12 @@
 """The supervised hidden Markov model classifier of strategies (on hmmlearn).
 
-States are the behaviours (``approach, waiting, interaction, other``). :meth:`HMMClassifier.fit`
-estimates everything from labelled frames: start probabilities, sticky transitions (counts of
-label transitions plus a Dirichlet prior) and Gaussian emissions (diagonal or full, covariances
-regularised by ``min_covar``) of transformed, standardised features. Optional EM refinement
+Each behaviour (``approach, waiting, interaction, other``) owns one or more hidden states
+(``n_substates``: a behaviour such as ``other`` covers resting, grooming and exploring, which one
+Gaussian describes badly, so its labelled frames are split by k-means into sub-states).
+:meth:`HMMClassifier.fit` estimates everything from labelled frames: start probabilities,
+sticky transitions (counts of state transitions plus a Dirichlet prior) and Gaussian emissions
+(diagonal or full, covariances regularised by ``min_covar``) of transformed, standardised
+features. Posteriors of a behaviour are the sums over its states. Optional EM refinement
 (``em_iter > 0``) then runs hmmlearn's Baum-Welch on unlabelled sequences. Decoding is
 Viterbi (labels) and forward-backward (posteriors); a minimum bout duration merges shorter
 runs into the neighbour the posteriors favour.
@@ -31,8 +34,8 @@ from behavtrack.errors import InputError
 from behavtrack.files import atomic_write_text
 from behavtrack.io.bouts import BEHAVIORS
 
-__all__ = ["HMMClassifier", "MODEL_SCHEMA_VERSION", "DEFAULT_FEATURES", "enforce_min_bout",
-           "LOG_FEATURES"]
+__all__ = ["HMMClassifier", "MODEL_SCHEMA_VERSION", "DEFAULT_FEATURES", "DEFAULT_SUBSTATES",
+           "enforce_min_bout", "LOG_FEATURES", "SOON_FEATURES"]
 
 MODEL_SCHEMA_VERSION = 1
 _MISSING = 1e300  # finite stand-in for NaN so hmmlearn's input checks accept the array
@@ -40,16 +43,23 @@ _MISSING = 1e300  # finite stand-in for NaN so hmmlearn's input checks accept th
 #: Features used by default (those present in the training data are kept).
 DEFAULT_FEATURES: tuple[str, ...] = (
     "speed", "turn_rate", "nose_nose", "nose_partner_body", "partner_approach",
-    "facing_partner", "partner_speed", "dist_partition", "partition_approach", "dist_poke",
+    "facing_partner", "partner_speed", "dist_partition", "partition_approach", "to_partition",
+    "dist_poke",
     "dist_water", "partner_dist_partition", "partner_dist_poke", "since_poke",
-    "since_partner_poke",
+    "since_partner_poke", "to_poke", "to_partner_poke", "poke_order",
 )
 #: Non-negative, right-skewed features modelled on a log scale (``log1p``).
 LOG_FEATURES: tuple[str, ...] = (
     "speed", "turn_rate", "nose_nose", "nose_partner_body", "partner_speed", "dist_partition",
     "dist_poke", "dist_water", "partner_dist_partition", "partner_dist_poke", "since_poke",
-    "since_partner_poke", "body_length",
+    "body_length",
 )
+#: Times to or since an event, modelled as "soon-ness" ``exp(-t / soon_tau_s)`` (0 = long ago).
+SOON_FEATURES: tuple[str, ...] = (
+    "since_poke", "since_partner_poke", "to_poke", "to_partner_poke", "to_partition",
+)
+#: Hidden states per behaviour of the default model.
+DEFAULT_SUBSTATES: dict[str, int] = {"approach": 4, "waiting": 4, "interaction": 2, "other": 12}
 
 
 class _MaskedGaussianHMM(GaussianHMM):
@@ -179,13 +189,21 @@ class HMMClassifier:
         Baum-Welch iterations on unlabelled sequences after the supervised fit (0 = none).
     log_features
         Features modelled as ``log1p(max(x, 0))``.
+    soon_features, soon_tau_s
+        Times (s) modelled as ``exp(-t / soon_tau_s)``.
+    n_substates
+        Hidden states per behaviour: one int for all, or a dict behaviour -> int
+        (``None`` = :data:`DEFAULT_SUBSTATES`).
     random_state
-        Seed for EM.
+        Seed for the k-means split into sub-states and for EM.
 
     Attributes
     ----------
     feature_names_, behaviors_, center_, scale_, startprob_, transmat_, means_, covars_, fps_
-        Fitted state (``covars_`` is ``(K, D)`` for diag, ``(K, D, D)`` for full).
+        Fitted state over the K hidden states (``covars_`` is ``(K, D)`` for diag,
+        ``(K, D, D)`` for full).
+    state_behavior_
+        Index into ``behaviors_`` of each hidden state.
     training_checksum_
         SHA-256 of the training features and labels.
     metrics_
@@ -197,12 +215,15 @@ class HMMClassifier:
         self,
         features: Sequence[str] | None = None,
         behaviors: Sequence[str] = BEHAVIORS,
-        covariance_type: str = "diag",
+        covariance_type: str = "full",
         min_covar: float = 1e-3,
         transition_prior: float = 1.0,
-        min_bout_s: float = 0.3,
+        min_bout_s: float = 0.5,
         em_iter: int = 0,
         log_features: Sequence[str] = LOG_FEATURES,
+        soon_features: Sequence[str] = SOON_FEATURES,
+        soon_tau_s: float = 10.0,
+        n_substates: int | dict[str, int] | None = None,
         random_state: int = 0,
     ) -> None:
         self.features = features
@@ -213,6 +234,9 @@ class HMMClassifier:
         self.min_bout_s = min_bout_s
         self.em_iter = em_iter
         self.log_features = log_features
+        self.soon_features = soon_features
+        self.soon_tau_s = soon_tau_s
+        self.n_substates = n_substates
         self.random_state = random_state
 
     # ---- sklearn API ------------------------------------------------------------------
@@ -220,7 +244,8 @@ class HMMClassifier:
         """Return the constructor parameters."""
         return {k: getattr(self, k) for k in (
             "features", "behaviors", "covariance_type", "min_covar", "transition_prior",
-            "min_bout_s", "em_iter", "log_features", "random_state")}
+            "min_bout_s", "em_iter", "log_features", "soon_features", "soon_tau_s",
+            "n_substates", "random_state")}
 
     def set_params(self, **params: Any) -> HMMClassifier:
         """Set constructor parameters; return self."""
@@ -242,6 +267,9 @@ class HMMClassifier:
         logs = [i for i, f in enumerate(names) if f in set(self.log_features)]
         if logs:
             arr[:, logs] = np.log1p(np.maximum(arr[:, logs], 0.0))
+        soon = [i for i, f in enumerate(names) if f in set(self.soon_features)]
+        if soon:
+            arr[:, soon] = np.exp(-np.maximum(arr[:, soon], 0.0) / self.soon_tau_s)
         if fit:
             self.center_ = np.nanmean(arr, axis=0)
             sd = np.nanstd(arr, axis=0)
@@ -308,33 +336,38 @@ class HMMClassifier:
         h.update(c.astype(np.int16).tobytes())
         self.training_checksum_ = h.hexdigest()
         d = Z.shape[1]
-        means = np.zeros((k_states, d))
-        covars = np.ones((k_states, d)) if self.covariance_type == "diag" else np.tile(
-            np.eye(d), (k_states, 1, 1))
+        if self.covariance_type not in ("diag", "full"):
+            raise InputError("covariance_type", f"must be 'diag' or 'full', got "
+                             f"{self.covariance_type!r}")
         self.state_counts_ = np.bincount(c[c >= 0], minlength=k_states).astype(int)
-        for k in range(k_states):
-            zk = Z[c == k]
+        states = self._split_substates(Z, c, k_states)  # hidden state per frame (-1 unlabelled)
+        n_states = len(self.state_behavior_)
+        means = np.zeros((n_states, d))
+        covars = np.ones((n_states, d)) if self.covariance_type == "diag" else np.tile(
+            np.eye(d), (n_states, 1, 1))
+        for k in range(n_states):
+            zk = Z[states == k]
             if len(zk) < 2:
                 continue
             means[k] = np.nan_to_num(np.nanmean(zk, axis=0))
             if self.covariance_type == "diag":
                 covars[k] = np.nan_to_num(np.nanvar(zk, axis=0), nan=1.0) + self.min_covar
-            elif self.covariance_type == "full":
+            else:
                 zc = np.where(np.isnan(zk), means[k], zk) - means[k]
                 covars[k] = zc.T @ zc / max(len(zk) - 1, 1) + self.min_covar * np.eye(d)
-            else:
-                raise InputError("covariance_type", f"must be 'diag' or 'full', got "
-                                 f"{self.covariance_type!r}")
-        start = np.full(k_states, self.transition_prior)
-        trans = np.full((k_states, k_states), self.transition_prior)
+        start = np.full(n_states, self.transition_prior)
+        trans = np.full((n_states, n_states), self.transition_prior)
+        pos = 0
         for cc in codes:
-            first = cc[cc >= 0]
+            ss = states[pos:pos + len(cc)]
+            pos += len(cc)
+            first = ss[ss >= 0]
             if len(first):
                 start[first[0]] += 1
-            a, b = cc[:-1], cc[1:]
+            a, b = ss[:-1], ss[1:]
             ok = (a >= 0) & (b >= 0)
             np.add.at(trans, (a[ok], b[ok]), 1)
-        absent = self.state_counts_ == 0
+        absent = np.bincount(states[states >= 0], minlength=n_states) == 0
         start[absent] = 0
         trans[:, absent] = 0
         trans[absent] = 0
@@ -348,9 +381,33 @@ class HMMClassifier:
             self._refine(list(unlabeled))
         return self
 
+    def _split_substates(self, Z: np.ndarray, codes: np.ndarray, k_states: int) -> np.ndarray:
+        """Split each behaviour's frames into sub-states by k-means; set ``state_behavior_``."""
+        from sklearn.cluster import KMeans
+
+        per = DEFAULT_SUBSTATES if self.n_substates is None else self.n_substates
+        states = np.full(len(codes), -1)
+        state_behavior: list[int] = []
+        for k, b in enumerate(self.behaviors_):
+            want = int(per.get(b, 1) if isinstance(per, dict) else per)
+            rows = np.flatnonzero(codes == k)
+            n_sub = max(1, min(want, len(rows) // 50))
+            if n_sub > 1:
+                zk = np.nan_to_num(Z[rows])
+                step = max(1, len(rows) // 20000)  # k-means on at most ~20k frames
+                km = KMeans(n_clusters=n_sub, n_init=3, random_state=self.random_state)
+                km.fit(zk[::step])
+                sub = km.predict(zk)
+            else:
+                sub = np.zeros(len(rows), dtype=int)
+            states[rows] = len(state_behavior) + sub
+            state_behavior += [k] * n_sub
+        self.state_behavior_ = np.array(state_behavior, dtype=int)
+        return states
+
     def _hmm(self) -> _MaskedGaussianHMM:
         m = _MaskedGaussianHMM(
-            n_components=len(self.behaviors_), covariance_type=self.covariance_type,
+            n_components=len(self.state_behavior_), covariance_type=self.covariance_type,
             min_covar=self.min_covar, init_params="", params="stmc",
             n_iter=self.em_iter, random_state=self.random_state, implementation="log",
         )
@@ -391,7 +448,13 @@ class HMMClassifier:
         if len(Z) == 0:
             return np.zeros((0, len(self.behaviors_)))
         with np.errstate(divide="ignore", under="ignore"):
-            return self._hmm().predict_proba(Z)
+            return self._collapse(self._hmm().predict_proba(Z))
+
+    def _collapse(self, state_proba: np.ndarray) -> np.ndarray:
+        """Sum hidden-state posteriors into behaviour posteriors."""
+        out = np.zeros((len(state_proba), len(self.behaviors_)))
+        np.add.at(out.T, self.state_behavior_, state_proba.T)
+        return out
 
     def decode(self, X: Any, fps: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Viterbi labels (after the minimum bout duration) and posteriors.
@@ -416,7 +479,8 @@ class HMMClassifier:
         m = self._hmm()
         with np.errstate(divide="ignore", under="ignore"):
             _, states = m.decode(Z, algorithm="viterbi")
-            proba = m.predict_proba(Z)
+            proba = self._collapse(m.predict_proba(Z))
+        states = self.state_behavior_[states]
         fps = fps or (X.attrs.get("fps") if isinstance(X, pd.DataFrame) else None) or self.fps_
         if fps and self.min_bout_s > 0:
             states = enforce_min_bout(states, proba, int(round(self.min_bout_s * fps)))
@@ -449,7 +513,8 @@ class HMMClassifier:
         new.means_ = self.means_[:, keep]
         new.covars_ = (self.covars_[:, keep] if self.covariance_type == "diag"
                        else self.covars_[:, keep][:, :, keep])
-        drop = np.isin(new.behaviors_, list(drop_behaviors))
+        new.state_behavior_ = self.state_behavior_.copy()
+        drop = np.isin(np.asarray(new.behaviors_)[self.state_behavior_], list(drop_behaviors))
         start, trans = self.startprob_.copy(), self.transmat_.copy()
         if drop.all():
             raise InputError("model", "every behaviour would be dropped")
@@ -475,6 +540,9 @@ class HMMClassifier:
         params["features"] = None if params["features"] is None else list(params["features"])
         params["behaviors"] = list(params["behaviors"])
         params["log_features"] = list(params["log_features"])
+        params["soon_features"] = list(params["soon_features"])
+        if isinstance(params["n_substates"], dict):
+            params["n_substates"] = {str(k): int(v) for k, v in params["n_substates"].items()}
         return {
             "schema_version": MODEL_SCHEMA_VERSION,
             "kind": "behavtrack.HMMClassifier",
@@ -491,6 +559,7 @@ class HMMClassifier:
                 "means": self.means_.tolist(),
                 "covars": np.asarray(self.covars_).tolist(),
                 "state_counts": np.asarray(self.state_counts_).tolist(),
+                "state_behavior": np.asarray(self.state_behavior_).tolist(),
             },
             "training_checksum": self.training_checksum_,
             "metrics": getattr(self, "metrics_", {}),
@@ -531,11 +600,15 @@ class HMMClassifier:
         except TypeError as exc:
             fail(f"model params do not match this behavtrack ({exc})", "retrain the model")
         arrays = data["arrays"]
-        k, d = len(behs), len(feats)
+        sb = np.asarray(arrays.get("state_behavior", range(len(behs))))
+        if sb.ndim != 1 or len(sb) == 0 or sb.min() < 0 or sb.max() >= len(behs):
+            fail("model array 'state_behavior' does not index the behaviours",
+                 "the file was edited or truncated")
+        k, d, nb = len(sb), len(feats), len(behs)
         full = params.get("covariance_type") == "full"
         shapes = {"center": (d,), "scale": (d,), "startprob": (k,), "transmat": (k, k),
                   "means": (k, d), "covars": (k, d, d) if full else (k, d),
-                  "state_counts": (k,)}
+                  "state_counts": (nb,)}
         got: dict[str, np.ndarray] = {}
         for name, shape in shapes.items():
             if name not in arrays:
@@ -543,7 +616,7 @@ class HMMClassifier:
             arr = np.asarray(arrays[name], dtype=float)
             if arr.shape != shape:
                 fail(f"model array {name!r} has shape {arr.shape}, expected {shape} "
-                     f"for {k} behaviours x {d} features", "the file was edited or truncated")
+                     f"for {k} states x {d} features", "the file was edited or truncated")
             if not np.isfinite(arr).all():
                 fail(f"model array {name!r} holds a non-finite value")
             got[name] = arr
@@ -560,6 +633,7 @@ class HMMClassifier:
         model.startprob_, model.transmat_ = got["startprob"], got["transmat"]
         model.means_, model.covars_ = got["means"], got["covars"]
         model.state_counts_ = got["state_counts"].astype(int)
+        model.state_behavior_ = sb.astype(int)
         model.fps_ = data.get("fps")
         model.training_checksum_ = str(data["training_checksum"])
         model.metrics_ = data.get("metrics") or {}

@@ -345,14 +345,17 @@ def classify_session(
     else:
         used_events, poke_source = pd.DataFrame(columns=EVENT_COLUMNS), "pose"
         notes.append("no events and no arena: pokes cannot be detected; events.csv is empty")
-    obs_id = str(meta.get("session_id") or (files["pose"].stem if files["pose"] else "session"))
+    obs_id = str(meta.get("session_id") or (files["session"].name if files.get("session")
+                                            else files["pose"].stem if files["pose"]
+                                            else "session"))
     media = str(meta.get("video") or (Path(meta["video_path"]).name if meta.get("video_path")
                                       else ""))
     window = arena.window_s if arena is not None else None
     if window is None and ev is not None and "value" in ev and (ev["event"] == "window").any():
         window = float(ev.loc[ev["event"] == "window", "value"].iloc[-1])
-    session_meta = dict(meta)
+    session_meta = {k: v for k, v in meta.items() if k != "files"}
     session_meta.update(
+        source_session=str(files["session"]) if files.get("session") else None,
         fps=fps_, n_frames=n, individuals=list(labels), window_s=window,
         poke_source=poke_source, duration_s=n / fps_,
         pose_file=str(files["pose"]) if files["pose"] else ds.attrs.get("source_file"),
@@ -519,8 +522,8 @@ def train_model(
     out: str | os.PathLike | None = None,
     *,
     test_fraction: float = 0.25,
-    covariance_type: str = "diag",
-    min_bout_s: float = 0.3,
+    covariance_type: str = "full",
+    min_bout_s: float = 0.5,
     em_iter: int = 0,
     seed: int = 0,
     quiet: bool = False,
