@@ -133,7 +133,7 @@ class MouseTrack:
         reach = self.body["nose"] + 2.0 * cm
         for _ in range(20):
             cand = rng.uniform(s.lo, s.hi, size=(32, 2))
-            ok = (s.inside(cand, 2.5 * cm)
+            ok = (s.inside(cand, 3.0 * cm)
                   & (np.linalg.norm(cand - s.poke, axis=1) > s.poke_r + reach)
                   & (np.linalg.norm(cand - s.water, axis=1) > s.water_r + reach)
                   & (self.chamber.signed_partition_distance(s, cand) > reach + 1.0 * cm))
@@ -166,6 +166,15 @@ class MouseTrack:
         self._add(n, TRAVEL, tag, to)
         self.heading = math.atan2(dy, dx)
 
+    def travel_head_on(self, spot: np.ndarray, out_dir: np.ndarray, tag: int = TAG_OTHER
+                       ) -> None:
+        """Travel to ``spot``, covering the last 2.5 cm along ``-out_dir`` (facing the target)."""
+        before = spot + out_dir * 2.5 * self.cm
+        if np.linalg.norm(self.pos - spot) > 3.0 * self.cm and self.side.inside(
+                before[None], 1.0 * self.cm)[0]:
+            self.travel(before, tag)
+        self.travel(spot, tag, speed_scale=0.7)
+
     def dwell(self, seconds: float, tag: int = TAG_OTHER, face: float | None = None,
               kind: int = DWELL) -> Segment:
         """Stay in place for ``seconds`` (at least a frame)."""
@@ -181,8 +190,8 @@ class MouseTrack:
         return math.atan2(float(direction[1]), float(direction[0]))
 
     def go_wait(self) -> int:
-        """Travel to the poke port's waiting spot; return the arrival frame."""
-        self.travel(self.wait_spot())
+        """Travel to the poke port's waiting spot, the last bit head-on; return the arrival."""
+        self.travel_head_on(self.wait_spot(), self.side.poke_dir)
         self.heading = self.face_of(-self.side.poke_dir)
         return self.t
 
@@ -301,7 +310,8 @@ def plan_session(
                 tr.free_phase(t0 + round(rng.exponential(free_mean) * fps), groom)
                 p_app = lerp(cfg.p_approach_only_min, cfg.p_approach_only_max, skills[i])
                 if rng.random() < p_app:
-                    tr.travel(tr.partition_spot(rng.uniform(0.2, 0.8)), TAG_APPROACH)
+                    tr.travel_head_on(tr.partition_spot(rng.uniform(0.2, 0.8)), tr.side.normal,
+                                      TAG_APPROACH)
                     tr.dwell(rng.uniform(0.5, 2.5), TAG_PARTITION,
                              face=tr.face_of(-tr.side.normal))
                     tr.dwell(rng.uniform(0.2, 1.0))
@@ -313,7 +323,8 @@ def plan_session(
             along = rng.uniform(0.25, 0.75)
             for tr in tracks:
                 tr.free_phase(t0 + round(rng.exponential(free_mean * 0.4) * fps), groom)
-                tr.travel(tr.partition_spot(along + rng.normal(0, 0.01)), TAG_APPROACH)
+                tr.travel_head_on(tr.partition_spot(along + rng.normal(0, 0.01)), tr.side.normal,
+                                  TAG_APPROACH)
             meet = max(tr.t for tr in tracks)
             n_int = round(rng.lognormal(math.log(int_median), cfg.interaction_sigma) * fps)
             arrivals = []
@@ -336,7 +347,8 @@ def plan_session(
             F.free_phase(a_lead + round(rng.exponential(free_mean * 0.5 * (1 - 0.6 * c)) * fps),
                          groom * (1 - c))
             if rng.random() < 0.5:  # the follower checks on its partner first
-                F.travel(F.partition_spot(rng.uniform(0.2, 0.8)), TAG_APPROACH)
+                F.travel_head_on(F.partition_spot(rng.uniform(0.2, 0.8)), F.side.normal,
+                                 TAG_APPROACH)
                 F.dwell(rng.uniform(0.3, 1.0), TAG_PARTITION, face=F.face_of(-F.side.normal))
             a_f = F.go_wait()
             f_f = a_f + F.poke_in_frames + round(rng.uniform(0.05, 0.3) * fps)

@@ -28,10 +28,11 @@ class SimulationConfig:
     advance_above
         A pair moves to the next stage after a session with success rate at least this.
     repeat_below
-        A pair whose success rate is below this repeats its stage (it never advances on
-        ``max_sessions_per_stage``).
+        A pair whose success rate is below this repeats its stage: the stage's session
+        count starts over.
     max_sessions_per_stage
-        Between the two thresholds a pair advances after this many sessions in a stage.
+        Between the two thresholds a pair advances after this many sessions counted since
+        the stage (re)started.
     skill_min, skill_max
         Range of a mouse's skill (0..1) over training; skill is a logistic function of
         training progress with per-pair midpoint and slope and per-mouse offsets.

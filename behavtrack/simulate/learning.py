@@ -80,7 +80,7 @@ class Curriculum:
     stage
         Index into ``cfg.windows_s``.
     sessions_in_stage
-        Sessions done at the current stage.
+        Sessions done at the current stage since it (re)started.
     history
         ``(window_s, success_rate)`` of each session so far.
 
@@ -99,12 +99,14 @@ class Curriculum:
     def update(self, success_rate: float) -> None:
         """Record a session's success rate and move to the next session's stage.
 
-        Advances at ``success_rate >= advance_above``; repeats the stage below
-        ``repeat_below``; in between advances after ``max_sessions_per_stage`` sessions.
+        Advances at ``success_rate >= advance_above``; below ``repeat_below`` the stage
+        starts over (its session count is reset); in between advances after
+        ``max_sessions_per_stage`` sessions counted since the stage (re)started.
         """
         cfg = self.cfg
         self.history.append((self.window_s, float(success_rate)))
-        self.sessions_in_stage += 1
+        self.sessions_in_stage = 0 if success_rate < cfg.repeat_below else (
+            self.sessions_in_stage + 1)
         last = len(cfg.windows_s) - 1
         advance = success_rate >= cfg.advance_above or (
             success_rate >= cfg.repeat_below

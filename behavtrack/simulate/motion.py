@@ -6,7 +6,7 @@ drinks put the nose exactly on its target. The head points where the mouse is go
 body and tail follow it with lags (low-pass filtered heading), so the nose leads turns.
 Keypoints: ``nose, left_ear, right_ear, centroid, tail_base`` (the order of
 :data:`KEYPOINTS`). Constraints applied last: outside pokes the nose stays out of the poke
-port's zone, and no body part crosses the partition.
+port's zone, no body part leaves the compartment's bounding box or crosses the partition.
 """
 
 from __future__ import annotations
@@ -16,7 +16,16 @@ import math
 import numpy as np
 from scipy.signal import lfilter
 
-from behavtrack.simulate.behaviour import DRINK, DWELL, GROOM, POKE, TRAVEL, MouseTrack
+from behavtrack.simulate.behaviour import (
+    DRINK,
+    DWELL,
+    GROOM,
+    POKE,
+    TAG_PARTITION,
+    TAG_PORTWAIT,
+    TRAVEL,
+    MouseTrack,
+)
 
 __all__ = ["KEYPOINTS", "track_keypoints", "poke_frames_mask"]
 
@@ -66,6 +75,7 @@ def track_keypoints(track: MouseTrack, n_frames: int, rng: np.random.Generator) 
     starts = np.array([s.start for s in segs])
     lens = np.array([s.stop - s.start for s in segs])
     kinds = np.array([s.kind for s in segs])
+    tags = np.array([s.tag for s in segs])
     p0 = np.array([s.p0 for s in segs])
     p1 = np.array([s.p1 for s in segs])
     face = np.array([s.face for s in segs])
@@ -89,10 +99,14 @@ def track_keypoints(track: MouseTrack, n_frames: int, rng: np.random.Generator) 
     travel_angle = np.arctan2(dirv[:, 1], dirv[:, 0])
     still = kind != TRAVEL
     drift = _ou(total, 1.5 * fps, rng, dims=2) * (0.12 * cm)
+    a_s = math.exp(-1.0 / (0.3 * fps))  # smooth it: a still body does not vibrate
+    drift = lfilter([1 - a_s], [1.0, -a_s], drift, axis=0)
     centroid[still] = p0[seg_of][still] + drift[still] * np.where(
         kind[still] == POKE, 0.0, 1.0)[:, None]
     sway = _ou(total, 0.4 * fps, rng)
-    sway_amp = np.select([kind == GROOM, kind == DWELL, kind == TRAVEL], [0.6, 0.25, 0.08], 0.03)
+    focused = np.isin(tags[seg_of], (TAG_PORTWAIT, TAG_PARTITION))  # eyes on port / partner
+    sway_amp = np.select([kind == GROOM, focused, kind == DWELL, kind == TRAVEL],
+                         [0.6, 0.12, 0.25, 0.08], 0.03)
     head = np.where(still, face[seg_of], travel_angle) + sway * sway_amp
     # grooming: head pulled towards the body and rocking
     ext = np.ones(total)
@@ -152,6 +166,11 @@ def track_keypoints(track: MouseTrack, n_frames: int, rng: np.random.Generator) 
         push = (side.poke_r + 0.15 * cm - dn[bad])[:, None] * (
             v[bad] / np.maximum(dn[bad], 1e-9)[:, None])
         kp[bad] += push[:, :, None]
+    # walls (the compartment's bounding box): shift the whole body back inside
+    margin = 0.2 * cm
+    low = np.clip(side.lo + margin - np.nanmin(kp, axis=2), 0.0, None)
+    high = np.clip(np.nanmax(kp, axis=2) - (side.hi - margin), 0.0, None)
+    kp += (low - high)[:, :, None]
     sd = ch.signed_partition_distance(side, np.moveaxis(kp, 1, 2)).min(axis=1)
     deficit = np.clip(0.3 * cm - sd, 0.0, None)
     kp += (deficit[:, None] * side.normal)[:, :, None]

@@ -157,6 +157,7 @@ def write_cohort(
     -------
     list of pathlib.Path
         The session folders, in order.
+
     """
     from behavtrack.files import progress
     from behavtrack.simulate.session import simulate_cohort
