@@ -30,6 +30,7 @@ class InputError(BehavtrackError, ValueError):
     --------
     >>> str(InputError("arena.yaml", "field 'px_per_cm' is missing", "add px_per_cm: <float>"))
     "arena.yaml: field 'px_per_cm' is missing (add px_per_cm: <float>)"
+
     """
 
     def __init__(

@@ -12,13 +12,10 @@ import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TypeVar
 
 from tqdm.auto import tqdm
 
 from behavtrack.errors import InputError
-
-T = TypeVar("T")
 
 __all__ = ["atomic_path", "atomic_write_text", "sha256", "progress", "require_file"]
 
@@ -36,6 +33,7 @@ def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterato
     suffix
         Suffix of the temporary file (defaults to the target's, so that writers which
         pick a format by extension still work).
+
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -80,7 +78,7 @@ def require_file(path: str | os.PathLike, what: str = "file") -> Path:
     return p
 
 
-def progress(
+def progress[T](
     iterable: Iterable[T],
     *,
     total: int | None = None,

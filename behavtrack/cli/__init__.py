@@ -29,6 +29,8 @@ _COMMANDS = [
     "classify",
     "stats",
     "compare",
+    "batch",
+    "demo",
 ]
 
 

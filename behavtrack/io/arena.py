@@ -74,6 +74,7 @@ class Zone:
         Circle radius; ``None`` for a polygon.
     polygon
         ``(n, 2)`` vertices, or ``None`` for a circle.
+
     """
 
     center: tuple[float, float]
@@ -151,6 +152,7 @@ class Arena:
         Frame rate of the recordings made in this setup, if known.
     source
         The file it was read from, if any.
+
     """
 
     name: str
@@ -176,6 +178,7 @@ class Arena:
         ------
         InputError
             If no compartment names that individual.
+
         """
         for comp in self.compartments.values():
             if comp.individual == individual:
@@ -400,6 +403,7 @@ def load_arena(path: str | os.PathLike) -> Arena:
     >>> arena = load_arena(default_arena_path())
     >>> arena.individuals
     ['mouse1', 'mouse2']
+
     """
     path = Path(path)
     if not path.exists():
@@ -427,7 +431,7 @@ def default_arena_path() -> Path:
 
 
 def default_arena() -> Arena:
-    """The shipped cooperation chamber: 640 x 480 px, partition down the middle.
+    """Return the shipped cooperation chamber: 640 x 480 px, partition down the middle.
 
     See ``docs/arena.md`` for a drawing and ``../shared/docs/TASK.md`` for the task.
     """

@@ -79,6 +79,7 @@ def frames_to_bouts(
     >>> frames_to_bouts(np.array(["other", "waiting", "waiting"]), 10.0, "m1")[
     ...     ["behavior", "start_frame", "stop_frame"]].values.tolist()
     [['other', 0, 1], ['waiting', 1, 3]]
+
     """
     labels = np.asarray(labels, dtype=object)
     n = len(labels)

@@ -1,0 +1,463 @@
+"""Batch runs: the whole pipeline over many sessions, locally in parallel or on a Dask cluster.
+
+A batch takes session inputs (session folders, pose files or videos; given as folders, globs or a
+manifest), and for each one tracks (videos only), classifies and writes a classify output folder
+under ``OUT/sessions/<session id>/``; then it computes the cohort's statistics in ``OUT/stats/``.
+
+It is resumable: each finished session leaves ``batch.json`` recording the checksums of its inputs,
+the model and the parameters; a later run skips sessions whose record still matches. One failing
+session never stops the rest: it is listed in ``OUT/failures.csv`` with the stage and the error.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from behavtrack import __version__
+from behavtrack.errors import InputError
+from behavtrack.files import atomic_write_text, progress, sha256
+
+__all__ = [
+    "SessionJob",
+    "BatchResult",
+    "discover_jobs",
+    "run_session",
+    "run_batch",
+]
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg")
+POSE_SUFFIXES = (".h5", ".csv", ".slp", ".nwb")
+RECORD = "batch.json"
+
+
+@dataclass(frozen=True)
+class SessionJob:
+    """One session to process.
+
+    Attributes
+    ----------
+    session_id
+        Relative name of the session, used as its output folder (``pair01/day03``).
+    kind
+        ``"session"`` (a session folder with ``session.json``), ``"pose"`` or ``"video"``.
+    path
+        The session folder, pose file or video.
+    arena
+        Arena YAML to use (``None``: the session folder's own, or none).
+    events
+        Event log CSV to use (``None``: the session folder's own, or none).
+
+    """
+
+    session_id: str
+    kind: str
+    path: str
+    arena: str | None = None
+    events: str | None = None
+
+    def inputs(self) -> list[Path]:
+        """Return the files whose contents decide this job's outputs (for resuming)."""
+        files: list[Path] = []
+        p = Path(self.path)
+        if self.kind == "session":
+            for name in ("session.json", "arena.yaml", "events.csv", "pose.h5", "video.mp4"):
+                if (p / name).is_file():
+                    files.append(p / name)
+        else:
+            files.append(p)
+        files += [Path(f) for f in (self.arena, self.events) if f]
+        return files
+
+
+@dataclass
+class BatchResult:
+    """What a batch did: sessions done, skipped (up to date) and failed, and where outputs are."""
+
+    out_dir: Path
+    done: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: list[dict[str, str]] = field(default_factory=list)
+    stats_dir: Path | None = None
+    seconds: float = 0.0
+
+    @property
+    def session_dirs(self) -> list[Path]:
+        """Output folders of every session that has outputs (done or skipped)."""
+        return [self.out_dir / "sessions" / s for s in sorted(self.done + self.skipped)]
+
+
+# ---- discovering inputs --------------------------------------------------------------------
+def _session_id(path: Path, root: Path | None) -> str:
+    base = path if path.is_dir() else path.with_suffix("")
+    if base.name.endswith(".analysis"):
+        base = base.with_suffix("")
+    if root is not None:
+        try:
+            rel = base.relative_to(root)
+            if str(rel) not in ("", "."):
+                return rel.as_posix()
+        except ValueError:
+            pass
+    return base.name
+
+
+def _job_for(path: Path, root: Path | None, arena: str | None, events: str | None) -> SessionJob:
+    if path.is_dir():
+        if not (path / "session.json").is_file():
+            raise InputError(path, "is a folder without session.json",
+                             "give session folders, pose files, videos, or a parent folder")
+        return SessionJob(_session_id(path, root), "session", str(path), arena, events)
+    suffix = path.suffix.lower()
+    if suffix in VIDEO_SUFFIXES:
+        return SessionJob(_session_id(path, root), "video", str(path), arena, events)
+    if suffix in POSE_SUFFIXES:
+        return SessionJob(_session_id(path, root), "pose", str(path), arena, events)
+    raise InputError(path, f"is neither a session folder, a pose file nor a video ({suffix!r})",
+                     f"videos: {', '.join(VIDEO_SUFFIXES)}; poses: {', '.join(POSE_SUFFIXES)}")
+
+
+def _read_manifest(path: Path) -> list[tuple[Path, str | None, str | None]]:
+    """Read a manifest: a CSV with ``path`` (optional ``arena``, ``events``), or a path a line."""
+    text = path.read_text(encoding="utf-8")
+    first = text.lstrip().splitlines()[0] if text.strip() else ""
+    rows: list[tuple[Path, str | None, str | None]] = []
+    if "," in first and "path" in [c.strip() for c in first.split(",")]:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+        for rec in table.to_dict("records"):
+            rows.append((
+                (path.parent / rec["path"]).resolve() if rec["path"] else Path(""),
+                str((path.parent / rec["arena"]).resolve()) if rec.get("arena") else None,
+                str((path.parent / rec["events"]).resolve()) if rec.get("events") else None,
+            ))
+    else:
+        for line in text.splitlines():
+            line = line.strip()
+            if line and not line.startswith("#"):
+                rows.append(((path.parent / line).resolve(), None, None))
+    for p, _, _ in rows:
+        if not p.exists():
+            raise InputError(path, f"lists {p}, which does not exist", "fix the manifest line")
+    return rows
+
+
+def discover_jobs(
+    inputs: Sequence[str | os.PathLike],
+    arena: str | os.PathLike | None = None,
+    events: str | os.PathLike | None = None,
+) -> list[SessionJob]:
+    """Find the sessions to process.
+
+    Parameters
+    ----------
+    inputs
+        Session folders, pose files, videos, parent folders (searched recursively for session
+        folders, then for videos), globs, or manifest files (``.txt``/``.csv``: one path a line,
+        or a CSV with columns ``path`` and optional ``arena``, ``events``).
+    arena, events
+        An arena YAML / event log applied to every input that has none of its own.
+
+    Returns
+    -------
+    list of SessionJob
+        Sorted by session id; ids are unique.
+
+    """
+    arena_s = str(arena) if arena else None
+    events_s = str(events) if events else None
+    jobs: list[SessionJob] = []
+    for raw in inputs:
+        raw = str(raw)
+        matches = sorted(glob.glob(raw)) if glob.has_magic(raw) else [raw]
+        if not matches:
+            raise InputError(raw, "matches no file", "check the glob pattern")
+        for m in matches:
+            path = Path(m)
+            if not path.exists():
+                raise InputError(path, "no such file or folder", "check the path")
+            if path.is_file() and path.suffix.lower() in (".txt", ".manifest") or (
+                path.suffix.lower() == ".csv" and _looks_like_manifest(path)
+            ):
+                for p, a, e in _read_manifest(path):
+                    jobs.append(_job_for(p, None, a or arena_s, e or events_s))
+            elif path.is_dir() and not (path / "session.json").is_file():
+                found = sorted(p.parent for p in path.rglob("session.json"))
+                if not found:
+                    found = sorted(p for p in path.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
+                if not found:
+                    raise InputError(path, "holds no session folder (session.json) and no video",
+                                     "give session folders, pose files or videos")
+                jobs += [_job_for(p, path, arena_s, events_s) for p in found]
+            else:
+                jobs.append(_job_for(path, None, arena_s, events_s))
+    ids = [j.session_id for j in jobs]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise InputError(dupes[0], "names two inputs of the batch",
+                         "give each session a distinct folder or file name")
+    return sorted(jobs, key=lambda j: j.session_id)
+
+
+def _looks_like_manifest(path: Path) -> bool:
+    try:
+        with open(path, encoding="utf-8") as f:
+            header = f.readline()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return "path" in [c.strip() for c in header.split(",")]
+
+
+# ---- one session ---------------------------------------------------------------------------
+def _fingerprint(job: SessionJob, model: str | None, params: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "inputs": {str(p): sha256(p) for p in job.inputs()},
+        "model": sha256(model) if model else "default",
+        "params": params,
+        "behavtrack": __version__,
+    }
+
+
+def is_up_to_date(job: SessionJob, out_dir: Path, model: str | None, params: dict) -> bool:
+    """Whether ``out_dir`` holds finished outputs made from exactly these inputs and settings."""
+    record = out_dir / RECORD
+    if not record.is_file():
+        return False
+    try:
+        old = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return False
+    return old.get("fingerprint") == _fingerprint(job, model, params)
+
+
+def _session_inputs(folder: Path) -> tuple[Path | None, Path | None, dict[str, Any]]:
+    """Pose file, video and metadata of a session folder (pose or video may be missing)."""
+    meta = json.loads((folder / "session.json").read_text(encoding="utf-8"))
+    files = meta.get("files") if isinstance(meta.get("files"), dict) else {}
+    pose = next((folder / n for n in (files.get("pose"), "pose.h5", "pose.analysis.h5",
+                                       "pose.csv", "pose.slp") if n and (folder / n).is_file()),
+                None)
+    video = next((folder / n for n in (files.get("video"), "video.mp4", "video.avi")
+                  if n and (folder / n).is_file()), None)
+    return pose, video, meta
+
+
+def _process(job: SessionJob, out_dir: Path, model: str | None, stage: Callable[[str], None]
+             ) -> None:
+    """Track (when there is only video) and classify one job into ``out_dir``."""
+    from behavtrack.io.arena import load_arena
+    from behavtrack.strategies.pipeline import classify_session
+
+    src = Path(job.path)
+    arena, events, meta = job.arena, job.events, None
+    pose: Path | None = src
+    video: Path | None = src if job.kind == "video" else None
+    if job.kind == "session":
+        pose, video, meta = _session_inputs(src)
+        arena = arena or (str(src / "arena.yaml") if (src / "arena.yaml").is_file() else None)
+        events = events or (str(src / "events.csv") if (src / "events.csv").is_file() else None)
+        if pose is None and video is None:
+            raise InputError(src, "has neither a pose file nor a video",
+                             "add pose.h5 (or video.mp4) to the session folder")
+        if pose is not None:
+            pose = src  # classify reads the folder's pose, arena, events and metadata
+    if pose is None or job.kind == "video":
+        stage("track")
+        from behavtrack.tracking import track_video
+
+        track_video(video, arena=load_arena(arena) if arena else None, out=out_dir / "pose.h5",
+                    quiet=True)
+        pose = out_dir / "pose.h5"
+    stage("classify")
+    classify_session(pose, out_dir, arena=arena, events=events, model=model, quiet=True)
+    if meta is not None and pose == out_dir / "pose.h5":
+        # tracked from a session folder's video: carry the session's metadata over
+        merged = json.loads((out_dir / "session.json").read_text(encoding="utf-8"))
+        merged.update({k: v for k, v in meta.items() if k not in merged or k in
+                       ("pair", "session", "day", "progress", "source", "session_id")})
+        merged["pose_source"] = "tracked"
+        atomic_write_text(out_dir / "session.json", json.dumps(merged, indent=1, default=str))
+
+
+def run_session(
+    job: SessionJob,
+    out_root: str | os.PathLike,
+    model: str | None = None,
+    params: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Process one session (track if a video, then classify); never raises.
+
+    Returns
+    -------
+    dict
+        ``session_id``, ``status`` (``done``, ``skipped`` or ``failed``), ``stage`` and
+        ``error`` (for failures), ``seconds``.
+
+    """
+    from threadpoolctl import threadpool_limits
+
+    params = dict(params or {})
+    out_dir = Path(out_root) / "sessions" / job.session_id
+    t0 = time.perf_counter()
+    stage = "check"
+    try:
+        if is_up_to_date(job, out_dir, model, params):
+            return {"session_id": job.session_id, "status": "skipped", "seconds": 0.0}
+        with threadpool_limits(limits=1):
+            def set_stage(name: str) -> None:
+                nonlocal stage
+                stage = name
+
+            _process(job, out_dir, model, set_stage)
+        record = {
+            "session_id": job.session_id,
+            "job": asdict(job),
+            "fingerprint": _fingerprint(job, model, params),
+            "seconds": round(time.perf_counter() - t0, 3),
+        }
+        atomic_write_text(out_dir / RECORD, json.dumps(record, indent=2))
+        return {"session_id": job.session_id, "status": "done",
+                "seconds": time.perf_counter() - t0}
+    except Exception as exc:  # one failing session never stops the batch
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        detail = "" if isinstance(exc, InputError) else traceback.format_exc(limit=3)
+        return {"session_id": job.session_id, "status": "failed", "stage": stage,
+                "error": f"{type(exc).__name__}: {message}", "detail": detail,
+                "seconds": time.perf_counter() - t0}
+
+
+# ---- executors -----------------------------------------------------------------------------
+def _connect(scheduler: str, timeout_s: float) -> Any:
+    try:
+        from distributed import Client
+    except ImportError:
+        raise InputError("--scheduler", "needs Dask distributed, which is not installed",
+                         "pip install 'behavtrack[distributed]'") from None
+    try:
+        return Client(scheduler, timeout=f"{timeout_s}s")
+    except (OSError, TimeoutError) as exc:
+        raise InputError(
+            scheduler, f"Dask scheduler cannot be reached ({type(exc).__name__})",
+            "check the address (tcp://host:8786) and that the scheduler runs",
+        ) from None
+
+
+def _map(
+    fn: Callable[..., dict], jobs: list[SessionJob], jobs_n: int, scheduler: str | None,
+    quiet: bool, connect_timeout_s: float, **kwargs: Any,
+) -> Iterable[dict]:
+    if scheduler:
+        from distributed import as_completed as dask_completed
+
+        client = _connect(scheduler, connect_timeout_s)
+        try:
+            futures = [client.submit(fn, job, pure=False, key=f"behavtrack-{i}-{job.session_id}",
+                                     **kwargs) for i, job in enumerate(jobs)]
+            for fut in progress(dask_completed(futures), total=len(futures), desc="sessions",
+                                quiet=quiet, unit="session"):
+                yield fut.result()
+        finally:
+            client.close()
+    elif jobs_n > 1:
+        with ProcessPoolExecutor(max_workers=jobs_n) as pool:
+            futures = [pool.submit(fn, job, **kwargs) for job in jobs]
+            for fut in progress(as_completed(futures), total=len(futures), desc="sessions",
+                                quiet=quiet, unit="session"):
+                yield fut.result()
+    else:
+        for job in progress(jobs, total=len(jobs), desc="sessions", quiet=quiet, unit="session"):
+            yield fn(job, **kwargs)
+
+
+def run_batch(
+    inputs: Sequence[str | os.PathLike],
+    out_dir: str | os.PathLike,
+    *,
+    arena: str | os.PathLike | None = None,
+    events: str | os.PathLike | None = None,
+    model: str | os.PathLike | None = None,
+    jobs: int = 1,
+    scheduler: str | None = None,
+    stats: bool = True,
+    quiet: bool = False,
+    connect_timeout_s: float = 10.0,
+) -> BatchResult:
+    """Run the pipeline over many sessions, then the cohort's statistics.
+
+    Parameters
+    ----------
+    inputs
+        What :func:`discover_jobs` accepts.
+    out_dir
+        Output folder: ``sessions/<id>/`` per session, ``stats/``, ``failures.csv``,
+        ``batch.json``.
+    arena, events
+        Applied to inputs that have none of their own.
+    model
+        Model JSON (default: the shipped model).
+    jobs
+        Local worker processes (1: in this process).
+    scheduler
+        Address of an existing Dask distributed scheduler (``tcp://host:8786``); overrides
+        ``jobs``.
+    stats
+        Compute the cohort's statistics after the sessions.
+    quiet
+        No progress bars.
+    connect_timeout_s
+        How long to wait for the Dask scheduler before giving up with an error.
+
+    Returns
+    -------
+    BatchResult
+
+    """
+    if jobs < 1:
+        raise InputError("--jobs", f"must be at least 1, got {jobs}")
+    t0 = time.perf_counter()
+    out = Path(out_dir)
+    todo = discover_jobs(inputs, arena=arena, events=events)
+    model_s = str(Path(model).resolve()) if model else None
+    if model_s and not Path(model_s).is_file():
+        raise InputError(model, "no such model file", "give a model JSON from behavtrack train")
+    out.mkdir(parents=True, exist_ok=True)
+    result = BatchResult(out_dir=out)
+    for rec in _map(run_session, todo, jobs, scheduler, quiet, connect_timeout_s,
+                    out_root=str(out), model=model_s):
+        if rec["status"] == "done":
+            result.done.append(rec["session_id"])
+        elif rec["status"] == "skipped":
+            result.skipped.append(rec["session_id"])
+        else:
+            result.failed.append({k: str(rec.get(k, "")) for k in
+                                  ("session_id", "stage", "error", "detail")})
+    failures = pd.DataFrame(result.failed, columns=["session_id", "stage", "error", "detail"])
+    from behavtrack.files import atomic_path
+
+    with atomic_path(out / "failures.csv") as tmp:
+        failures.sort_values("session_id").to_csv(tmp, index=False)
+    if stats and result.session_dirs:
+        from behavtrack.learning import compute_stats
+
+        result.stats_dir = out / "stats"
+        compute_stats(result.session_dirs, result.stats_dir, quiet=quiet)
+    result.seconds = time.perf_counter() - t0
+    summary = {
+        "behavtrack": __version__,
+        "inputs": [str(i) for i in inputs],
+        "done": result.done, "skipped": result.skipped,
+        "failed": [f["session_id"] for f in result.failed],
+        "seconds": round(result.seconds, 3),
+        "jobs": jobs, "scheduler": scheduler,
+    }
+    atomic_write_text(out / "batch.json", json.dumps(summary, indent=2))
+    return result

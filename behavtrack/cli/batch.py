@@ -1,0 +1,43 @@
+"""``behavtrack batch``: the pipeline over many sessions, locally in parallel or on Dask."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``batch`` command."""
+    p = sub.add_parser(
+        "batch",
+        help="track, classify and compute statistics over many sessions",
+        description=(
+            "Run the pipeline over session folders, pose files or videos (folders, globs or a "
+            "manifest), then the cohort's statistics. Resumable: sessions whose inputs are "
+            "unchanged are skipped. Failures are listed in OUT/failures.csv."
+        ),
+    )
+    p.add_argument("inputs", nargs="+",
+                   help="session folders, pose files, videos, globs, manifests")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--arena", help="arena YAML for inputs without their own")
+    p.add_argument("--events", help="event log CSV for inputs without their own")
+    p.add_argument("--model", help="model JSON (default: the shipped model)")
+    p.add_argument("--jobs", type=int, default=1, help="local worker processes (default 1)")
+    p.add_argument("--scheduler", help="address of a Dask distributed scheduler (tcp://host:8786)")
+    p.add_argument("--no-stats", action="store_true", help="skip the cohort statistics")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``behavtrack batch``."""
+    from behavtrack.batch import run_batch
+
+    result = run_batch(
+        args.inputs, args.out, arena=args.arena, events=args.events, model=args.model,
+        jobs=args.jobs, scheduler=args.scheduler, stats=not args.no_stats, quiet=args.quiet,
+    )
+    print(f"{len(result.done)} sessions done, {len(result.skipped)} up to date, "
+          f"{len(result.failed)} failed in {result.seconds:.1f} s -> {result.out_dir}")
+    for f in result.failed:
+        print(f"  failed: {f['session_id']} ({f['stage']}): {f['error']}")
+    return 1 if result.failed else 0

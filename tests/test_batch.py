@@ -1,0 +1,137 @@
+"""Batch runs: discovery, resuming, failures, local processes and a real Dask LocalCluster."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from behavtrack.batch import discover_jobs, run_batch
+from behavtrack.cli import main
+from behavtrack.errors import InputError
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two pairs x two days of 30 s simulated sessions, written as session folders."""
+    from behavtrack.simulate import simulate_cohort, write_session
+
+    root = tmp_path_factory.mktemp("cohort") / "sessions"
+    for sess in simulate_cohort(2, 2, duration_s=30.0, fps=30.0, seed=7):
+        folder = root / sess.meta["pair"] / f"day{sess.meta['day'] + 1:02d}"
+        write_session(sess, folder, pose_formats=("pose.h5",), quiet=True)
+    return root
+
+
+def _copy(cohort: Path, tmp_path: Path) -> Path:
+    dst = tmp_path / "sessions"
+    shutil.copytree(cohort, dst)
+    return dst
+
+
+def test_discover_jobs_finds_session_folders_globs_and_manifests(cohort: Path, tmp_path: Path):
+    jobs = discover_jobs([cohort])
+    assert [j.session_id for j in jobs] == [
+        "pair01/day01", "pair01/day02", "pair02/day01", "pair02/day02"]
+    assert all(j.kind == "session" for j in jobs)
+    globbed = discover_jobs([str(cohort / "pair01" / "day*")])
+    assert [j.session_id for j in globbed] == ["day01", "day02"]
+    manifest = tmp_path / "m.txt"
+    lines = ["# sessions", str(cohort / "pair02" / "day02"),
+             str(cohort / "pair01" / "day01" / "pose.h5")]
+    manifest.write_text("\n".join(lines) + "\n")
+    kinds = {j.kind for j in discover_jobs([manifest])}
+    assert kinds == {"session", "pose"}
+    with pytest.raises(InputError, match="matches no file"):
+        discover_jobs([str(tmp_path / "nothing*")])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="no session folder"):
+        discover_jobs([tmp_path / "empty"])
+
+
+def test_batch_classifies_resumes_and_reports_failures(cohort: Path, tmp_path: Path):
+    sessions = _copy(cohort, tmp_path)
+    out = tmp_path / "out"
+    res = run_batch([sessions], out, quiet=True)
+    assert sorted(res.done) == ["pair01/day01", "pair01/day02", "pair02/day01", "pair02/day02"]
+    assert not res.failed
+    for sid in res.done:
+        d = out / "sessions" / sid
+        for name in ("ethogram.csv", "bouts.csv", "binary.csv", "provenance.json",
+                     "session.json", "events.csv", "batch.json"):
+            assert (d / name).is_file(), f"{sid}/{name} missing"
+        meta = json.loads((d / "session.json").read_text())
+        assert meta["pair"] == sid.split("/")[0]
+        eth = pd.read_csv(d / "ethogram.csv")
+        assert set(eth["individual"]) == {"mouse1", "mouse2"}
+        assert len(eth) == 2 * 900
+    sessions_csv = pd.read_csv(out / "stats" / "sessions.csv")
+    assert len(sessions_csv) == 4
+    assert {"source", "pair", "session", "progress", "success_rate"} <= set(sessions_csv.columns)
+
+    # a second run does nothing: every session is up to date
+    again = run_batch([sessions], out, quiet=True, stats=False)
+    assert sorted(again.skipped) == sorted(res.done) and not again.done
+
+    # change one input: only that session runs again; break another: it fails alone
+    ev = sessions / "pair01" / "day02" / "events.csv"
+    ev.write_text(ev.read_text())  # same bytes: still up to date
+    arena = sessions / "pair02" / "day01" / "arena.yaml"
+    arena.write_text(arena.read_text().replace("window_s: 5.0", "window_s: 3.0"))
+    pose = sessions / "pair01" / "day01" / "pose.h5"
+    pose.write_bytes(pose.read_bytes()[:2000])  # truncated HDF5
+    third = run_batch([sessions], out, quiet=True, stats=False)
+    assert third.done == ["pair02/day01"]
+    assert sorted(third.skipped) == ["pair01/day02", "pair02/day02"]
+    assert [f["session_id"] for f in third.failed] == ["pair01/day01"]
+    failures = pd.read_csv(out / "failures.csv")
+    assert failures["session_id"].tolist() == ["pair01/day01"]
+    assert "pose.h5" in failures["error"].iloc[0]
+
+
+def test_two_local_workers_give_the_same_outputs(cohort: Path, tmp_path: Path):
+    one = run_batch([cohort], tmp_path / "one", quiet=True, stats=False)
+    two = run_batch([cohort], tmp_path / "two", jobs=2, quiet=True, stats=False)
+    assert sorted(one.done) == sorted(two.done)
+    for sid in one.done:
+        a = (tmp_path / "one" / "sessions" / sid / "ethogram.csv").read_text()
+        b = (tmp_path / "two" / "sessions" / sid / "ethogram.csv").read_text()
+        assert a == b
+
+
+def test_batch_on_a_dask_local_cluster(cohort: Path, tmp_path: Path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        res = run_batch([cohort], tmp_path / "dask", scheduler=cluster.scheduler_address,
+                        quiet=True, stats=False)
+    assert len(res.done) == 4 and not res.failed
+    local = run_batch([cohort / "pair01" / "day01"], tmp_path / "local", quiet=True, stats=False)
+    a = (tmp_path / "dask" / "sessions" / "pair01/day01" / "bouts.csv").read_text()
+    b = (tmp_path / "local" / "sessions" / local.done[0] / "bouts.csv").read_text()
+    assert a == b
+
+
+def test_unreachable_scheduler_is_a_one_line_error_not_a_hang(cohort: Path, tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture):
+    with socket.socket() as s:  # a free port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    t0 = time.perf_counter()
+    code = main(["batch", str(cohort), "--out", str(tmp_path / "o"),
+                 "--scheduler", f"tcp://127.0.0.1:{port}"])
+    assert time.perf_counter() - t0 < 60
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert "scheduler cannot be reached" in err[0] and "Traceback" not in err[0]
+
+
+def test_batch_cli_bad_input_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture):
+    code = main(["batch", str(tmp_path / "missing"), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and "no such file or folder" in err and "Traceback" not in err
