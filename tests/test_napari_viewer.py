@@ -287,3 +287,42 @@ def test_simulated_session_with_bouts(make_napari_viewer, qtbot, tmp_path):
     assert learned.labels["mouse2"][300] == new
     want1 = labels[labels["individual"] == "mouse1"]["behavior"].to_numpy()
     assert (learned.labels["mouse1"] == want1).all()
+
+
+def test_draw_an_arena_from_scratch(make_napari_viewer, openfield, tmp_path):
+    from behavtrack.io.arena import load_arena
+
+    folder, video = openfield
+    viewer = make_napari_viewer()
+    widget = open_session(viewer, folder, video=video)
+    assert widget.arena_layer is None
+    layer = widget.draw_arena_shape("compartment", "west")
+    assert layer.mode == "add_polygon"
+    layer.add_polygons([np.array([[20, 20], [20, 320], [460, 320], [460, 20]])])  # (y, x)
+    widget.draw_arena_shape("compartment", "east")
+    layer.add_polygons([np.array([[20, 320], [20, 620], [460, 620], [460, 320]])])
+    widget.draw_arena_shape("partition")
+    assert layer.mode == "add_path"
+    layer.add_paths([np.array([[20, 320], [460, 320]])])
+    widget.draw_arena_shape("poke_port", "east")
+    layer.add_ellipses(np.array([[[120, 580], [120, 620], [160, 620], [160, 580]]]))
+    assert layer.features["role"].tolist() == ["compartment", "compartment", "partition",
+                                               "poke_port"]
+    arena = load_arena(widget.save_arena(tmp_path / "drawn.yaml"))
+    assert list(arena.compartments) == ["west", "east"]
+    assert arena.compartment_of_individual("mouse1").name == "west"  # left one
+    assert arena.compartments["east"].poke_port.center == (600.0, 140.0)
+    assert arena.frame_size == (640, 480)
+    assert arena.compartment_index(np.array([[100.0, 100.0], [500.0, 100.0]])).tolist() == [0, 1]
+    # a shape without a compartment the arena has: the save says so and writes nothing
+    widget.draw_arena_shape("water_port", "north")
+    layer.add_ellipses(np.array([[[300, 40], [300, 80], [340, 80], [340, 40]]]))
+    assert widget.save_arena(tmp_path / "bad.yaml") is None
+    assert "north" in widget.status and not (tmp_path / "bad.yaml").exists()
+    # closing the dock unhooks it from the viewer
+    viewer.window.remove_dock_widget("all")
+    widget.deleteLater()
+    from qtpy.QtWidgets import QApplication
+
+    QApplication.processEvents()
+    viewer.dims.set_current_step(0, 10)  # no error from a deleted timeline

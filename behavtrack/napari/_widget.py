@@ -28,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
 from qtpy.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -125,6 +126,7 @@ class ReviewWidget(QWidget):
         self._bind_keys()
         self.viewer.dims.events.current_step.connect(self._on_step)
         self.viewer.layers.events.inserted.connect(self._on_layer_inserted)
+        self.destroyed.connect(self._make_disconnect())
         if session is not None:
             self.load(session, add_layers=True)
         else:
@@ -217,6 +219,17 @@ class ReviewWidget(QWidget):
         self.status_label.setWordWrap(True)
         layout.addWidget(self.status_label)
         layout.addStretch(1)
+
+    def _make_disconnect(self) -> Callable[..., None]:
+        """Return a callback that unhooks this widget from the viewer once Qt deletes it."""
+        dims_events, layer_events = self.viewer.dims.events, self.viewer.layers.events
+        on_step, on_inserted = self._on_step, self._on_layer_inserted
+
+        def disconnect(*_: Any) -> None:
+            dims_events.current_step.disconnect(on_step)
+            layer_events.inserted.disconnect(on_inserted)
+
+        return disconnect
 
     # ---- session -------------------------------------------------------------------------
     def load(self, session: ReviewSession, add_layers: bool = True) -> None:
@@ -430,12 +443,14 @@ class ReviewWidget(QWidget):
             "" if role == "partition" else self.compartment_combo.currentText())
         layer = self.arena_layer
         if layer is None:
-            data, kwargs, _ = arena_to_shapes(default_arena())
-            kwargs["metadata"]["behavtrack_arena"] = None
+            metadata: dict[str, Any] = {"behavtrack_role": "arena", "behavtrack_arena": None}
+            if self.session is not None:
+                metadata[SESSION_KEY] = str(self.session.folder)
+            features = pd.DataFrame({"role": pd.Categorical([], categories=ROLES),
+                                     "compartment": pd.Series([], dtype=object)})
             layer = self.viewer.add_shapes(None, name="arena", ndim=2, edge_width=3,
-                                           face_color="transparent",
-                                           features={"role": [], "compartment": []},
-                                           metadata=kwargs["metadata"])
+                                           face_color="transparent", features=features,
+                                           metadata=metadata)
         layer.feature_defaults = {"role": role, "compartment": compartment}
         layer.mode = {"partition": "add_path", "compartment": "add_polygon"}.get(
             role, "add_ellipse")

@@ -82,6 +82,7 @@ def pose_layer_data(
         }, "points"))
         track_id = pd.Categorical(t["keypoint"], categories=keypoints).codes.astype(float)
         tracks = np.column_stack([track_id, points])
+        tracks = tracks[np.lexsort((tracks[:, 1], tracks[:, 0]))]  # by track, then frame
         layers.append((tracks, {
             "name": f"{ind} tracks",
             "tail_length": tail_length,
