@@ -65,7 +65,7 @@ def split_blob(blob: Blob, seeds: np.ndarray, iterations: int = 8) -> list[Blob]
         mask = np.zeros_like(blob.mask)
         mask[ys[sel], xs[sel]] = 255
         parts.append(Blob(mask, blob.offset, int(sel.sum()), centres[j].copy(),
-                          blob.compartment))
+                          blob.compartment, merged=True))
     return parts
 
 
@@ -135,6 +135,10 @@ class MotionAssigner:
         for i, b in enumerate(result):
             if b is None:
                 self.velocity[i] *= 0.5
+                continue
+            if b.merged and np.isfinite(pred[i, 0]):
+                # a part of a merged blob is a poor measurement: trust the motion model
+                self.position[i] = 0.7 * pred[i] + 0.3 * b.centroid
                 continue
             if np.isfinite(self.position[i, 0]):
                 self.velocity[i] = 0.5 * self.velocity[i] + 0.5 * (b.centroid - self.position[i])

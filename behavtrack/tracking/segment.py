@@ -36,6 +36,8 @@ class Blob:
         ``(x, y)`` in the frame.
     compartment
         Index of the arena compartment holding the centroid (-1 without an arena).
+    merged
+        Whether this blob is a part of several touching animals' blob, split apart.
 
     """
 
@@ -44,6 +46,7 @@ class Blob:
     area: int
     centroid: np.ndarray
     compartment: int = -1
+    merged: bool = False
 
 
 class Segmenter:

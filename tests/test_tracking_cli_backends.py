@@ -1,0 +1,147 @@
+"""Tests of ``behavtrack track`` (exit codes, one-line errors) and the model backends' checks.
+
+The backends themselves need DeepLabCut or sleap-nn (with PyTorch); the test that runs them
+for real is opt-in: ``BEHAVTRACK_TEST_BACKENDS=1`` with ``BEHAVTRACK_DLC_CONFIG`` (a trained
+DeepLabCut project's config.yaml) and/or ``BEHAVTRACK_SLEAP_MODEL`` (a trained SLEAP model
+folder), optionally ``BEHAVTRACK_BACKEND_PYTHON`` (the python of their environment).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from _tracking_helpers import draw_clip, walk
+
+from behavtrack.cli import main
+from behavtrack.errors import InputError
+from behavtrack.tracking import track
+from behavtrack.tracking.backends import backend_available, run_backend
+
+
+@pytest.fixture
+def clip(tmp_path: Path) -> Path:
+    centres, headings = walk(40, [[80, 120]], [[2.0, 0.5]])
+    video = tmp_path / "clip.avi"
+    draw_clip(video, centres, headings)
+    return video
+
+
+def _one_line_error(capsys: pytest.CaptureFixture, *needles: str) -> str:
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0, err
+    assert err.startswith("behavtrack track: error:")
+    for needle in needles:
+        assert needle in err
+    assert "Traceback" not in err
+    return err
+
+
+def test_cli_tracks_and_writes_outputs(clip: Path, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "out"
+    assert main(["track", str(clip), "--out", str(out)]) == 0
+    assert "40/40 frames read" in capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir()) == [
+        "clip.csv", "clip.h5", "clip.tracking.json"]
+
+
+def test_cli_missing_file_exit_2_but_other_videos_done(clip: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "out"
+    assert main(["-q", "track", str(tmp_path / "nope.mp4"), str(clip), "--out", str(out)]) == 2
+    _one_line_error(capsys, "nope.mp4", "no such video file")
+    assert (out / "clip.h5").is_file()
+
+
+def test_cli_corrupt_video(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"\x00\x00\x00 ftypisom" + bytes(range(256)) * 40)
+    assert main(["track", str(bad), "--out", str(tmp_path / "out")]) == 2
+    _one_line_error(capsys, "bad.mp4", "cannot be opened as a video")
+    assert not (tmp_path / "out" / "bad.h5").exists()
+
+
+def test_cli_no_animal(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    centres, headings = walk(30, [[80, 120]], [[0.0, 0.0]])
+    video = tmp_path / "empty.avi"
+    draw_clip(video, centres[:, :0], headings[:, :0])
+    assert main(["track", str(video), "--out", str(tmp_path / "out")]) == 2
+    _one_line_error(capsys, "empty.avi", "no animal found")
+
+
+def test_cli_arena_not_fitting(clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from behavtrack.io.arena import default_arena, save_arena
+
+    arena = tmp_path / "arena.yaml"
+    save_arena(default_arena(), arena)
+    assert main(["track", str(clip), "--arena", str(arena), "--out", str(tmp_path / "o")]) == 2
+    _one_line_error(capsys, "arena.yaml", "does not fit the 320x240 frames")
+
+
+@pytest.mark.parametrize("backend", ["deeplabcut", "sleap"])
+def test_backend_not_installed_names_the_package(clip: Path, tmp_path: Path, backend: str,
+                                                 capsys: pytest.CaptureFixture) -> None:
+    if backend_available(backend):
+        pytest.skip(f"{backend} is installed here")
+    model = tmp_path / ("config.yaml" if backend == "deeplabcut" else "model")
+    if backend == "deeplabcut":
+        model.write_text("Task: x\n")
+    else:
+        model.mkdir()
+    code = main(["track", str(clip), "--backend", backend, "--model", str(model),
+                 "--out", str(tmp_path / "out")])
+    assert code == 2
+    package = "deeplabcut" if backend == "deeplabcut" else "sleap_nn"
+    _one_line_error(capsys, package, "--python")
+
+
+def test_backend_checks_model_and_python(clip: Path, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="--model: is required"):
+        track(clip, backend="deeplabcut", out=tmp_path)
+    with pytest.raises(InputError, match="no such DeepLabCut config file"):
+        run_backend(clip, "deeplabcut", tmp_path / "config.yaml", tmp_path)
+    with pytest.raises(InputError, match="not a folder holding a trained SLEAP model"):
+        run_backend(clip, "sleap", tmp_path / "nope", tmp_path)
+    (tmp_path / "model").mkdir()
+    with pytest.raises(InputError, match="no such Python executable"):
+        run_backend(clip, "sleap", tmp_path / "model", tmp_path, python=tmp_path / "py")
+    # a real python without the package: the subprocess check names what is missing
+    with pytest.raises(InputError, match="cannot import sleap_nn"):
+        run_backend(clip, "sleap", tmp_path / "model", tmp_path / "o", python=sys.executable)
+    with pytest.raises(InputError, match="only used with --backend"):
+        track(clip, model=tmp_path / "model")
+    assert not list((tmp_path / "o").glob("*.slp"))  # nothing half-written
+
+
+@pytest.mark.backends
+@pytest.mark.skipif(os.environ.get("BEHAVTRACK_TEST_BACKENDS") != "1",
+                    reason="opt-in: set BEHAVTRACK_TEST_BACKENDS=1 (needs DeepLabCut/sleap-nn)")
+@pytest.mark.parametrize("backend,env", [("deeplabcut", "BEHAVTRACK_DLC_CONFIG"),
+                                         ("sleap", "BEHAVTRACK_SLEAP_MODEL")])
+def test_backend_runs_a_trained_model(backend: str, env: str, shared_data: Path,
+                                      tmp_path: Path) -> None:
+    """A trained model (e.g. a tiny one trained offline on a few openfield frames) tracks."""
+    model = os.environ.get(env)
+    if not model:
+        pytest.skip(f"set {env} to a trained {backend} model")
+    import cv2
+
+    src = shared_data / "video/openfield/m3v1mp4.mp4"
+    clip = tmp_path / "clip.mp4"
+    cap = cv2.VideoCapture(str(src))
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (640, 480))
+    for _ in range(60):
+        ok, frame = cap.read()
+        assert ok
+        writer.write(frame)
+    writer.release()
+    ds = track(clip, backend=backend, model=model, out=tmp_path / "out",
+               python=os.environ.get("BEHAVTRACK_BACKEND_PYTHON"))
+    assert ds.attrs["frames_read"] == ds.attrs["frames_expected"] == 60
+    assert "nose" in ds.keypoint.values  # snout renamed by the alias table
+    assert np.isfinite(ds.position.sel(keypoint="nose")).any()
+    assert Path(ds.attrs["output_file"]).is_file()
