@@ -92,6 +92,10 @@ def test_bad_sessions_are_defined_and_the_rest_is_computed(tmp_path):
     ev = pd.concat([ev, pd.DataFrame({"time_s": [150.0], "subject": [""], "event": ["window"],
                                       "value": [0.1]})]).sort_values("time_s")
     write_classified(root / "b1", pair="b", session=1, events=ev, bouts=b, duration_s=300)
+    # pokes by subjects that are not the session's individuals
+    ev, b, _ = synthetic_session(rng, skill=0.5, duration_s=300)
+    write_classified(root / "d0", pair="d", session=0, events=ev, bouts=b, duration_s=300,
+                     individuals=["left", "right"])
     # broken folders: unreadable session.json, missing events.csv
     (root / "c0").mkdir()
     (root / "c0" / "session.json").write_text("{not json")
@@ -109,7 +113,8 @@ def test_bad_sessions_are_defined_and_the_rest_is_computed(tmp_path):
     assert set(tb.loc[tb["time_s"] >= 150, "window_s"]) == {0.1}
     assert set(tb.loc[tb["time_s"] < 150, "window_s"]) == {1.0}
     fails = pd.read_csv(tmp_path / "out" / "failures.csv")
-    assert len(fails) == 2
+    assert len(fails) == 3
+    assert any("not the session's individuals" in e for e in fails["error"])
     assert any("readable JSON" in e for e in fails["error"])
     assert any("events.csv" in e for e in fails["error"])
     assert "\n" not in "".join(fails["error"])

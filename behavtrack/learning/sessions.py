@@ -188,6 +188,11 @@ def analyze_session(
     notes = list(inp.notes)
     pokes = poke_times(inp.events, inp.name)
     subjects = list(inp.subjects) if inp.subjects else sorted(pokes)
+    strangers = sorted(set(pokes) - set(subjects))
+    if strangers:
+        raise InputError(inp.name, f"pokes by {strangers} who are not the session's "
+                         f"individuals {subjects}",
+                         "make the events' subjects match session.json's individuals")
     trials = trials_from_events(
         inp.events, inp.window_s, bouts=inp.bouts, subjects=subjects or None,
         lookback_s=lookback_s, source=inp.source, pair=inp.pair, session=inp.session,
