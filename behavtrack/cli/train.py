@@ -12,8 +12,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="fit the strategy HMM on labelled sessions and save it as JSON",
         description="Fit the supervised HMM on labelled session folders (labels.csv or "
         "bouts.csv: simulated truth or reviewed corrections) and/or BORIS exports paired "
-        "with their pose files; hold out a fraction of sessions and store the metrics on "
-        "them in the model file.",
+        "with their pose files; measure it by cross-validation over sessions and store "
+        "those metrics in the model file (fitted on all sessions).",
     )
     p.add_argument("labeled", nargs="*", metavar="LABELED",
                    help="session folders, globs or manifest files")
@@ -23,15 +23,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="the pose file of the video of the matching --boris")
     p.add_argument("--arena", help="arena YAML for the --boris/--pose pairs")
     p.add_argument("--out", required=True, metavar="MODEL", help="model JSON to write")
-    p.add_argument("--test-fraction", type=float, default=0.25,
-                   help="fraction of sessions held out for the metrics (default 0.25)")
+    p.add_argument("--folds", type=int, default=4,
+                   help="cross-validation folds over sessions for the held-out metrics "
+                   "(default 4; 0 = none)")
     p.add_argument("--covariance", choices=["diag", "full"], default="full")
     p.add_argument("--min-bout-s", type=float, default=0.5)
     p.add_argument("--em-iter", type=int, default=0,
                    help="Baum-Welch refinement iterations after the supervised fit")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--refit-all", action="store_true",
-                   help="after measuring, refit on every session")
     p.set_defaults(func=run)
 
 
@@ -49,14 +48,13 @@ def run(args: argparse.Namespace) -> int:
               for b, p in zip(args.boris, args.pose, strict=True)]
     if not items:
         raise InputError("train", "no labelled sessions given", "name session folders")
-    model = train_model(items, args.out, test_fraction=args.test_fraction,
+    model = train_model(items, args.out, folds=args.folds,
                         covariance_type=args.covariance, min_bout_s=args.min_bout_s,
-                        em_iter=args.em_iter, seed=args.seed, quiet=args.quiet,
-                        refit_all=args.refit_all)
+                        em_iter=args.em_iter, seed=args.seed, quiet=args.quiet)
     if not args.quiet:
         m = model.metrics_
         if m.get("n_test_sessions"):
-            print(f"held-out ({m['n_test_sessions']} sessions): frame macro-F1 "
+            print(f"held-out ({m['method']}, {m['n_test_sessions']} sessions): frame macro-F1 "
                   f"{m['hmm_frame_macro_f1']:.3f}, bout F1 {m['hmm_bout_macro_f1']:.3f}")
         print(f"wrote {args.out}")
     return 0

@@ -326,8 +326,18 @@ def classify_session(
     if ev is not None:
         ev, ev_notes = check_events(ev, fps_, n, str(files.get("events") or "events"))
         notes += ev_notes
+    if ev is not None:
+        used_events, poke_source = ev, "log"
+    elif arena is not None:
+        used_events, poke_source = detect_pokes(_clean_for_pokes(ds, arena), arena), "pose"
+        notes.append(f"no event log: {len(used_events)} pokes detected from the pose "
+                     "(nose entering the own poke-port zone)")
+    else:
+        used_events, poke_source = pd.DataFrame(columns=EVENT_COLUMNS), "pose"
+        notes.append("no events and no arena: pokes cannot be detected; events.csv is empty")
     next(steps, None)
-    feats = compute_features(ds, arena, ev)
+    feats = compute_features(ds, arena, used_events if arena is not None or ev is not None
+                             else None)
     notes += feats.attrs.get("notes", [])
     next(steps, None)
     labels, proba, cls_notes = classify_features(feats, model)
@@ -338,13 +348,6 @@ def classify_session(
         [frames_to_bouts(labels[i], fps_, i,
                          confidence=np.nanmax(proba[i], axis=1) if len(proba[i]) else None)
          for i in labels], ignore_index=True) if labels else frames_to_bouts([], fps_, "")
-    if ev is not None:
-        used_events, poke_source = ev, "log"
-    elif arena is not None:
-        used_events, poke_source = detect_pokes(_clean_for_pokes(ds, arena), arena), "pose"
-    else:
-        used_events, poke_source = pd.DataFrame(columns=EVENT_COLUMNS), "pose"
-        notes.append("no events and no arena: pokes cannot be detected; events.csv is empty")
     obs_id = str(meta.get("session_id") or (files["session"].name if files.get("session")
                                             else files["pose"].stem if files["pose"]
                                             else "session"))
@@ -521,15 +524,19 @@ def train_model(
     labeled: Sequence[str | os.PathLike | LabeledSession],
     out: str | os.PathLike | None = None,
     *,
-    test_fraction: float = 0.25,
+    folds: int = 4,
     covariance_type: str = "full",
     min_bout_s: float = 0.5,
     em_iter: int = 0,
     seed: int = 0,
     quiet: bool = False,
-    refit_all: bool = False,
 ) -> HMMClassifier:
-    """Train an HMM on labelled sessions, measure it on held-out ones, save it as JSON.
+    """Train an HMM on labelled sessions, measure it on held-out sessions, save it as JSON.
+
+    The held-out metrics come from cross-validation over sessions: the sessions (sorted by
+    name, then shuffled with ``seed``) are split into ``folds`` groups; each group is
+    classified by a model fitted on the others, and the scores pool those predictions. The
+    saved model is then fitted on every session.
 
     Parameters
     ----------
@@ -537,57 +544,61 @@ def train_model(
         Session folders (with ``labels.csv`` or ``bouts.csv``) or :class:`LabeledSession`.
     out
         Model JSON to write (``None`` = do not write).
-    test_fraction
-        Fraction of sessions held out (at least one when there are two or more), chosen by a
-        seeded shuffle.
+    folds
+        Cross-validation folds over sessions (capped at the number of sessions; fewer than
+        2 sessions or ``folds < 2`` = no held-out metrics).
     covariance_type, min_bout_s, em_iter
-        Passed to :class:`HMMClassifier` (EM refinement uses the held-in sessions' features
+        Passed to :class:`HMMClassifier` (EM refinement uses the training sessions' features
         without labels).
     seed
-        Seed of the split and of EM.
+        Seed of the fold assignment, of the sub-state split and of EM.
     quiet
         No progress bar.
-    refit_all
-        After measuring, refit on all sessions (the saved metrics then describe the split
-        model, which the file says).
 
     Returns
     -------
     HMMClassifier
-        The fitted model; ``metrics_`` holds the held-out scores.
-
+        The fitted model; ``metrics_`` holds the held-out scores (HMM and rule baseline).
     """
+    from behavtrack.strategies.metrics import bout_scores, frame_scores
     from behavtrack.strategies.rules import RuleClassifier
 
     sessions = [s if isinstance(s, LabeledSession) else load_labeled_session(s)
                 for s in progress(list(labeled), desc="features", quiet=quiet, unit="session")]
     if not sessions:
         raise InputError("train", "no labelled sessions given")
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(sessions))
-    n_test = int(np.ceil(test_fraction * len(sessions))) if len(sessions) >= 2 else 0
-    test = [sessions[i] for i in order[:n_test]]
-    train = [sessions[i] for i in order[n_test:]]
-    X, y = _sequences(train)
-    model = HMMClassifier(covariance_type=covariance_type, min_bout_s=min_bout_s,
-                          em_iter=em_iter, random_state=seed)
-    model.fit(X, y, unlabeled=X if em_iter else ())
-    metrics: dict[str, Any] = {
-        "train_sessions": [s.name for s in train], "test_sessions": [s.name for s in test],
-        "n_test_sessions": len(test), "seed": seed,
-    }
-    if test:
-        hm = evaluate(model, test)
-        rb = evaluate(RuleClassifier(min_bout_s=min_bout_s), test)
+    sessions.sort(key=lambda s: s.name)
+
+    def make() -> HMMClassifier:
+        return HMMClassifier(covariance_type=covariance_type, min_bout_s=min_bout_s,
+                             em_iter=em_iter, random_state=seed)
+
+    metrics: dict[str, Any] = {"sessions": [s.name for s in sessions], "seed": seed}
+    k = min(folds, len(sessions))
+    if k >= 2:
+        fold_of = np.random.default_rng(seed).permutation(len(sessions)) % k
+        truth, hmm_pred, rule_pred = [], [], []
+        rules = RuleClassifier(min_bout_s=min_bout_s)
+        for f in progress(range(k), desc="cross-validation", quiet=quiet, unit="fold"):
+            tr = [s for s, g in zip(sessions, fold_of, strict=True) if g != f]
+            te = [s for s, g in zip(sessions, fold_of, strict=True) if g == f]
+            X, y = _sequences(tr)
+            m = make().fit(X, y, unlabeled=X if em_iter else ())
+            Xt, yt = _sequences(te)
+            truth += yt
+            hmm_pred += [m.predict(x) for x in Xt]
+            rule_pred += [rules.predict(x) for x in Xt]
+        hm = {"frame": frame_scores(truth, hmm_pred), "bout": bout_scores(truth, hmm_pred)}
+        rb = {"frame": frame_scores(truth, rule_pred), "bout": bout_scores(truth, rule_pred)}
         metrics.update(
+            method=f"{k}-fold cross-validation over sessions", n_test_sessions=len(sessions),
+            folds={s.name: int(g) for s, g in zip(sessions, fold_of, strict=True)},
             hmm_frame_macro_f1=hm["frame"]["macro_f1"], hmm_bout_macro_f1=hm["bout"]["macro_f1"],
-            hmm=hm, rules_frame_macro_f1=rb["frame"]["macro_f1"],
-            rules_bout_macro_f1=rb["bout"]["macro_f1"],
+            rules_frame_macro_f1=rb["frame"]["macro_f1"],
+            rules_bout_macro_f1=rb["bout"]["macro_f1"], hmm=hm, rules=rb,
         )
-    if refit_all and test:
-        X, y = _sequences(sessions)
-        model.fit(X, y, unlabeled=X if em_iter else ())
-        metrics["note"] = "metrics measured on the split model; this model was refit on all"
+    X, y = _sequences(sessions)
+    model = make().fit(X, y, unlabeled=X if em_iter else ())
     model.metrics_ = json.loads(json.dumps(metrics, default=_jsonable))
     if out is not None:
         model.save(out)
