@@ -226,3 +226,12 @@ def test_classify_output_folder_finds_its_session(tmp_path, shared_data):
     save_reviewed_bouts(sess, ed.bouts)
     assert read_bouts_csv(out / "bouts.csv")["behavior"].tolist() == ["approach", "other"]
     assert not (session / "bouts.csv").exists()  # the source session is not touched
+
+
+def test_module_entry_point_rejects_bad_input_without_a_window(tmp_path, capsys):
+    from behavtrack.napari.__main__ import main
+
+    assert main([str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("missing: is not a folder (give a session folder)")
+    assert len(err.splitlines()) == 1

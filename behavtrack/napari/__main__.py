@@ -21,21 +21,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.add_argument(f"--{name}", help=f"{name} file (overrides the folder's)")
     parser.add_argument("--fps", type=float, help="frames per second, if nothing says")
     args = parser.parse_args(argv)
+    from behavtrack.napari.session import load_review_session
+
+    session = None
+    if args.session or args.video or args.pose or args.bouts:
+        try:  # read the files before any window opens: bad input fails fast
+            session = load_review_session(args.session, video=args.video, pose=args.pose,
+                                          bouts=args.bouts, arena=args.arena, fps=args.fps)
+        except InputError as exc:
+            print(f"python -m behavtrack.napari: error: {exc}", file=sys.stderr)
+            return 2
     import napari
 
     from behavtrack.napari._widget import ReviewWidget, open_session
 
     viewer = napari.Viewer()
-    try:
-        if args.session or args.video or args.pose or args.bouts:
-            open_session(viewer, args.session, video=args.video, pose=args.pose,
-                         bouts=args.bouts, arena=args.arena, fps=args.fps)
-        else:
-            viewer.window.add_dock_widget(ReviewWidget(viewer), name="behavtrack review",
-                                          area="bottom")
-    except InputError as exc:
-        print(f"behavtrack napari: error: {exc}", file=sys.stderr)
-        return 2
+    if session is not None:
+        open_session(viewer, session)
+    else:
+        viewer.window.add_dock_widget(ReviewWidget(viewer), name="behavtrack review",
+                                      area="bottom")
     napari.run()
     return 0
 

@@ -555,7 +555,7 @@ class ReviewWidget(QWidget):
 
 def open_session(
     viewer: napari.viewer.Viewer,
-    folder: str | os.PathLike | None = None,
+    folder: str | os.PathLike | ReviewSession | None = None,
     **files: Any,
 ) -> ReviewWidget:
     """Open a session in ``viewer``: its layers and the review dock; return the dock's widget.
@@ -565,13 +565,15 @@ def open_session(
     viewer
         A napari viewer.
     folder
-        A session (or classify output) folder.
+        A session (or classify output) folder, or a session already loaded with
+        :func:`behavtrack.napari.session.load_review_session`.
     **files
         ``video=``, ``pose=``, ``bouts=``, ``arena=``, ``fps=`` as for
         :func:`behavtrack.napari.session.load_review_session`.
 
     """
-    session = load_review_session(folder, **files)
+    session = (folder if isinstance(folder, ReviewSession)
+               else load_review_session(folder, **files))
     widget = ReviewWidget(viewer)
     widget.load(session, add_layers=True)
     viewer.window.add_dock_widget(widget, name="behavtrack review", area="bottom")
