@@ -111,6 +111,7 @@ class MouseTrack:
         self.pos = np.asarray(start, dtype=float)
         self.heading = float(rng.uniform(-math.pi, math.pi))
         self.poke_in_frames = max(2, round(0.12 * fps))
+        self._pool: np.ndarray | None = None
 
     # ---- spots -----------------------------------------------------------------------
     def wait_spot(self) -> np.ndarray:
@@ -127,19 +128,23 @@ class MouseTrack:
         """Centroid position at the partition, nose half a centimetre from it."""
         return self.chamber.partition_point(self.side, along, self.body["nose"] + 0.5 * self.cm)
 
+    def _spot_pool(self) -> np.ndarray:
+        """Exploration targets away from walls, ports and partition (drawn once per mouse)."""
+        s, cm = self.side, self.cm
+        reach = self.body["nose"] + 2.0 * cm
+        cand = np.random.default_rng(1234).uniform(s.lo, s.hi, size=(4096, 2))
+        ok = (s.inside(cand, 3.0 * cm)
+              & (np.linalg.norm(cand - s.poke, axis=1) > s.poke_r + reach)
+              & (np.linalg.norm(cand - s.water, axis=1) > s.water_r + reach)
+              & (self.chamber.signed_partition_distance(s, cand) > reach + 1.0 * cm))
+        return cand[ok] if ok.any() else self.wait_spot()[None]  # tiny compartment
+
     def random_spot(self) -> np.ndarray:
         """Return a random exploration target away from the walls, the ports and the partition."""
-        s, cm, rng = self.side, self.cm, self.rng
-        reach = self.body["nose"] + 2.0 * cm
-        for _ in range(20):
-            cand = rng.uniform(s.lo, s.hi, size=(32, 2))
-            ok = (s.inside(cand, 3.0 * cm)
-                  & (np.linalg.norm(cand - s.poke, axis=1) > s.poke_r + reach)
-                  & (np.linalg.norm(cand - s.water, axis=1) > s.water_r + reach)
-                  & (self.chamber.signed_partition_distance(s, cand) > reach + 1.0 * cm))
-            if ok.any():
-                return cand[int(np.argmax(ok))]
-        return self.wait_spot()  # a tiny compartment: fall back to a known-safe spot
+        if self._pool is None:
+            self._pool = self._spot_pool()
+        spot = self._pool[self.rng.integers(len(self._pool))]
+        return spot + self.rng.uniform(-0.5, 0.5, 2) * self.cm  # off the pool's grid
 
     # ---- primitives ------------------------------------------------------------------
     def _add(self, n: int, kind: int, tag: int, p1: np.ndarray, face: float | None = None,
