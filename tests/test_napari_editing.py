@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from behavtrack.errors import InputError
+from behavtrack.files import sha256
 from behavtrack.io.arena import default_arena, load_arena
 from behavtrack.io.bouts import bouts_to_frames, frames_to_bouts, read_bouts_csv
 from behavtrack.napari.arena_layer import arena_to_shapes, shapes_to_arena
@@ -235,3 +236,32 @@ def test_module_entry_point_rejects_bad_input_without_a_window(tmp_path, capsys)
     err = capsys.readouterr().err.strip()
     assert err.endswith("missing: is not a folder (give a session folder)")
     assert len(err.splitlines()) == 1
+
+
+def test_review_a_real_classify_output_then_train_reads_the_correction(tmp_path):
+    from behavtrack.simulate import simulate_session, write_session
+    from behavtrack.strategies.pipeline import classify_session, load_labeled_session
+
+    sim = write_session(simulate_session(day=8, duration_s=20.0, seed=5), tmp_path / "sim",
+                        video=True)
+    before = {p.name: sha256(p) for p in sim.iterdir()}
+    result = classify_session(sim, tmp_path / "out", quiet=True, png=False)
+    sess = load_review_session(tmp_path / "out")
+    assert sess.pose_path == sim / "pose.h5" and sess.video_path == sim / "video.mp4"
+    assert sess.arena is not None and sess.individuals == ["mouse1", "mouse2"]
+    pd.testing.assert_frame_equal(
+        sess.bouts[["individual", "behavior", "start_frame", "stop_frame"]],
+        result.bouts[["individual", "behavior", "start_frame", "stop_frame"]]
+        .sort_values(["individual", "start_frame"]).reset_index(drop=True),
+        check_dtype=False)
+    ed = BoutEditor(sess.bouts, sess.fps, sess.n_frames, sess.individuals)
+    ed.make_bout("mouse1", 100, 160, "interaction")
+    save_reviewed_bouts(sess, ed.bouts)
+    ex = add_to_labeled_examples(sess, tmp_path / "examples", ed.bouts)
+    assert ex == tmp_path / "examples" / "out"
+    learned = load_labeled_session(ex)
+    assert (learned.labels["mouse1"][100:160] == "interaction").all()
+    want = bouts_to_frames(ed.bouts, sess.n_frames, sess.fps, "mouse2")
+    assert (learned.labels["mouse2"] == want).all()
+    # the classified session folder itself is untouched: only the output folder got the edits
+    assert {p.name: sha256(p) for p in sim.iterdir()} == before
