@@ -16,6 +16,7 @@ import json
 import os
 import queue
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -238,6 +239,7 @@ def track_video(
                 f"does not fit the {reader.width}x{reader.height} frames of {reader.path.name}",
                 "give the arena of this setup (pixel coordinates of this video)",
             )
+        t_start = time.perf_counter()
         samples, indices = sample_frames(reader, n_background, quiet=quiet)
         background = background_from_samples(samples, indices)
         segmenter = Segmenter(
@@ -255,6 +257,7 @@ def track_video(
         n = reader.n_frames
         records = np.full((n, len(names), N_FIELDS), np.nan, dtype=np.float64)
         read = 0
+        t_stream = time.perf_counter()
         frames = _prefetch(reader.iter_frames())
         for index, frame in progress(frames, total=n, desc=f"tracking {reader.path.name}",
                                      quiet=quiet, unit="frame"):
@@ -272,6 +275,7 @@ def track_video(
                 rec = pose_from_mask(blob.mask, blob.offset, calib.kernel)
                 if rec is not None:
                     records[index, k] = rec
+        t_end = time.perf_counter()
         bad = sorted(reader.bad_frames)
         fps = reader.fps
         if not np.isfinite(fps):
@@ -300,12 +304,17 @@ def track_video(
             "threshold": background.threshold,
             "samples": len(background.samples),
         },
+        "timing_s": {
+            "background": round(t_stream - t_start, 3),
+            "stream": round(t_end - t_stream, 3),
+        },
         "typical_area_px": calib.typical_area,
         "body_half_width_px": calib.half_width,
     }
     ds.attrs.update(
         fps=float(fps), source_file=source, frames_expected=int(n), frames_read=int(read),
-        bad_frames=len(bad), tracker=SCORER,
+        bad_frames=len(bad), tracker=SCORER, background_s=t_stream - t_start,
+        stream_s=t_end - t_stream,
     )
     if out is not None:
         paths = output_paths(video, out)

@@ -1,0 +1,206 @@
+"""Benchmark of the built-in tracker: accuracy (simulated and real video), speed, memory.
+
+Figures, all measured in one run and printed; JSON written to
+``benchmarks/results/tracker.json``:
+
+* **simulated**: a rendered session of the cooperation task (known truth, with partition):
+  median centroid / nose / tail-base error (px), median head-direction error (degrees), share
+  of frames with head and tail swapped, identity swaps per hour.
+* **real**: the openfield video of ``../shared/data`` against its DeepLabCut predictions:
+  median snout and tail-base distance (px), share of frames within 10 px, and the share of
+  frames where the two disagree on which end is the head.
+* **speed**: tracker frames/s against decode-only frames/s on the same video, same run.
+* **memory**: peak resident memory tracking a short clip and a 10x longer video, each in a
+  fresh subprocess.
+
+Usage: ``python benchmarks/bench_tracker.py [--quick] [--sim-seconds S]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("BEHAVTRACK_SHARED_DATA", ROOT.parent / "shared" / "data"))
+OPENFIELD = SHARED / "video" / "openfield" / "m3v1mp4.mp4"
+DLC_CSV = SHARED / "video" / "openfield" / "m3v1mp4_dlc_predictions.csv"
+sys.path.insert(0, str(ROOT))
+
+
+def _angle(v: np.ndarray) -> np.ndarray:
+    return np.arctan2(v[..., 1], v[..., 0])
+
+
+def _angdiff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.degrees(np.abs(np.angle(np.exp(1j * (a - b)))))
+
+
+def bench_simulated(seconds: float, seed: int, workdir: Path) -> dict:
+    """Track a rendered simulated session and compare with its truth."""
+    from behavtrack.simulate import render_video, simulate_session
+    from behavtrack.tracking import track_video
+
+    sess = simulate_session(duration_s=seconds, fps=30.0, seed=seed, day=4)
+    video = render_video(sess, workdir / "sim.mp4", quiet=True)
+    ds = track_video(video, arena=sess.arena, quiet=True)
+    truth = sess.truth_pose.position.transpose("time", "space", "keypoint", "individual")
+    ours = ds.position.transpose("time", "space", "keypoint", "individual")
+    kp = list(ours.keypoint.values)
+    res: dict = {"seconds": seconds, "frames": int(ds.sizes["time"]), "seed": seed}
+    for name in ("centroid", "nose", "tail_base", "left_ear", "right_ear"):
+        k = kp.index(name)
+        d = np.hypot(*(ours.values[:, :, k] - truth.values[:, :, k]).transpose(1, 0, 2))
+        res[f"{name}_median_px"] = float(np.nanmedian(d))
+        res[f"{name}_p90_px"] = float(np.nanpercentile(d, 90))
+    hd = ours.values[:, :, 0] - ours.values[:, :, 4]
+    ht = truth.values[:, :, 0] - truth.values[:, :, 4]
+    err = _angdiff(_angle(np.moveaxis(hd, 1, -1)), _angle(np.moveaxis(ht, 1, -1)))
+    res["head_direction_median_deg"] = float(np.nanmedian(err))
+    res["head_tail_swapped_share"] = float(np.nanmean(err > 90))
+    c = ours.values[:, :, 3]  # (time, space, individual)
+    t = truth.values[:, :, 3]
+    own = np.hypot(*(c - t).transpose(1, 0, 2))  # (time, individual)
+    other = np.hypot(*(c - t[:, :, ::-1]).transpose(1, 0, 2))
+    swapped = (other < own).any(axis=1)
+    onsets = int(np.sum(np.diff(swapped.astype(int)) == 1) + int(swapped[0]))
+    hours = ds.sizes["time"] / float(ds.attrs["fps"]) / 3600.0
+    res["identity_swaps"] = onsets
+    res["identity_swaps_per_hour"] = onsets / hours
+    res["missing_share"] = float(np.mean(~np.isfinite(c[:, 0, :])))
+    return res
+
+
+def bench_real(workdir: Path) -> dict:
+    """Track the real openfield video; compare with its DeepLabCut predictions."""
+    import pandas as pd
+
+    from behavtrack.io.video import VideoReader
+    from behavtrack.tracking import track_video
+
+    # decode-only speed, then the tracker, on the same video in the same run
+    t0 = time.perf_counter()
+    with VideoReader(OPENFIELD) as reader:
+        n_dec = sum(1 for _ in reader.iter_frames())
+    decode_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ds = track_video(OPENFIELD, quiet=True)
+    track_s = time.perf_counter() - t0
+    n = int(ds.sizes["time"])
+    dlc = pd.read_csv(DLC_CSV, header=[0, 1, 2], index_col=0)
+    scorer = dlc.columns.get_level_values(0)[0]
+    res: dict = {"video": str(OPENFIELD.name), "frames": n}
+    snout = dlc[scorer]["snout"][["x", "y"]].to_numpy()
+    tail = dlc[scorer]["tailbase"][["x", "y"]].to_numpy()
+    pos = ds.position.sel(individual=ds.individual.values[0]).transpose("time", "space",
+                                                                        "keypoint")
+    nose = pos.sel(keypoint="nose").values
+    tb = pos.sel(keypoint="tail_base").values
+    for name, ours, theirs in (("snout", nose, snout), ("tail_base", tb, tail)):
+        d = np.hypot(*(ours - theirs).T)
+        res[f"{name}_median_px"] = float(np.nanmedian(d))
+        res[f"{name}_within_10px_share"] = float(np.nanmean(d < 10))
+    res["head_direction_disagree_share"] = float(
+        np.nanmean(_angdiff(_angle(nose - tb), _angle(snout - tail)) > 90))
+    res["speed"] = {
+        "decode_fps": n_dec / decode_s,
+        "tracker_fps_total": n / track_s,
+        "tracker_fps_stream": n / float(ds.attrs["stream_s"]),
+        "background_s": float(ds.attrs["background_s"]),
+        "ratio_total": (n / track_s) / (n_dec / decode_s),
+        "ratio_stream": (n / float(ds.attrs["stream_s"])) / (n_dec / decode_s),
+    }
+    return res
+
+
+_MEM_SCRIPT = """
+import resource, sys
+from behavtrack.tracking import track_video
+ds = track_video(sys.argv[1], quiet=True)
+print(ds.sizes["time"], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def bench_memory(workdir: Path) -> dict:
+    """Peak RSS tracking a 1/10 clip of the openfield video and the whole video."""
+    import cv2
+
+    short = workdir / "short.mp4"
+    cap = cv2.VideoCapture(str(OPENFIELD))
+    n_short = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) // 10
+    writer = cv2.VideoWriter(str(short), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (640, 480))
+    for _ in range(n_short):
+        ok, frame = cap.read()
+        if not ok:
+            break
+        writer.write(frame)
+    writer.release()
+    cap.release()
+    out = {}
+    for label, video in (("short", short), ("long", OPENFIELD)):
+        proc = subprocess.run([sys.executable, "-c", _MEM_SCRIPT, str(video)], cwd=ROOT,
+                              capture_output=True, text=True, check=True,
+                              env={**os.environ, "BEHAVTRACK_QUIET": "1"})
+        frames, kib = proc.stdout.split()[-2:]
+        out[label] = {"frames": int(frames), "peak_rss_mib": int(kib) / 1024}
+    out["long_over_short_frames"] = out["long"]["frames"] / out["short"]["frames"]
+    out["long_over_short_peak_rss"] = out["long"]["peak_rss_mib"] / out["short"]["peak_rss_mib"]
+    return out
+
+
+def main() -> None:
+    """Run the benchmark, print its figures and write the JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a 20 s simulation")
+    parser.add_argument("--sim-seconds", type=float, default=120.0)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    seconds = 20.0 if args.quick else args.sim_seconds
+    results: dict = {"machine_load_1min": os.getloadavg()[0]}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        results["simulated"] = bench_simulated(seconds, args.seed, work)
+        if OPENFIELD.is_file() and DLC_CSV.is_file():
+            results["real_openfield"] = bench_real(work)
+            results["memory"] = bench_memory(work)
+        else:
+            print(f"skipping real-video figures: {OPENFIELD} not found", file=sys.stderr)
+    s = results["simulated"]
+    print(f"simulated ({s['frames']} frames, partition): centroid "
+          f"{s['centroid_median_px']:.2f} px, nose {s['nose_median_px']:.2f} px, "
+          f"tail base {s['tail_base_median_px']:.2f} px "
+          f"(medians); head direction {s['head_direction_median_deg']:.1f} deg, head/tail "
+          f"swapped {100 * s['head_tail_swapped_share']:.1f} % of frames; identity swaps "
+          f"{s['identity_swaps']} ({s['identity_swaps_per_hour']:.1f}/h)")
+    if "real_openfield" in results:
+        r = results["real_openfield"]
+        sp = r["speed"]
+        print(f"real openfield vs DeepLabCut ({r['frames']} frames): snout median "
+              f"{r['snout_median_px']:.2f} px ({100 * r['snout_within_10px_share']:.0f} % within "
+              f"10 px), tail base {r['tail_base_median_px']:.2f} px "
+              f"({100 * r['tail_base_within_10px_share']:.0f} %); head end disagrees in "
+              f"{100 * r['head_direction_disagree_share']:.1f} % of frames")
+        print(f"speed: decode {sp['decode_fps']:.0f} fps, tracker {sp['tracker_fps_total']:.0f} "
+              f"fps overall ({sp['ratio_total']:.2f} of decode), streaming pass "
+              f"{sp['tracker_fps_stream']:.0f} fps ({sp['ratio_stream']:.2f} of decode)")
+        m = results["memory"]
+        print(f"memory: peak RSS {m['short']['peak_rss_mib']:.0f} MiB for {m['short']['frames']} "
+              f"frames, {m['long']['peak_rss_mib']:.0f} MiB for {m['long']['frames']} frames "
+              f"(ratio {m['long_over_short_peak_rss']:.2f} for "
+              f"{m['long_over_short_frames']:.0f}x the frames)")
+    out = ROOT / "benchmarks" / "results" / "tracker.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
