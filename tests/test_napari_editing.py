@@ -77,6 +77,16 @@ def test_relabel_split_merge_delete_make_undo_redo():
     assert np.allclose(b["duration_s"], (b["stop_frame"] - b["start_frame"]) / FPS)
 
 
+def test_neighbour_bouts():
+    ed = _editor()
+    ed.delete("mouse1", 16)  # mouse1: other 0-5, approach 5-15, (gap 15-25), interaction 25-30
+    assert ed.neighbour_start("mouse1", 7, "next") == 25
+    assert ed.neighbour_start("mouse1", 7, "previous") == 0
+    assert ed.neighbour_start("mouse1", 20, "previous") == 5  # in the gap
+    assert ed.neighbour_start("mouse1", 2, "previous") is None
+    assert ed.neighbour_start("mouse1", 26, "next") is None
+
+
 def test_bad_edits_are_input_errors_and_change_nothing():
     ed = _editor()
     before = ed.bouts

@@ -135,6 +135,13 @@ def test_edit_with_widget_and_keys_then_save_and_reload(make_napari_viewer, open
         qtbot.keyClick(canvas, key, napari._qt.qt_event_loop.Qt.KeyboardModifier.ShiftModifier)
 
     widget.set_frame(520)
+    qtbot.keyClick(canvas, napari._qt.qt_event_loop.Qt.Key.Key_Right,
+                   napari._qt.qt_event_loop.Qt.KeyboardModifier.ShiftModifier)
+    assert widget.frame == 650  # next bout
+    qtbot.keyClick(canvas, napari._qt.qt_event_loop.Qt.Key.Key_Left,
+                   napari._qt.qt_event_loop.Qt.KeyboardModifier.ShiftModifier)
+    assert widget.frame == 500  # previous bout
+    widget.set_frame(520)
     press("approach")  # bout 500-650 becomes approach
     assert widget.editor.bout_at(ind, 520)["behavior"] == "approach"
     press("merge_previous")  # merges with the approach bout 300-500
@@ -224,9 +231,11 @@ def test_widget_adopts_layers_opened_by_reader(make_napari_viewer, openfield):
     viewer = make_napari_viewer()
     viewer.open(str(folder), plugin="behavtrack")
     assert "video" in viewer.layers and viewer.layers["video"].data.shape[0] == N
-    widget = ReviewWidget(viewer)
+    # the dock from the Plugins menu (npe2 manifest) adopts the session of those layers
+    _, widget = viewer.window.add_plugin_dock_widget("behavtrack", "Review bouts")
+    assert isinstance(widget, ReviewWidget)
     assert widget.session is not None and widget.session.folder == folder
-    assert widget.timeline is not None
+    assert widget.timeline is not None and widget.timeline.n_frames == N
 
 
 def test_simulated_session_with_bouts(make_napari_viewer, qtbot, tmp_path):

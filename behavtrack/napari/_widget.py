@@ -18,6 +18,7 @@ Keys (viewer-wide, and on the session's video and pose layers):
 ``Shift-D``           delete the bout under the cursor
 ``Shift-Z``/``-Y``    undo / redo
 ``Shift-N``           edit the next individual
+``Shift-Right/Left``  jump to the next / previous bout of that individual
 ====================  ===========================================================
 """
 
@@ -74,6 +75,8 @@ KEYS: dict[str, str] = {
     "undo": "Shift-Z",
     "redo": "Shift-Y",
     "next_individual": "Shift-N",
+    "next_bout": "Shift-Right",
+    "previous_bout": "Shift-Left",
 }
 
 SESSION_KEY = "behavtrack_session"
@@ -162,7 +165,7 @@ class ReviewWidget(QWidget):
 
         grid = QGridLayout()
         for col, beh in enumerate(BEHAVIORS):
-            b = QPushButton(f"{beh} ({KEYS[beh]})")
+            b = QPushButton(f"{beh} ({KEYS[beh].replace('Shift-', '⇧')})")
             b.setStyleSheet(f"background-color: {BEHAVIOR_COLORS[beh]}; color: black;")
             b.clicked.connect(lambda _=False, beh=beh: self.label(beh))
             grid.addWidget(b, 0, col)
@@ -171,9 +174,11 @@ class ReviewWidget(QWidget):
             ("merge_previous", lambda: self.merge("previous")),
             ("merge_next", lambda: self.merge("next")), ("delete", self.delete),
             ("undo", self.undo), ("redo", self.redo),
+            ("previous_bout", lambda: self.jump("previous")),
+            ("next_bout", lambda: self.jump("next")),
         ]
         for k, (name, fn) in enumerate(actions):
-            b = QPushButton(f"{name.replace('_', ' ')} ({KEYS[name]})")
+            b = QPushButton(f"{name.replace('_', ' ')} ({KEYS[name].replace('Shift-', '⇧')})")
             b.clicked.connect(lambda _=False, fn=fn: fn())
             grid.addWidget(b, 1 + k // 4, k % 4)
         layout.addLayout(grid)
@@ -319,6 +324,17 @@ class ReviewWidget(QWidget):
             names = self.editor.individuals
             i = names.index(self.individual) if self.individual in names else -1
             self.select_individual(names[(i + 1) % len(names)])
+
+    def jump(self, direction: str = "next") -> bool:
+        """Move the cursor to the start of the next (or previous) bout of the edited individual."""
+        if self.editor is None or self.individual is None:
+            return False
+        frame = self.editor.neighbour_start(self.individual, self.frame, direction)
+        if frame is None:
+            self._say(f"no {direction} bout of {self.individual}")
+            return False
+        self.set_frame(frame)
+        return True
 
     # ---- edits ---------------------------------------------------------------------------
     def _edit(self, fn: Callable[[], Any]) -> bool:
@@ -534,6 +550,7 @@ class ReviewWidget(QWidget):
             "mark": self.toggle_mark, "split": self.split, "merge_next": lambda: self.merge("next"),
             "merge_previous": lambda: self.merge("previous"), "delete": self.delete,
             "undo": self.undo, "redo": self.redo, "next_individual": self.next_individual,
+            "next_bout": lambda: self.jump("next"), "previous_bout": lambda: self.jump("previous"),
         })
         return acts
 

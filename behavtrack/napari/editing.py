@@ -181,6 +181,22 @@ class BoutEditor:
         """Per-frame labels (``frame, time_s, individual, behavior``) of every individual."""
         return labels_from_bouts(self.bouts, self.n_frames, self.fps, self.individuals, fill)
 
+    def neighbour_start(self, individual: str, frame: int, direction: str = "next") -> int | None:
+        """First frame of the next bout starting after ``frame`` (or the previous one's).
+
+        ``"previous"`` gives the start of the bout before the one under ``frame`` (or of the
+        last bout starting before ``frame`` when none covers it). ``None`` when there is none.
+        """
+        t = self._table[self._table["individual"] == individual]
+        starts = np.sort(t["start_frame"].to_numpy(dtype=int))
+        if direction == "next":
+            after = starts[starts > frame]
+            return int(after[0]) if len(after) else None
+        i = self._index_at(individual, frame)
+        limit = int(self._table.loc[i, "start_frame"]) if i is not None else frame + 1
+        before = starts[starts < limit]
+        return int(before[-1]) if len(before) else None
+
     def can_undo(self) -> bool:
         """Whether there is an edit to undo."""
         return bool(self._undo)

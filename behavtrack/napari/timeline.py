@@ -1,7 +1,8 @@
 """The ethogram timeline: bouts per individual as coloured bars, a cursor, click to jump.
 
 :class:`EthogramTimeline` is a Qt widget (a matplotlib canvas) that draws one row per
-individual with a bar per bout, coloured by behaviour, and a vertical cursor at the current
+individual with a bar per bout, coloured by behaviour (hatched when the classifier's mean
+posterior over the bout is below ``low_confidence``), and a vertical cursor at the current
 frame. It knows nothing of napari: :class:`behavtrack.napari._widget.ReviewWidget` moves the
 cursor when the viewer's frame slider moves and listens to ``frame_clicked`` to move the slider.
 """
@@ -64,6 +65,7 @@ class EthogramTimeline(QWidget):
         self.selected: str | None = self.individuals[0] if self.individuals else None
         self.mark: int | None = None
         self.span_s: float | None = None
+        self.low_confidence = 0.6  # bouts with a lower mean posterior are hatched
         self._bouts = pd.DataFrame(columns=["individual", "behavior", "start_frame",
                                             "stop_frame"])
         self.figure = Figure(figsize=(8, 1.2 + 0.5 * len(self.individuals)), dpi=100)
@@ -97,14 +99,19 @@ class EthogramTimeline(QWidget):
         for row, ind in enumerate(self.individuals):
             b = self._bouts[self._bouts["individual"] == ind]
             y = n_rows - 1 - row
+            conf = pd.to_numeric(b["confidence"], errors="coerce") if "confidence" in b \
+                else pd.Series(np.nan, index=b.index)
+            doubtful = (conf < self.low_confidence).to_numpy()
             for beh in BEHAVIORS:
-                sel = b[b["behavior"] == beh]
-                if len(sel):
+                for low in (False, True):
+                    sel = b[(b["behavior"] == beh).to_numpy() & (doubtful == low)]
+                    if not len(sel):
+                        continue
                     start = sel["start_frame"].to_numpy(dtype=float) / self.fps
                     width = sel["stop_frame"].to_numpy(dtype=float) / self.fps - start
                     ax.broken_barh(list(zip(start, width, strict=True)), (y - 0.4, 0.8),
                                    facecolors=BEHAVIOR_COLORS[beh], edgecolor="#262930",
-                                   linewidth=0.5)
+                                   linewidth=0.5, hatch="////" if low else None)
             if ind == self.selected:
                 ax.axhspan(y - 0.48, y + 0.48, fill=False, edgecolor="white", linewidth=1.2)
         ax.set_yticks(range(n_rows))
