@@ -5,7 +5,9 @@
    statistics and figures with ``compute_stats`` (1,000 circular shifts per session, 2,000
    bootstrap resamples), timed end to end in one run.
 2. Accuracy: a simulated cohort (``behavtrack.simulate``): success rates from the event log
-   and strategy use from the true bouts against the simulator's own truth.
+   and strategy use from the true bouts against the simulator's own truth; then the whole
+   pose-and-events pipeline (HMM trained on one simulated pair, the others classified from
+   their noisy pose) against the same truth.
 3. Agents: the MARL sample (../shared/data/marl): time per checkpoint, and the recorded
    counts reproduced.
 
@@ -77,6 +79,40 @@ def bench_simulated(n_pairs: int = 3, n_days: int = 6, duration_s: float = 600.0
             "note": "simulator truth is rounded to 4 decimals in its meta"}
 
 
+def bench_pipeline(n_pairs: int = 3, n_days: int = 4, duration_s: float = 300.0) -> dict:
+    """simulate -> train the HMM on pair 1 -> classify the other pairs -> stats vs truth."""
+    from behavtrack.simulate import simulate_cohort, write_session
+    from behavtrack.strategies.pipeline import classify_session, train_model
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        train, test, metas = [], [], {}
+        for sess in simulate_cohort(n_pairs, n_days, duration_s, 15.0, 7):
+            m = sess.meta
+            folder = write_session(sess, root / "sim" / f"{m['pair']}_{m['session']}",
+                                   pose_formats=("pose.h5",), quiet=True)
+            (train if m["pair"] == "pair01" else test).append(folder)
+            metas[(m["pair"], m["session"])] = m
+        model = train_model(train, folds=0, quiet=True)
+        for folder in test:
+            classify_session(folder, root / "cls" / folder.name, model=model, quiet=True,
+                             png=False)
+        res = compute_stats([root / "cls"], root / "stats", n_shifts=1000, quiet=True,
+                            figures=False)
+    err = {"success_rate": []}
+    for row in res.sessions.itertuples():
+        m = metas[(row.pair, row.session)]
+        err["success_rate"].append(abs(row.success_rate - m["success_rate"]))
+        for b in ("approach", "waiting", "interaction"):
+            truth = np.mean([m["mice"][k][f"fraction_{b}"] for k in m["mice"]])
+            err.setdefault(f"{b}_frac_time", []).append(abs(getattr(row, f"{b}_frac_time")
+                                                            - truth))
+    return {"train_sessions": len(train), "test_sessions": len(test),
+            "duration_s": duration_s,
+            **{f"max_abs_error_{k}": round(float(max(v)), 4) for k, v in err.items()},
+            **{f"mean_abs_error_{k}": round(float(np.mean(v)), 4) for k, v in err.items()}}
+
+
 def bench_agents() -> dict | None:
     marl = ROOT.parent / "shared" / "data" / "marl"
     if not marl.is_dir():
@@ -117,6 +153,17 @@ def main() -> None:
               f"{m['max_abs_error_strategy_frac_time']:.2e}")
     except ImportError as exc:
         print(f"simulated truth: skipped ({exc})")
+    try:
+        out["pipeline"] = bench_pipeline()
+        p = out["pipeline"]
+        print(f"pose-and-events pipeline (HMM trained on {p['train_sessions']} simulated "
+              f"sessions, {p['test_sessions']} classified): max |error| success "
+              f"{p['max_abs_error_success_rate']}, fraction of time approach "
+              f"{p['max_abs_error_approach_frac_time']}, waiting "
+              f"{p['max_abs_error_waiting_frac_time']}, interaction "
+              f"{p['max_abs_error_interaction_frac_time']}")
+    except ImportError as exc:
+        print(f"pipeline: skipped ({exc})")
     agents = bench_agents()
     if agents:
         out["agents"] = agents
