@@ -112,3 +112,15 @@ def test_trends_and_criterion():
     assert c.loc["p2", "reached"] == False  # noqa: E712  (0.9 once is not 2 in a row)
     one = sessions_to_criterion(_table(vals), criterion=0.75, consecutive=1).set_index("pair")
     assert one.loc["p2", "session"] == 0 and one.loc["p1", "session"] == 5
+
+
+def test_spearman_exact_for_few_points():
+    from behavtrack.learning.curves import spearman
+
+    x = np.arange(6.0)
+    y = np.array([0.1, 0.3, 0.2, 0.6, 0.5, 0.9])
+    rho, p = spearman(x, y)
+    ref = stats.permutation_test((y,), lambda yy: stats.spearmanr(x, yy).statistic,
+                                 permutation_type="pairings", n_resamples=np.inf)
+    assert np.isclose(rho, stats.spearmanr(x, y).statistic) and np.isclose(p, ref.pvalue)
+    assert np.isclose(spearman(np.arange(3.0), np.arange(3.0))[1], 1 / 3)  # not 0

@@ -36,7 +36,7 @@ import pandas as pd
 
 from behavtrack.errors import InputError
 from behavtrack.io.bouts import BOUT_COLUMNS
-from behavtrack.learning.sessions import SessionInput, _seed_for, summary_row
+from behavtrack.learning.sessions import SessionInput, session_seed, summary_row
 from behavtrack.task.trials import TRIAL_COLUMNS, trials_from_events
 
 __all__ = [
@@ -288,7 +288,7 @@ def analyze_rollout(
     chance_rate = chance_p = np.nan
     n_pokes = int(flags.sum())
     if n_pokes:
-        rng = np.random.default_rng(_seed_for(seed, "agents", inp.pair, inp.session))
+        rng = np.random.default_rng(session_seed(seed, "agents", inp.pair, inp.session))
         shifted = _shifted_trains(flags[1], episode, n_shifts, rng)
         sim = replay_sync(flags[0][None, :], shifted, start, sync_limit)
         rates = sim["n_success_pokes"] / n_pokes

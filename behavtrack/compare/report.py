@@ -27,12 +27,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from behavtrack import __version__
 from behavtrack.errors import InputError
 from behavtrack.files import atomic_write_text
-from behavtrack.learning.curves import bin_progress, learning_curves
+from behavtrack.learning.curves import bin_progress, learning_curves, spearman
 
 __all__ = ["COMPARE_METRICS", "CompareResult", "load_side", "trend_agreement", "compare"]
 
@@ -154,11 +153,7 @@ def trend_agreement(
             y = pd.to_numeric(tab.get(metric), errors="coerce").to_numpy(float) \
                 if metric in tab else np.full(len(tab), np.nan)
             ok = np.isfinite(x) & np.isfinite(y)
-            if ok.sum() >= 3 and np.ptp(x[ok]) > 0 and np.ptp(y[ok]) > 0:
-                r = stats.spearmanr(x[ok], y[ok])
-                row[f"rho_{name}"], row[f"p_{name}"] = float(r.statistic), float(r.pvalue)
-            else:
-                row[f"rho_{name}"], row[f"p_{name}"] = np.nan, np.nan
+            row[f"rho_{name}"], row[f"p_{name}"] = spearman(x[ok], y[ok])
         rm, ra = row["rho_mice"], row["rho_agents"]
         row["sign_agree"] = bool(np.isfinite(rm) and np.isfinite(ra)
                                  and np.sign(rm) == np.sign(ra) and rm != 0)

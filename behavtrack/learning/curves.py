@@ -38,6 +38,7 @@ __all__ = [
     "fit_curves",
     "sessions_to_criterion",
     "mann_kendall",
+    "spearman",
     "trend_tests",
 ]
 
@@ -419,7 +420,7 @@ def trend_tests(
                 ok = np.isfinite(xs) & np.isfinite(ys)
                 r = mann_kendall(ys[ok], xs[ok])
                 n = int(ok.sum())
-                rho, rp = _spearman(xs[ok], ys[ok])
+                rho, rp = spearman(xs[ok], ys[ok])
                 rows.append(_trend_row(src, metric, str(pair), n, r, rho, rp))
                 s_tot += r["s"]
                 var_tot += r["var_s"]
@@ -427,7 +428,7 @@ def trend_tests(
                 slopes.append(r["sen_slope"])
             z = 0.0 if var_tot == 0 else (s_tot - np.sign(s_tot)) / np.sqrt(var_tot)
             ok = np.isfinite(xs_all) & np.isfinite(ys_all)
-            rho, rp = _spearman(xs_all[ok], ys_all[ok])
+            rho, rp = spearman(xs_all[ok], ys_all[ok])
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 pooled = {"s": s_tot, "var_s": var_tot, "z": float(z),
@@ -439,11 +440,36 @@ def trend_tests(
     return pd.DataFrame(rows)
 
 
-def _spearman(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+def spearman(x: np.ndarray, y: np.ndarray, exact_up_to: int = 7) -> tuple[float, float]:
+    """Spearman's rho and its two-sided p-value (NaN for fewer than 3 points or no spread).
+
+    For up to ``exact_up_to`` points the p-value is exact, over every permutation of the
+    ranks (the asymptotic p-value is meaningless there: rho = 1 on 3 points has p = 1/3);
+    beyond, :func:`scipy.stats.spearmanr`'s.
+
+    Examples
+    --------
+    >>> rho, p = spearman(np.arange(3.0), np.array([1.0, 2.0, 5.0]))
+    >>> rho, round(p, 3)
+    (1.0, 0.333)
+
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    n = len(x)
+    if n < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return np.nan, np.nan
     res = stats.spearmanr(x, y)
-    return float(res.statistic), float(res.pvalue)
+    rho = float(res.statistic)
+    if n > exact_up_to:
+        return rho, float(res.pvalue)
+    from itertools import permutations
+
+    rx, ry = stats.rankdata(x), stats.rankdata(y)
+    perms = ry[np.array(list(permutations(range(n))))]  # (n!, n)
+    rxc = rx - rx.mean()
+    pc = perms - perms.mean(axis=1, keepdims=True)
+    rhos = (pc @ rxc) / (np.sqrt((pc ** 2).sum(axis=1)) * np.sqrt((rxc ** 2).sum()))
+    return rho, float(np.mean(np.abs(rhos) >= abs(rho) - 1e-12))
 
 
 def _trend_row(src: Any, metric: str, pair: str, n: int, r: dict[str, float], rho: float,

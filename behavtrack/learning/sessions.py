@@ -40,6 +40,7 @@ __all__ = [
     "analyze_session",
     "assemble_tables",
     "session_duration",
+    "session_seed",
     "session_table",
     "summary_row",
     "strategy_use",
@@ -112,7 +113,7 @@ class SessionInput:
     notes: list[str] = field(default_factory=list)
 
 
-def _seed_for(seed: int, *keys: Any) -> int:
+def session_seed(seed: int, *keys: Any) -> int:
     """Return a stable per-session seed from the global seed and the session's identity."""
     return int(np.random.SeedSequence(
         [int(seed), zlib.crc32("|".join(map(str, keys)).encode())]).generate_state(1)[0])
@@ -209,7 +210,7 @@ def analyze_session(
         span = max(float(duration), float(np.max(trials["time_s"])) - t0 + 1e-6)
         res = circular_shift_chance(
             a, b, window_function(inp.events, inp.window_s), span, n_shifts=n_shifts,
-            seed=_seed_for(seed, inp.source, inp.pair, inp.session), start=t0,
+            seed=session_seed(seed, inp.source, inp.pair, inp.session), start=t0,
             min_shift=min(MIN_SHIFT_WINDOWS * float(np.nanmax(trials["window_s"])), span / 4),
         )
         chance_rate, chance_p = res.chance_rate, res.p_value
