@@ -134,6 +134,8 @@ def test_approach_travels_to_the_partition():
         cen = truth_xy(s, "centroid", name)
         d = ARENA.distance_to_partition(cen)
         for a, b in bouts:
+            if b == s.n_frames:
+                continue  # cut short by the end of the session
             assert d[b - 1] < d[a]  # closer at the end
             assert d[b - 1] < 6 * CM  # ends at the partition
 

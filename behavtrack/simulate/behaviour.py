@@ -81,6 +81,8 @@ class Segment:
         ``port_r`` its radius.
     wait_until
         For ``TAG_PORTWAIT``: the frame the wait ends (the partner's poke or the own poke).
+    ctrl
+        For a curved travel: the control point of its quadratic Bezier path.
 
     """
 
@@ -95,6 +97,7 @@ class Segment:
     port_dir: np.ndarray | None = None
     port_r: float = 0.0
     wait_until: int = -1
+    ctrl: np.ndarray | None = None
 
 
 class MouseTrack:
@@ -159,26 +162,33 @@ class MouseTrack:
             self.heading = face
         return seg
 
-    def travel(self, to: np.ndarray, tag: int = TAG_OTHER, speed_scale: float = 1.0) -> None:
-        """Move the centroid to ``to`` at a random speed (nothing if already there)."""
+    def travel(self, to: np.ndarray, tag: int = TAG_OTHER, speed_scale: float = 1.0,
+               ctrl: np.ndarray | None = None) -> None:
+        """Move the centroid to ``to`` at a random speed (nothing if already there).
+
+        With ``ctrl`` the path is the quadratic Bezier curve through that control point, so
+        the mouse arrives moving along ``to - ctrl``.
+        """
         d = float(np.linalg.norm(np.asarray(to) - self.pos))
         if d < 0.3 * self.cm:
             return
+        if ctrl is not None:  # a curve is longer than the chord
+            d = 0.5 * (d + np.linalg.norm(ctrl - self.pos) + np.linalg.norm(to - ctrl))
         v = (self.cfg.speed_cm_s * self.speed * speed_scale
              * self.rng.lognormal(0.0, self.cfg.speed_sigma)) * self.cm
         n = max(2, round(d / v * self.fps))
-        dx, dy = np.asarray(to) - self.pos
-        self._add(n, TRAVEL, tag, to)
+        dx, dy = np.asarray(to) - (self.pos if ctrl is None else ctrl)
+        self._add(n, TRAVEL, tag, to, ctrl=None if ctrl is None else np.asarray(ctrl, float))
         self.heading = math.atan2(dy, dx)
 
     def travel_head_on(self, spot: np.ndarray, out_dir: np.ndarray, tag: int = TAG_OTHER
                        ) -> None:
-        """Travel to ``spot``, covering the last 2.5 cm along ``-out_dir`` (facing the target)."""
-        before = spot + out_dir * 2.5 * self.cm
-        if np.linalg.norm(self.pos - spot) > 3.0 * self.cm and self.side.inside(
-                before[None], 1.0 * self.cm)[0]:
-            self.travel(before, tag)
-        self.travel(spot, tag, speed_scale=0.7)
+        """Travel to ``spot`` on a smooth curve that ends moving along ``-out_dir``."""
+        dist = float(np.linalg.norm(self.pos - spot))
+        ctrl = spot + out_dir * min(0.5 * dist, 6.0 * self.cm)
+        if dist < 2.0 * self.cm or not self.side.inside(ctrl[None], 1.0 * self.cm)[0]:
+            ctrl = None
+        self.travel(spot, tag, speed_scale=0.8, ctrl=ctrl)
 
     def dwell(self, seconds: float, tag: int = TAG_OTHER, face: float | None = None,
               kind: int = DWELL) -> Segment:

@@ -96,6 +96,14 @@ def track_keypoints(track: MouseTrack, n_frames: int, rng: np.random.Generator) 
     centroid = p0[seg_of] + d[seg_of] * s[:, None] + perp[seg_of] * lateral[:, None]
     # travel direction: derivative of the path with respect to s
     dirv = d[seg_of] + perp[seg_of] * (amp[seg_of] * np.pi * np.cos(np.pi * s))[:, None]
+    # curved travels (quadratic Bezier through a control point)
+    curved = np.array([sg.ctrl is not None for sg in segs])
+    if curved.any():
+        ctrl = np.array([sg.ctrl if sg.ctrl is not None else sg.p0 for sg in segs])
+        fr = curved[seg_of]
+        sc, c0, c1, cc = s[fr][:, None], p0[seg_of][fr], p1[seg_of][fr], ctrl[seg_of][fr]
+        centroid[fr] = (1 - sc) ** 2 * c0 + 2 * (1 - sc) * sc * cc + sc**2 * c1
+        dirv[fr] = (1 - sc) * (cc - c0) + sc * (c1 - cc)
     travel_angle = np.arctan2(dirv[:, 1], dirv[:, 0])
     still = kind != TRAVEL
     drift = _ou(total, 1.5 * fps, rng, dims=2) * (0.12 * cm)
@@ -116,6 +124,9 @@ def track_keypoints(track: MouseTrack, n_frames: int, rng: np.random.Generator) 
     head = _lowpass(np.unwrap(head), 0.05 * fps)
     body_a = _lowpass(head, 0.12 * fps)
     tail_a = _lowpass(head, 0.28 * fps)
+    # a neck bends so far: the head stays within 45 degrees of the body, the tail of it 60
+    head = body_a + np.clip(head - body_a, -0.8, 0.8)
+    tail_a = body_a + np.clip(tail_a - body_a, -1.05, 1.05)
     uh = np.stack([np.cos(head), np.sin(head)], axis=1)
     ub = np.stack([np.cos(body_a), np.sin(body_a)], axis=1)
     ut = np.stack([np.cos(tail_a), np.sin(tail_a)], axis=1)
