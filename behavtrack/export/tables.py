@@ -36,11 +36,12 @@ def ethogram_table(labels: dict[str, np.ndarray], proba: dict[str, np.ndarray], 
     parts = []
     for ind, lab in labels.items():
         n = len(lab)
-        part = {"frame": np.arange(n), "time_s": np.arange(n) / fps, "individual": ind,
+        part = {"frame": np.arange(n), "time_s": np.round(np.arange(n) / fps, 4),
+                "individual": ind,
                 "behavior": np.asarray(lab, dtype=object)}
         p = np.asarray(proba[ind], dtype=float)
         for j, b in enumerate(behaviors):
-            part[f"p_{b}"] = p[:, j]
+            part[f"p_{b}"] = np.round(p[:, j], 4)
         parts.append(pd.DataFrame(part))
     if not parts:
         return pd.DataFrame(columns=ETHOGRAM_COLUMNS)
@@ -60,9 +61,9 @@ def binary_table(labels: dict[str, np.ndarray], fps: float,
 
 
 def write_ethogram_csv(table: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write ``ethogram.csv`` atomically (probabilities to 4 decimals)."""
+    """Write ``ethogram.csv`` atomically (values as given; the table rounds to 4 decimals)."""
     with atomic_path(path) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.4f")
+        table.to_csv(tmp, index=False)
     return Path(path)
 
 

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from hmmlearn.hmm import GaussianHMM
+from threadpoolctl import threadpool_limits
 
 from behavtrack.errors import InputError
 from behavtrack.files import atomic_write_text
@@ -63,34 +64,62 @@ DEFAULT_SUBSTATES: dict[str, int] = {"approach": 4, "waiting": 4, "interaction":
 
 
 class _MaskedGaussianHMM(GaussianHMM):
-    """GaussianHMM whose emission density ignores missing values (marked by ``_MISSING``)."""
+    """GaussianHMM whose emission density ignores missing values (marked by ``_MISSING``).
+
+    The log-likelihood is computed in row chunks with precomputed inverse Cholesky factors,
+    one per pattern of missing features, and cached for the last array seen (Viterbi and
+    forward-backward on the same sequence compute it once).
+    """
+
+    _CHUNK = 8192
 
     def _compute_log_likelihood(self, X: np.ndarray) -> np.ndarray:
+        key = (X.shape, hashlib.blake2b(np.ascontiguousarray(X).view(np.uint8),
+                                        digest_size=16).digest())
+        cache = getattr(self, "_ll_cache", None)
+        if cache is not None and cache[0] == key:
+            return cache[1]
+        out = self._loglik(X)
+        self._ll_cache = (key, out)
+        return out
+
+    def _loglik(self, X: np.ndarray) -> np.ndarray:
         miss = np.abs(X) >= _MISSING / 10
-        if not miss.any():
-            return super()._compute_log_likelihood(X)
         means = self.means_
+        n, d = X.shape
+        k = self.n_components
+        log2pi = np.log(2 * np.pi)
         if self.covariance_type == "diag":
             var = self._covars_  # (K, D)
-            x = np.where(miss, 0.0, X)[:, None, :]
-            term = (x - means[None]) ** 2 / var[None] + np.log(2 * np.pi * var)[None]
-            term = np.where(miss[:, None, :], 0.0, term)
-            return -0.5 * term.sum(-1)
+            out = np.empty((n, k))
+            for lo in range(0, n, self._CHUNK):
+                x, m = X[lo:lo + self._CHUNK], miss[lo:lo + self._CHUNK]
+                x = np.where(m, 0.0, x)[:, None, :]
+                term = (x - means[None]) ** 2 / var[None] + np.log(var)[None] + log2pi
+                out[lo:lo + self._CHUNK] = -0.5 * np.where(m[:, None, :], 0.0, term).sum(-1)
+            return out
         covs = self.covars_
-        out = np.zeros((len(X), self.n_components))
-        patterns, inverse = np.unique(miss, axis=0, return_inverse=True)
-        for p, pattern in enumerate(patterns):
-            rows = np.flatnonzero(inverse.ravel() == p)
-            obs = ~pattern
+        out = np.zeros((n, k))
+        code = miss.astype(np.int64) @ (np.int64(1) << np.arange(d, dtype=np.int64))
+        patterns, inverse = np.unique(code, return_inverse=True)
+        inverse = inverse.ravel()
+        for p, pat in enumerate(patterns):
+            rows = np.flatnonzero(inverse == p)
+            obs = ((int(pat) >> np.arange(d)) & 1) == 0
             if not obs.any():
                 continue
-            xo = X[np.ix_(rows, obs)]
-            for k in range(self.n_components):
-                c = covs[k][np.ix_(obs, obs)]
-                chol = np.linalg.cholesky(c)
-                z = np.linalg.solve(chol, (xo - means[k, obs]).T)
-                logdet = 2 * np.log(np.diag(chol)).sum()
-                out[rows, k] = -0.5 * ((z ** 2).sum(0) + logdet + obs.sum() * np.log(2 * np.pi))
+            chol = np.linalg.cholesky(covs[:, obs][:, :, obs])  # (K, o, o)
+            inv = np.linalg.inv(chol)
+            logdet = 2 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(-1)
+            const = logdet + obs.sum() * log2pi
+            o = int(obs.sum())
+            # z_k = L_k^-1 (x - mu_k) = x W_k - b_k, all states in one matrix product
+            w = inv.transpose(2, 0, 1).reshape(o, k * o)  # w[j, k*o + i] = inv[k, i, j]
+            b = np.einsum("kij,kj->ki", inv, means[:, obs]).reshape(k * o)
+            for lo in range(0, len(rows), self._CHUNK):
+                r = rows[lo:lo + self._CHUNK]
+                z = (X[np.ix_(r, obs)] @ w - b).reshape(len(r), k, o)
+                out[r] = -0.5 * (np.einsum("rko,rko->rk", z, z) + const[None])
         return out
 
 
@@ -477,7 +506,7 @@ class HMMClassifier:
         if len(Z) == 0:
             return np.zeros(0, dtype=object), np.zeros((0, len(self.behaviors_)))
         m = self._hmm()
-        with np.errstate(divide="ignore", under="ignore"):
+        with np.errstate(divide="ignore", under="ignore"), threadpool_limits(1):
             _, states = m.decode(Z, algorithm="viterbi")
             proba = self._collapse(m.predict_proba(Z))
         states = self.state_behavior_[states]
