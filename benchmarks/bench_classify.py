@@ -114,8 +114,7 @@ def accuracy(n_sessions: int, minutes: float, tmp: Path) -> dict:
 
 
 def speed(hours: float, tmp: Path, repeats: int = 3) -> dict:
-    from behavtrack.export import binary_table, ethogram_table, write_binary_csv
-    from behavtrack.export import write_ethogram_csv
+    from behavtrack.export import binary_table, ethogram_table, write_binary_csv, write_ethogram_csv
     from behavtrack.io.bouts import frames_to_bouts, write_bouts_csv
     from behavtrack.io.pose import load_pose
     from behavtrack.simulate import simulate_session, write_session

@@ -559,6 +559,7 @@ def train_model(
     -------
     HMMClassifier
         The fitted model; ``metrics_`` holds the held-out scores (HMM and rule baseline).
+
     """
     from behavtrack.strategies.metrics import bout_scores, frame_scores
     from behavtrack.strategies.rules import RuleClassifier
