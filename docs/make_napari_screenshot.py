@@ -6,8 +6,9 @@ Run from the project root under a display (Xvfb works)::
         .venv/bin/python docs/make_napari_screenshot.py [OUT.png]
 
 It simulates a 90 s session of a pair on day 8 (``behavtrack.simulate``, rendered video),
-opens it with the review dock, puts the cursor in a waiting bout and saves a screenshot of
-the whole window.
+classifies it with the shipped model (``behavtrack classify``), opens the classify output with
+the review dock (bouts below 0.6 mean posterior are hatched), puts the cursor in a waiting bout
+and saves a screenshot of the whole window.
 """
 
 from __future__ import annotations
@@ -20,19 +21,22 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main(out: Path, duration_s: float = 90.0, seed: int = 3) -> Path:
-    """Simulate a session, open it, correct a bout, write the screenshot to ``out``."""
+    """Simulate and classify a session, open it for review, write the screenshot to ``out``."""
     import napari
     from matplotlib.image import imsave
 
     from behavtrack.napari._widget import open_session
     from behavtrack.simulate import simulate_session, write_session
+    from behavtrack.strategies.pipeline import classify_session
 
     with tempfile.TemporaryDirectory() as tmp:
         sess = simulate_session(day=8, duration_s=duration_s, seed=seed)
         folder = write_session(sess, Path(tmp) / "pair00_day08", video=True)
+        classified = classify_session(folder, Path(tmp) / "pair00_day08_classified",
+                                      quiet=True, png=False).out_dir
         viewer = napari.Viewer(show=True)
         viewer.window._qt_window.resize(1500, 1000)
-        widget = open_session(viewer, folder)
+        widget = open_session(viewer, classified)
         b = widget.editor.bouts
         waiting = b[b["behavior"] == "waiting"]
         if len(waiting):

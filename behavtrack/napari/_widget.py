@@ -169,18 +169,19 @@ class ReviewWidget(QWidget):
             b.setStyleSheet(f"background-color: {BEHAVIOR_COLORS[beh]}; color: black;")
             b.clicked.connect(lambda _=False, beh=beh: self.label(beh))
             grid.addWidget(b, 0, col)
+        layout.addLayout(grid)
         actions: list[tuple[str, Callable[[], Any]]] = [
-            ("mark", self.toggle_mark), ("split", self.split),
-            ("merge_previous", lambda: self.merge("previous")),
+            ("previous_bout", lambda: self.jump("previous")),
+            ("next_bout", lambda: self.jump("next")), ("mark", self.toggle_mark),
+            ("split", self.split), ("merge_previous", lambda: self.merge("previous")),
             ("merge_next", lambda: self.merge("next")), ("delete", self.delete),
             ("undo", self.undo), ("redo", self.redo),
-            ("previous_bout", lambda: self.jump("previous")),
-            ("next_bout", lambda: self.jump("next")),
         ]
+        grid = QGridLayout()
         for k, (name, fn) in enumerate(actions):
             b = QPushButton(f"{name.replace('_', ' ')} ({KEYS[name].replace('Shift-', '⇧')})")
             b.clicked.connect(lambda _=False, fn=fn: fn())
-            grid.addWidget(b, 1 + k // 4, k % 4)
+            grid.addWidget(b, k // 3, k % 3)
         layout.addLayout(grid)
 
         save_row = QHBoxLayout()
