@@ -26,6 +26,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--shifts", type=int, default=1000,
                    help="circular shifts (for inputs analysed on the spot)")
     p.add_argument("--seed", type=int, default=0, help="seed")
+    p.add_argument("--sync-limit", type=int, default=2,
+                   help="agents: the environment's sync_limit in steps (default 2)")
+    p.add_argument("--episode-steps", type=int, default=None,
+                   help="agents: steps per episode in .mat files (default 500)")
     p.set_defaults(func=run)
 
 
@@ -34,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
     from behavtrack.compare.report import compare
 
     res = compare(args.mice, args.agents, args.out, n_bins=args.bins, n_boot=args.boot,
-                  n_shifts=args.shifts, seed=args.seed, quiet=args.quiet)
+                  n_shifts=args.shifts, seed=args.seed, sync_limit=args.sync_limit,
+                  episode_steps=args.episode_steps, quiet=args.quiet)
     agree = int(res.agreement["agree"].sum())
     print(f"trends agree on {agree} of {len(res.agreement)} metrics -> {res.report}")
     return 0

@@ -30,6 +30,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--consecutive", type=int, default=1,
                    help="sessions in a row at criterion")
     p.add_argument("--svg", action="store_true", help="also write SVG figures")
+    p.add_argument("--sync-limit", type=int, default=2,
+                   help="agents: the environment's sync_limit in steps (default 2)")
+    p.add_argument("--episode-steps", type=int, default=None,
+                   help="agents: steps per episode in .mat files (default 500)")
     p.set_defaults(func=run)
 
 
@@ -40,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
     res = compute_stats(
         args.sessions, args.out, n_shifts=args.shifts, seed=args.seed, n_boot=args.boot,
         n_bins=args.bins, criterion=args.criterion, consecutive=args.consecutive,
-        svg=args.svg, quiet=args.quiet,
+        svg=args.svg, sync_limit=args.sync_limit,
+        episode_steps=args.episode_steps, quiet=args.quiet,
     )
     n_pairs = res.sessions[["source", "pair"]].drop_duplicates().shape[0]
     print(f"{len(res.sessions)} sessions of {n_pairs} pairs, {len(res.trials)} trials "

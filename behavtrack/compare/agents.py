@@ -346,9 +346,14 @@ def agent_session_results(
     n_shifts: int = 1000,
     seed: int = 0,
     sync_limit: int = SYNC_LIMIT,
+    episode_steps: int | None = None,
     quiet: bool = False,
 ) -> tuple[list[tuple[pd.DataFrame, dict[str, Any]]], list[dict[str, str]]]:
     """Analyze every rollout in ``paths``; a file that cannot be read becomes a failure row.
+
+    ``sync_limit`` is the environment's (2 by default, as in its configuration);
+    ``episode_steps`` the steps per episode of ``.mat`` files (default: the loader's, 500 as
+    in the repository's evaluation script; the tidy CSV carries its episodes).
 
     Returns
     -------
@@ -366,7 +371,8 @@ def agent_session_results(
     rollouts, failures = [], []
     for f in files:
         try:
-            rollouts += load_rollouts(f)
+            rollouts += (load_rollouts(f) if episode_steps is None
+                         else load_rollouts(f, episode_steps=int(episode_steps)))
         except InputError as exc:
             failures.append({"path": str(f), "error": str(exc)})
     if not rollouts and failures:

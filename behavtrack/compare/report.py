@@ -63,6 +63,8 @@ def load_side(
     *,
     n_shifts: int = 1000,
     seed: int = 0,
+    sync_limit: int = 2,
+    episode_steps: int | None = None,
     quiet: bool = False,
 ) -> pd.DataFrame:
     """Return one side's sessions table.
@@ -75,8 +77,8 @@ def load_side(
         rollout files or folders of them), which are analysed here (no files written).
     source
         ``mice`` or ``agents``: rows of that source are kept.
-    n_shifts, seed, quiet
-        For inputs analysed here.
+    n_shifts, seed, sync_limit, episode_steps, quiet
+        For inputs analysed here (see :func:`behavtrack.learning.cohort.compute_stats`).
 
     """
     p = Path(path)
@@ -112,7 +114,8 @@ def load_side(
             from behavtrack.compare.agents import agent_session_results
 
             results += agent_session_results(agent_paths, n_shifts=n_shifts, seed=seed,
-                                             quiet=quiet)[0]
+                                             sync_limit=sync_limit,
+                                             episode_steps=episode_steps, quiet=quiet)[0]
         sessions = assemble_tables(results)[1]
     sessions = sessions[sessions["source"].astype(str) == source].copy()
     if sessions.empty:
@@ -280,6 +283,8 @@ def compare(
     n_boot: int = 2000,
     n_shifts: int = 1000,
     seed: int = 0,
+    sync_limit: int = 2,
+    episode_steps: int | None = None,
     quiet: bool = False,
 ) -> CompareResult:
     """Compare mice and agents over training progress and write the report.
@@ -299,8 +304,8 @@ def compare(
         Progress bins per side for the pooled curves.
     n_boot
         Bootstrap resamples of pairs (runs) for the CIs.
-    n_shifts, seed, quiet
-        For inputs analysed on the spot.
+    n_shifts, seed, sync_limit, episode_steps, quiet
+        For inputs analysed on the spot (see :func:`load_side`).
 
     Returns
     -------
@@ -310,8 +315,10 @@ def compare(
     from behavtrack.learning.cohort import write_csv
     from behavtrack.learning.figures import figure_png_bytes, save_figure
 
-    mice = load_side(mice_dir, "mice", n_shifts=n_shifts, seed=seed, quiet=quiet)
-    agents = load_side(agents_dir, "agents", n_shifts=n_shifts, seed=seed, quiet=quiet)
+    opts = dict(n_shifts=n_shifts, seed=seed, sync_limit=sync_limit,
+                episode_steps=episode_steps, quiet=quiet)
+    mice = load_side(mice_dir, "mice", **opts)
+    agents = load_side(agents_dir, "agents", **opts)
     metrics = [m for m in (metrics or COMPARE_METRICS)
                if m in mice and m in agents
                and (mice[m].notna().any() or agents[m].notna().any())]

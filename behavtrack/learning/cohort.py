@@ -106,6 +106,8 @@ def compute_stats(
     lookback_s: Mapping[str, float] | None = None,
     svg: bool = False,
     figures: bool = True,
+    sync_limit: int = 2,
+    episode_steps: int | None = None,
     quiet: bool = False,
 ) -> StatsResult:
     """Compute and write every statistic of a cohort.
@@ -141,6 +143,9 @@ def compute_stats(
         Also write SVG figures.
     figures
         Draw figures at all.
+    sync_limit, episode_steps
+        For agent rollouts: the environment's ``sync_limit`` and the steps per episode of
+        ``.mat`` files (see :func:`behavtrack.compare.agents.agent_session_results`).
     quiet
         No progress bars.
 
@@ -170,7 +175,8 @@ def compute_stats(
 
         try:
             res, fails = agent_session_results(agent_paths, n_shifts=n_shifts, seed=seed,
-                                               quiet=quiet)
+                                               sync_limit=sync_limit,
+                                               episode_steps=episode_steps, quiet=quiet)
             results += res
             failures += fails
         except InputError as exc:
