@@ -188,8 +188,8 @@ def discover_jobs(
             if path.is_file() and path.suffix.lower() in (".txt", ".manifest") or (
                 path.suffix.lower() == ".csv" and _looks_like_manifest(path)
             ):
-                for p, a, e in _read_manifest(path):
-                    jobs.append(_job_for(p, None, a or arena_s, e or events_s))
+                for p, a, e in _read_manifest(path):  # ids relative to the manifest's folder
+                    jobs.append(_job_for(p, path.parent.resolve(), a or arena_s, e or events_s))
             elif path.is_dir() and not (path / "session.json").is_file():
                 found = sorted(p.parent for p in path.rglob("session.json"))
                 if not found:
