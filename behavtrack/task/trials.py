@@ -185,23 +185,46 @@ def strategies_before(
         there is no bouts table at all.
 
     """
+    return _strategies_from_index(times, _bout_index(bouts), subject, lookback_s)
+
+
+def _bout_index(bouts: pd.DataFrame | None) -> dict[tuple[str, str], tuple[np.ndarray, ...]] | None:
+    """Each (individual, behaviour)'s bout starts (sorted) and running-maximum stops."""
+    if bouts is None:
+        return None
+    ind = bouts["individual"].astype(str).to_numpy()
+    beh = bouts["behavior"].astype(str).to_numpy()
+    start = bouts["start_s"].to_numpy(dtype=float)
+    stop = bouts["stop_s"].to_numpy(dtype=float)
+    order = np.lexsort((start, beh, ind))
+    ind, beh, start, stop = ind[order], beh[order], start[order], stop[order]
+    index = {}
+    if len(ind) == 0:
+        return index
+    key_change = np.flatnonzero((ind[1:] != ind[:-1]) | (beh[1:] != beh[:-1])) + 1
+    for lo, hi in zip(np.r_[0, key_change], np.r_[key_change, len(ind)], strict=True):
+        # bouts of one behaviour of one individual do not overlap: the latest start has the
+        # latest stop, but keep a running maximum in case a table breaks that rule
+        index[(ind[lo], beh[lo])] = (start[lo:hi], np.maximum.accumulate(stop[lo:hi]))
+    return index
+
+
+def _strategies_from_index(
+    times: np.ndarray,
+    index: dict[tuple[str, str], tuple[np.ndarray, ...]] | None,
+    subject: str,
+    lookback_s: Mapping[str, float] | None,
+) -> pd.DataFrame:
     look = {**DEFAULT_LOOKBACK_S, **(lookback_s or {})}
     times = np.asarray(times, dtype=float)
     out: dict[str, np.ndarray] = {}
+    empty = (np.empty(0), np.empty(0))
     for behavior, col in STRATEGIES.items():
-        if bouts is None:
+        if index is None:
             out[col] = np.full(len(times), np.nan)
             out[f"{col}_latency_s"] = np.full(len(times), np.nan)
             continue
-        mine = bouts[(bouts["individual"].astype(str) == subject)
-                     & (bouts["behavior"].astype(str) == behavior)]
-        starts = mine["start_s"].to_numpy(dtype=float)
-        stops = mine["stop_s"].to_numpy(dtype=float)
-        order = np.argsort(starts, kind="stable")
-        starts, stops = starts[order], stops[order]
-        # bouts of one behaviour of one individual do not overlap: the latest start has the
-        # latest stop, but keep a running maximum in case a table breaks that rule
-        stops = np.maximum.accumulate(stops) if len(stops) else stops
+        starts, stops = index.get((subject, behavior), empty)
         idx = np.searchsorted(starts, times, side="right") - 1
         has = idx >= 0
         last_stop = np.where(has, stops[np.clip(idx, 0, None)] if len(stops) else np.nan, np.nan)
@@ -272,6 +295,7 @@ def trials_from_events(
         subjects = [subjects[0], ""]
     frames = []
     window = window_function(events, window_s)
+    index = _bout_index(bouts)
     for k, subj in enumerate(subjects):
         if subj == "":
             continue
@@ -287,7 +311,7 @@ def trials_from_events(
         delta = p - t
         success = (np.abs(delta) <= win + 1e-9).astype(int)  # NaN delta compares False
         ipi = np.diff(t, prepend=np.nan)
-        strat = strategies_before(t, bouts, subj, lookback_s)
+        strat = _strategies_from_index(t, index, subj, lookback_s)
         frame = pd.DataFrame({
             "source": source, "pair": pair, "session": session, "subject": subj,
             "time_s": t, "partner_time_s": p, "delta_s": delta, "window_s": win,
