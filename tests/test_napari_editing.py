@@ -275,3 +275,42 @@ def test_review_a_real_classify_output_then_train_reads_the_correction(tmp_path)
     assert (learned.labels["mouse2"] == want).all()
     # the classified session folder itself is untouched: only the output folder got the edits
     assert {p.name: sha256(p) for p in sim.iterdir()} == before
+
+
+def test_pose_layers_points_and_tracks():
+    import xarray as xr
+
+    from behavtrack.napari.pose_layers import MAX_TRACKED_POSITIONS, pose_layer_data
+
+    def poses(n):
+        rng = np.random.default_rng(0)
+        pos = rng.uniform(0, 100, size=(n, 2, 5, 2))
+        pos[3, :, 1, 0] = np.nan  # a missing left ear of mouse1 at frame 3
+        return xr.Dataset(
+            {"position": (("time", "space", "keypoint", "individual"), pos),
+             "confidence": (("time", "keypoint", "individual"), np.ones((n, 5, 2)))},
+            coords={"time": np.arange(n) / 30.0, "space": ["x", "y"],
+                    "keypoint": ["nose", "left_ear", "right_ear", "centroid", "tail_base"],
+                    "individual": ["mouse1", "mouse2"]})
+
+    ds = poses(100)
+    layers = pose_layer_data(ds)
+    assert [(kw["name"], kind) for _, kw, kind in layers] == [
+        ("mouse1 keypoints", "points"), ("mouse1 tracks", "tracks"),
+        ("mouse2 keypoints", "points"), ("mouse2 tracks", "tracks")]
+    points, kw, _ = layers[0]
+    assert len(points) == 100 * 5 - 1  # the NaN position is left out
+    at3 = points[points[:, 0] == 3]
+    assert kw["features"]["keypoint"][points[:, 0] == 3].tolist() == [
+        "nose", "right_ear", "centroid", "tail_base"]
+    np.testing.assert_allclose(at3[:, 1:], ds["position"].isel(time=3, individual=0)
+                               .sel(keypoint=["nose", "right_ear", "centroid", "tail_base"])
+                               .sel(space=["y", "x"]).to_numpy().T)
+    tracks = layers[1][0]
+    assert len(np.unique(tracks[:, 0])) == 5
+    order = np.lexsort((tracks[:, 1], tracks[:, 0]))
+    assert (order == np.arange(len(tracks))).all()  # sorted by track, then frame
+    # a long session tracks the centroid only
+    n = MAX_TRACKED_POSITIONS // 5 + 1
+    long_tracks = pose_layer_data(poses(n))[1][0]
+    assert np.unique(long_tracks[:, 0]).tolist() == [3.0] and len(long_tracks) == n

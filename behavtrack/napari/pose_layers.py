@@ -1,5 +1,7 @@
 """Poses as napari layers: one Points layer and one Tracks layer per individual.
 
+Long sessions track one body keypoint only (see :data:`MAX_TRACKED_POSITIONS`).
+
 Layer coordinates are ``(frame, y, x)``: the first axis is the frame index (not seconds), so
 the viewer's frame slider, the video and the timeline share one axis. Missing positions (NaN)
 are left out.
@@ -39,8 +41,25 @@ def _table(ds: xr.Dataset, individual: str) -> pd.DataFrame:
     })
 
 
+#: Above this many positions per individual, Tracks follow one body keypoint only (napari's
+#: Tracks layer costs time on every frame step in proportion to its size).
+MAX_TRACKED_POSITIONS = 100_000
+_BODY_KEYPOINTS = ("centroid", "tail_base", "nose")
+
+
+def _tracked_keypoints(ds: xr.Dataset, track_keypoints: list[str] | None) -> list[str]:
+    keypoints = [str(k) for k in ds["keypoint"].values]
+    if track_keypoints is not None:
+        return [k for k in keypoints if k in track_keypoints]
+    if ds.sizes["time"] * len(keypoints) <= MAX_TRACKED_POSITIONS:
+        return keypoints
+    body = next((k for k in _BODY_KEYPOINTS if k in keypoints), keypoints[0])
+    return [body]
+
+
 def pose_layer_data(
-    ds: xr.Dataset, tail_length: int = 30, point_size: float = 8.0
+    ds: xr.Dataset, tail_length: int = 30, point_size: float = 8.0,
+    track_keypoints: list[str] | None = None,
 ) -> list[tuple[np.ndarray, dict[str, Any], str]]:
     """Return napari layer-data tuples for a poses Dataset.
 
@@ -52,16 +71,21 @@ def pose_layer_data(
         Frames of trail the Tracks layers show behind each keypoint.
     point_size
         Size of the points in pixels.
+    track_keypoints
+        Keypoints that get a track. Default: all of them, or for long sessions (more than
+        :data:`MAX_TRACKED_POSITIONS` positions per individual) one body keypoint
+        (``centroid``, else ``tail_base``, else ``nose``), which keeps frame steps fast.
 
     Returns
     -------
     list of tuple
         For each individual, ``(points (n, 3) frame/y/x, kwargs, "points")`` with features
         ``keypoint`` and ``confidence``, then ``(tracks (m, 4) id/frame/y/x, kwargs,
-        "tracks")`` with one track per keypoint.
+        "tracks")`` with one track per tracked keypoint.
 
     """
     keypoints = [str(k) for k in ds["keypoint"].values]
+    tracked = _tracked_keypoints(ds, track_keypoints)
     layers: list[tuple[np.ndarray, dict[str, Any], str]] = []
     for i, ind in enumerate(str(v) for v in ds["individual"].values):
         t = _table(ds, ind)
@@ -80,8 +104,9 @@ def pose_layer_data(
             "size": point_size,
             "metadata": meta,
         }, "points"))
+        on_track = t["keypoint"].isin(tracked).to_numpy()
         track_id = pd.Categorical(t["keypoint"], categories=keypoints).codes.astype(float)
-        tracks = np.column_stack([track_id, points])
+        tracks = np.column_stack([track_id, points])[on_track]
         tracks = tracks[np.lexsort((tracks[:, 1], tracks[:, 0]))]  # by track, then frame
         layers.append((tracks, {
             "name": f"{ind} tracks",
