@@ -41,6 +41,20 @@ def test_vectorized_shifts_equal_a_loop_over_shifts():
     np.testing.assert_array_equal(got, ref)
 
 
+def test_constant_window_sweep_equals_the_general_path():
+    rng = np.random.default_rng(9)
+    for _ in range(100):
+        period = rng.uniform(50, 400)
+        a = rng.uniform(0, period, rng.integers(1, 40))
+        b = rng.uniform(0, period, rng.integers(1, 40))
+        w = rng.uniform(0.1, 30)  # up to windows that cover the whole circle
+        shifts = rng.uniform(0, period, 200)
+        fast = shifted_coordination_counts(a, b, shifts, period, w)
+        general = shifted_coordination_counts(a, b, shifts, period,
+                                               lambda t, w=w: np.full(np.shape(t), w))
+        np.testing.assert_array_equal(fast, general)
+
+
 def test_coordinated_pair_beats_chance_and_independent_does_not():
     rng = np.random.default_rng(1)
     a = np.sort(rng.uniform(0, 1800, 150))

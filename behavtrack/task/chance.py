@@ -4,8 +4,10 @@ The statistic is the *coordination rate*: the fraction of all pokes of the pair 
 partner's nearest poke lies within the coordination window (the success rule of
 :mod:`behavtrack.task.trials`). Chance shifts the second subject's poke train circularly by
 ``n_shifts`` seeded uniform offsets over the session's duration (times wrap around its end),
-recomputes the rate for every shift at once (:func:`numpy.searchsorted` of all shifted pokes
-against the other train, distances taken on the circle) and reports their
+recomputes the rate for every shift at once (distances taken on the circle: with a constant
+window, one sweep over the intervals of shifts at which each poke is coordinated; with a
+window that changes over time, :func:`numpy.searchsorted` of all shifted pokes against the
+other train) and reports their
 mean (the chance rate) and the permutation p-value ``(1 + #{chance >= real}) / (1 + n_shifts)``.
 """
 
@@ -80,6 +82,51 @@ def _circular_nearest(query: np.ndarray, ref: np.ndarray, period: float) -> np.n
     return np.minimum(query - ext[idx - 1], ext[idx] - query)
 
 
+def _merged_cover(ref: np.ndarray, w: float, period: float) -> np.ndarray | None:
+    """Return the disjoint intervals ``(k, 2)`` covering ``ref +- w`` on the circle.
+
+    Intervals are in unrolled coordinates; ``None`` when they cover the whole circle.
+    """
+    gaps = np.diff(np.r_[ref, ref[0] + period])  # gap after each element, cyclically
+    if np.all(gaps <= 2 * w):
+        return None
+    j = (int(np.argmax(gaps > 2 * w)) + 1) % len(ref)  # start after a gap that breaks
+    unrolled = np.r_[ref[j:], ref[:j] + period]
+    breaks = np.flatnonzero(np.diff(unrolled) > 2 * w) + 1
+    lo = unrolled[np.r_[0, breaks]] - w
+    hi = unrolled[np.r_[breaks - 1, len(unrolled) - 1]] + w
+    return np.column_stack([lo, hi])
+
+
+def _sweep_counts(
+    moving_from: np.ndarray, ref: np.ndarray, shifts: np.ndarray, period: float, w: float,
+    sign: int,
+) -> np.ndarray:
+    """Per shift, how many of ``moving_from`` have a ``ref`` within ``w`` on the circle.
+
+    ``sign = +1``: the points are ``(x - s) mod period`` (the other train was shifted by
+    ``s``); ``sign = -1``: ``(x + s) mod period`` (these points were shifted). For a constant
+    window the covered set of ``ref`` is a union of intervals, so the shifts at which a point
+    is covered are intervals too: one sweep over their ends counts all shifts at once.
+    """
+    n_s = len(shifts)
+    cover = _merged_cover(ref, w + 1e-9, period)
+    if cover is None:
+        return np.full(n_s, len(moving_from), dtype=int)
+    lo, hi = cover[:, 0][None, :], cover[:, 1][None, :]
+    x = moving_from[:, None]
+    # shifts s with (x - s) in [lo, hi] (sign +1) or (x + s) in [lo, hi] (sign -1), mod period
+    first = np.mod(x - hi, period) if sign > 0 else np.mod(lo - x, period)
+    length = np.broadcast_to(hi - lo, first.shape)
+    first = first.ravel()
+    last = first + length.ravel()
+    wrap = last >= period
+    starts = np.sort(np.r_[first, np.zeros(np.count_nonzero(wrap))])
+    ends = np.sort(np.r_[np.where(wrap, period, last), last[wrap] - period])
+    return (np.searchsorted(starts, shifts, side="right")
+            - np.searchsorted(ends, shifts, side="left")).astype(int)
+
+
 def shifted_coordination_counts(
     times_a: np.ndarray,
     times_b: np.ndarray,
@@ -118,6 +165,10 @@ def shifted_coordination_counts(
     n_s = len(shifts)
     if len(a) == 0 or len(b) == 0 or n_s == 0:
         return np.zeros(n_s, dtype=int)
+    w_const = getattr(window, "constant", None) if callable(window) else float(window)
+    if w_const is not None and np.isfinite(w_const):
+        return (_sweep_counts(a, b, shifts, duration, w_const, +1)
+                + _sweep_counts(b, a, shifts, duration, w_const, -1))
     win = window if callable(window) else (lambda t, w=float(window): np.full(np.shape(t), w))
     # A's pokes against shifted B: the same as A shifted back against B, all shifts at once
     qa = np.mod(a[None, :] - shifts[:, None], duration)  # (S, nA)

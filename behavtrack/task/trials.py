@@ -105,7 +105,12 @@ def window_function(
     if len(t) == 0 or (np.all(v == v[0]) and (default is None or v[0] == base)):
         # one window all session long (a single setting logged at the start, or none)
         const = base if len(t) == 0 else float(v[0])
-        return lambda times: np.full(np.shape(times), const)
+
+        def fixed(times: np.ndarray) -> np.ndarray:
+            return np.full(np.shape(times), const)
+
+        fixed.constant = const  # lets the chance code take its fast path
+        return fixed
     values = np.r_[base, v]
 
     def at(times: np.ndarray) -> np.ndarray:
