@@ -205,3 +205,38 @@ def test_noisy_pose_has_realistic_faults_and_stays_near_the_truth():
 def test_no_noise_gives_the_truth():
     s = simulate_session(day=3, duration_s=30, seed=2, noise=False)
     assert _same_ds(s.pose, s.truth_pose)
+
+
+def test_any_arena_geometry_is_honoured():
+    """A tall chamber split horizontally, at 12 px/cm: the truth follows its geometry."""
+    from behavtrack.io.arena import arena_from_dict
+
+    arena = arena_from_dict({
+        "px_per_cm": 12.0, "frame_size": [480, 640], "partition": [[20, 320], [460, 320]],
+        "compartments": {
+            "top": {"individual": "mouse1", "polygon": [[20, 20], [460, 20], [460, 320], [20, 320]],
+                    "poke_port": {"center": [140, 40], "radius": 20},
+                    "water_port": {"center": [340, 40], "radius": 20}},
+            "bottom": {"individual": "mouse2",
+                       "polygon": [[20, 320], [460, 320], [460, 620], [20, 620]],
+                       "poke_port": {"center": [140, 600], "radius": 20},
+                       "water_port": {"center": [340, 600], "radius": 20}},
+        },
+    })
+    s = simulate_session(arena, day=8, duration_s=180, seed=2, noise=False)
+    lab = label_matrix(s)
+    assert s.arena.window_s == s.meta["window_s"] and s.arena.px_per_cm == 12.0
+    for name in NAMES:
+        comp = arena.compartment_of_individual(name)
+        nose = truth_xy(s, "nose", name)
+        for kp in ("nose", "centroid", "tail_base"):
+            assert comp.contains(truth_xy(s, kp, name)).all()
+        inter = lab[name] == "interaction"
+        assert inter.sum() > 0 and arena.distance_to_partition(nose[inter]).max() < 2.5 * 12
+        wait = lab[name] == "waiting"
+        assert wait.sum() > 0 and comp.poke_port.distance(nose[wait]).max() < 20 + 2.0 * 12
+        inside = comp.poke_port.contains(nose)
+        entries = np.flatnonzero(inside[1:] & ~inside[:-1]) + 1
+        ev = s.events
+        np.testing.assert_array_equal(
+            entries, ev[(ev.subject == name) & (ev.event == "poke")]["frame"].to_numpy())

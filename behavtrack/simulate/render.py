@@ -82,12 +82,15 @@ def draw_background(arena: Arena, size: tuple[int, int], seed: int = 0) -> np.nd
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-def draw_mice(img: np.ndarray, kp: np.ndarray, px_per_cm: float, phase: np.ndarray) -> None:
+def draw_mice(img: np.ndarray, kp: np.ndarray, px_per_cm: float, phase: np.ndarray,
+              bounds: list[tuple[np.ndarray, ...]] | None = None) -> None:
     """Draw mice in place from keypoints ``(space, keypoint, individual)`` (canonical order).
 
     Each mouse: a tail from the tail base away from the body, a body ellipse from the tail
     base to the neck (the ears' midpoint), a head ellipse ending exactly at the nose, ears.
-    Mice with a missing keypoint are not drawn.
+    Mice with a missing keypoint are not drawn. ``bounds`` gives per mouse
+    ``(lo, hi, partition_point, normal)``: the tail is kept inside that box and on that side
+    of the partition.
     """
     for i in range(kp.shape[-1]):
         nose, le, re, cen, tb = (kp[:, k, i] for k in range(5))
@@ -105,6 +108,11 @@ def draw_mice(img: np.ndarray, kp: np.ndarray, px_per_cm: float, phase: np.ndarr
         tail_len = 1.05 * float(np.linalg.norm(nose - tb))
         wig = 0.07 * tail_len * np.sin(2 * np.pi * (0.8 * s + phase[i])) * s
         pts = tb[None] - u[None] * (tail_len * s)[:, None] + perp[None] * wig[:, None]
+        if bounds is not None:
+            lo, hi, p0, normal = bounds[i]
+            pts = np.clip(pts, lo + 2, hi - 2)
+            behind = np.clip(2.0 - (pts - p0) @ normal, 0.0, None)
+            pts = pts + behind[:, None] * normal
         pts_i = np.round(pts * _ONE).astype(np.int32)
         for j in range(len(pts) - 1):
             th = max(1, int(round((0.28 - 0.2 * s[j]) * px_per_cm)))
@@ -165,6 +173,10 @@ def render_video(sess, path: str | os.PathLike, quiet: bool = False, *,  # noqa:
                                                     "individual").values
     n = kp_all.shape[0]
     phase0 = rng.uniform(0, 1, kp_all.shape[-1])
+    from behavtrack.simulate.geometry import chamber_from_arena
+
+    chamber = chamber_from_arena(arena)
+    bounds = [(s.lo, s.hi, chamber.p0, s.normal) for s in chamber.sides]
     with atomic_path(path) as tmp:
         writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h),
                                  isColor=False)
@@ -174,7 +186,7 @@ def render_video(sess, path: str | os.PathLike, quiet: bool = False, *,  # noqa:
         try:
             for t in progress(range(n), total=n, desc="rendering", quiet=quiet, unit="frame"):
                 frame = bg.copy()
-                draw_mice(frame, kp_all[t], arena.px_per_cm, phase0 + t * 0.7 / fps)
+                draw_mice(frame, kp_all[t], arena.px_per_cm, phase0 + t * 0.7 / fps, bounds)
                 noisy = frame.astype(np.int16) + bank[t % 8]
                 writer.write(np.clip(noisy, 0, 255).astype(np.uint8))
         finally:
