@@ -314,3 +314,19 @@ def test_pose_layers_points_and_tracks():
     n = MAX_TRACKED_POSITIONS // 5 + 1
     long_tracks = pose_layer_data(poses(n))[1][0]
     assert np.unique(long_tracks[:, 0]).tolist() == [3.0] and len(long_tracks) == n
+
+
+def test_batch_output_tracked_from_a_video_finds_the_video(tmp_path):
+    from behavtrack.batch import SessionJob, run_session
+    from behavtrack.simulate import simulate_session, write_session
+
+    sim = write_session(simulate_session(day=8, duration_s=10.0, seed=5), tmp_path / "sim",
+                        video=True)
+    shutil.copy(sim / "video.mp4", tmp_path / "rec.mp4")
+    job = SessionJob(session_id="rec", kind="video", path=str(tmp_path / "rec.mp4"),
+                     arena=str(sim / "arena.yaml"))
+    assert run_session(job, tmp_path / "out")["status"] == "done"
+    sess = load_review_session(tmp_path / "out" / "sessions" / "rec")
+    assert sess.video_path == tmp_path / "rec.mp4"
+    assert sess.pose_path.parent == tmp_path / "out" / "sessions" / "rec"
+    assert sess.n_frames == 300 and len(sess.bouts) > 0

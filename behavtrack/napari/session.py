@@ -152,6 +152,23 @@ def _find_video(folder: Path) -> Path | None:
     return (named or videos or [None])[0]
 
 
+def _batch_video(folder: Path) -> Path | None:
+    """Return the video a ``behavtrack batch`` output folder was tracked from (its batch.json)."""
+    record = folder / "batch.json"
+    if not record.is_file():
+        return None
+    try:
+        job = json.loads(record.read_text(encoding="utf-8")).get("job") or {}
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+        return None
+    path = Path(str(job.get("path") or ""))
+    if job.get("kind") == "video" and path.is_file():
+        return path
+    if job.get("kind") == "session" and path.is_dir():
+        return _find_video(path)
+    return None
+
+
 def load_review_session(
     folder: str | os.PathLike | None = None,
     *,
@@ -168,8 +185,9 @@ def load_review_session(
     folder
         A session folder (read with :func:`behavtrack.io.session.load_session`) or a classify
         output folder (``bouts.csv``, ``session.json``; the pose, video, arena and events
-        come from the session folder or pose file its ``provenance.json`` names). Optional
-        when files are given.
+        come from the session folder or pose file its ``provenance.json`` names; for a
+        ``behavtrack batch`` output tracked from a video, the video its ``batch.json``
+        names). Optional when files are given.
     video, pose, bouts, arena
         Files that override (or stand in for) the folder's.
     fps
@@ -201,7 +219,8 @@ def load_review_session(
     pose_path = Path(pose) if pose is not None else (
         base.pose_path if base is not None else _input_path(_provenance_inputs(folder), "pose"))
     video_path = Path(video) if video is not None else (
-        _find_video(folder) or (base.video_path if base is not None else None))
+        _find_video(folder) or (base.video_path if base is not None else None)
+        or _batch_video(folder))
     for p, what in ((pose_path, "pose file"), (video_path, "video")):
         if p is not None and not p.is_file():
             raise InputError(p, f"no such {what}", "check the path")
