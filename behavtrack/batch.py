@@ -71,9 +71,12 @@ class SessionJob:
         files: list[Path] = []
         p = Path(self.path)
         if self.kind == "session":
-            for name in ("session.json", "arena.yaml", "events.csv", "pose.h5", "video.mp4"):
+            for name in ("session.json", "arena.yaml", "events.csv"):
                 if (p / name).is_file():
                     files.append(p / name)
+            if (p / "session.json").is_file():  # the pose and video the run actually reads
+                pose, video, _ = _session_inputs(p)
+                files += [f for f in (pose, video) if f is not None]
         else:
             files.append(p)
         files += [Path(f) for f in (self.arena, self.events) if f]
