@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import glob
 import json
+import multiprocessing
 import os
 import time
 import traceback
@@ -371,7 +372,8 @@ def _map(
         finally:
             client.close()
     elif jobs_n > 1:
-        with ProcessPoolExecutor(max_workers=jobs_n) as pool:
+        ctx = multiprocessing.get_context("forkserver")  # no fork of a threaded parent
+        with ProcessPoolExecutor(max_workers=jobs_n, mp_context=ctx) as pool:
             futures = [pool.submit(fn, job, **kwargs) for job in jobs]
             for fut in progress(as_completed(futures), total=len(futures), desc="sessions",
                                 quiet=quiet, unit="session"):
