@@ -121,6 +121,24 @@ def test_open_arena_two_animals_keep_identity_when_touching(tmp_path: Path) -> N
     assert np.nanmedian(nerr[apart]) < 4.0
 
 
+def test_animal_resting_most_of_the_video_is_tracked(tmp_path: Path) -> None:
+    """An animal still in one place for 85 % of the frames does not burn into the background."""
+    n, rest = 100, 85
+    moving, head_m = walk(n - rest, [[100, 110]], [[6.0, 2.0]])  # then it walks away
+    centres = np.concatenate([np.repeat(moving[:1], rest, axis=0), moving])
+    headings = np.concatenate([np.repeat(head_m[:1], rest, axis=0), head_m])
+    video = tmp_path / "rest.avi"
+    draw_clip(video, centres, headings)
+    ds = track_video(video, quiet=True)
+    got = ds.position.sel(keypoint="centroid", individual="mouse1").transpose("time", "space")
+    err = np.hypot(*(got.values - centres[:, 0]).T)
+    assert np.isfinite(err).all()
+    assert np.median(err[:rest]) < 4.0
+    nose = ds.position.sel(keypoint="nose", individual="mouse1").transpose("time", "space")
+    nerr = np.hypot(*(nose.values - nose_of(centres, headings)[:, 0]).T)
+    assert np.median(nerr[:rest]) < 4.0
+
+
 def test_real_openfield_against_deeplabcut(shared_data: Path, tmp_path: Path) -> None:
     """Snout median error against DeepLabCut's predictions, on 450 frames of the real video."""
     src = shared_data / "video/openfield/m3v1mp4.mp4"

@@ -2,12 +2,16 @@
 
 Frames are sampled evenly over the whole video (so an animal that rests for a while covers
 any pixel in only some of the samples). A first per-pixel median gives a rough background
-and tells whether the animals are darker or lighter than the floor (the *polarity*). The
-final background is a per-pixel percentile on the floor's side of the median (the 80th for
+and tells whether the animals are darker or lighter than the floor (the *polarity*: the
+pixels differing from the median that stand out most from the floor's grey level). The
+background is then a per-pixel percentile on the floor's side of the median (the 95th for
 dark animals on a light floor): a pixel is background as long as the animal leaves it in at
-least a fifth of the samples, so animals resting up to ~80 % of the video do not burn
-into the model. The foreground threshold is chosen from the samples themselves (Otsu's
-method on the pixels that differ from the background by more than the sensor noise).
+least one sample in twenty, so an animal resting in one place for up to ~90 % of the video
+(waiting at the partition, sleeping) does not burn into the model. Last, each pixel's
+median over the samples where no animal covers it removes what is left of animals that sat
+in the same place in a few samples. The foreground threshold is chosen from the samples
+themselves (Otsu's method on the pixels that differ from the background by more than the
+sensor noise).
 """
 
 from __future__ import annotations
@@ -110,6 +114,33 @@ def sample_frames(
     return np.stack(stack), used
 
 
+def _median_of_unoccupied(
+    samples: np.ndarray, first: np.ndarray, polarity: int, big: float
+) -> np.ndarray:
+    """Per-pixel median of the samples in which no animal covers that pixel.
+
+    ``first`` is a first background; a sample covers a pixel where it differs from it (by
+    polarity) by more than ``big``, dilated by a few pixels. Pixels covered in almost every
+    sample keep ``first``. This removes what a percentile alone leaves behind: an animal
+    that sat in the same place in several samples (slow motion in a short video).
+    """
+    import cv2
+
+    kernel = np.ones((5, 5), np.uint8)
+    vals = samples.astype(np.uint16)
+    free = np.empty(samples.shape, dtype=bool)
+    for k, frame in enumerate(samples):
+        diff = cv2.subtract(first, frame) if polarity > 0 else cv2.subtract(frame, first)
+        covered = cv2.dilate((diff > big).astype(np.uint8), kernel)
+        free[k] = covered == 0
+    vals[~free] = np.iinfo(np.uint16).max  # sorted last
+    vals.sort(axis=0)
+    n_free = free.sum(axis=0)
+    idx = (np.maximum(n_free, 1) - 1) // 2
+    median = np.take_along_axis(vals, idx[None], axis=0)[0]
+    return np.where(n_free >= 3, median, first).astype(np.uint8)
+
+
 def background_from_samples(samples: np.ndarray, indices: list[int] | None = None) -> Background:
     """Learn the background from a ``(k, height, width)`` ``uint8`` stack of frames.
 
@@ -120,12 +151,21 @@ def background_from_samples(samples: np.ndarray, indices: list[int] | None = Non
     abs_dev = np.abs(dev[:, ::4, ::4])
     noise = float(1.4826 * np.median(abs_dev)) or 1.0
     big = 6.0 * noise + 8.0
-    darker = int((dev[:, ::2, ::2] < -big).sum())
-    lighter = int((dev[:, ::2, ::2] > big).sum())
+    # Polarity: pixels that differ from the median are the animals where they pass, and
+    # the floor where a resting animal left (a "ghost", of opposite sign). The animals are
+    # the ones whose grey level stands out from the floor's: compare the two contrasts.
+    sub = samples[:, ::2, ::2]
+    sdev = dev[:, ::2, ::2]
     del dev
-    polarity = 1 if darker >= lighter else -1
-    q = 80 if polarity > 0 else 20
-    image = np.percentile(samples, q, axis=0, method="nearest").astype(np.uint8)
+    floor = float(np.median(median))
+    dark_vals = sub[sdev < -big]
+    light_vals = sub[sdev > big]
+    dark_contrast = floor - float(np.median(dark_vals)) if dark_vals.size else -np.inf
+    light_contrast = float(np.median(light_vals)) - floor if light_vals.size else -np.inf
+    polarity = 1 if dark_contrast >= light_contrast else -1
+    q = 95 if polarity > 0 else 5
+    first = np.percentile(samples, q, axis=0, method="nearest").astype(np.uint8)
+    image = _median_of_unoccupied(samples, first, polarity, big)
     diff = (image.astype(np.int16)[None, ::2, ::2] - samples[:, ::2, ::2].astype(np.int16))
     diff *= polarity
     strong = diff[diff > big]
