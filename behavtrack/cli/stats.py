@@ -49,6 +49,6 @@ def run(args: argparse.Namespace) -> int:
     )
     n_pairs = res.sessions[["source", "pair"]].drop_duplicates().shape[0]
     print(f"{len(res.sessions)} sessions of {n_pairs} pairs, {len(res.trials)} trials "
-          f"-> {res.out_dir}" + (f" ({len(res.failures)} failed: see failures.csv)"
+          f"-> {res.out_dir}" + (f" ({len(res.failures)} inputs not used: see failures.csv)"
                                  if len(res.failures) else ""))
     return 0
