@@ -126,7 +126,8 @@ def test_long_missing_stretch_stays_missing_and_is_noted():
     m2 = df.xs("mouse2", level="individual")
     assert (m2["tracked"].iloc[100:900] == 0).all() and m2["tracked"].iloc[50] == 1
     assert m2["speed"].iloc[200:800].isna().all()
-    assert any("mouse2 is missing for 80 s" in n for n in df.attrs["notes"])
+    assert any(n.startswith("mouse2 is not tracked for 80 s (80% of the session, longest "
+                            "stretch 80 s)") for n in df.attrs["notes"])
 
 
 def test_no_frame_rate_is_an_error():

@@ -245,9 +245,12 @@ def clean_pose(
         frac = 1.0 - float(present[:, j].mean()) if len(present) else 1.0
         report.missing_fraction[name] = frac
         longest = _longest_run(~present[:, j])
-        if longest / fps >= 60:
-            report.notes.append(f"{name} is missing for {longest / fps:.0f} s in one stretch; "
-                                "its behaviour there is set to 'other' with unknown probabilities")
+        total = float((~present[:, j]).sum()) / fps
+        if total >= 30 or (frac >= 0.1 and longest / fps >= 2):
+            report.notes.append(
+                f"{name} is not tracked for {total:.0f} s ({frac:.0%} of the session, longest "
+                f"stretch {longest / fps:.0f} s); those frames are labelled 'other' with "
+                "unknown probabilities")
     out = pose.copy()
     arr = np.moveaxis(pos, -1, 1)  # (time, space, keypoint, individual)
     position = out["position"]
