@@ -25,6 +25,7 @@ if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
 from behavtrack.io.bouts import frames_to_bouts, read_bouts_csv, write_bouts_csv  # noqa: E402
 from behavtrack.napari._reader import napari_get_reader  # noqa: E402
 from behavtrack.napari._widget import KEYS, ReviewWidget, open_session  # noqa: E402
+from behavtrack.napari.session import load_review_session  # noqa: E402
 from behavtrack.napari.video_layer import VideoArray  # noqa: E402
 
 pytestmark = pytest.mark.napari
@@ -236,6 +237,11 @@ def test_widget_adopts_layers_opened_by_reader(make_napari_viewer, openfield):
     assert isinstance(widget, ReviewWidget)
     assert widget.session is not None and widget.session.folder == folder
     assert widget.timeline is not None and widget.timeline.n_frames == N
+    # closing the session removes its layers; the dock can then open another
+    widget.close_session()
+    assert len(viewer.layers) == 0 and widget.session is None
+    widget.load(load_review_session(folder), add_layers=True)
+    assert viewer.layers["video"].data.shape[0] == N and widget.editor.n_frames == N
 
 
 def test_simulated_session_with_bouts(make_napari_viewer, qtbot, tmp_path):

@@ -268,6 +268,16 @@ class ReviewWidget(QWidget):
             self.compartment_combo.clear()
             self.compartment_combo.addItems(list(session.arena.compartments))
 
+    def close_session(self) -> None:
+        """Remove the current session's layers and forget its (unsaved) edits."""
+        if self.session is not None:
+            folder = str(self.session.folder)
+            for layer in [lyr for lyr in self.viewer.layers
+                          if lyr.metadata.get(SESSION_KEY) == folder]:
+                self.viewer.layers.remove(layer)
+        self.session = None
+        self.editor = None
+
     def _adopt(self, layer: Any) -> bool:
         folder = layer.metadata.get(SESSION_KEY) if hasattr(layer, "metadata") else None
         if folder is None or self.session is not None:
@@ -520,10 +530,12 @@ class ReviewWidget(QWidget):
         folder = QFileDialog.getExistingDirectory(self, "Open a session folder")
         if folder:
             try:
-                self.session = None
-                self.load(load_review_session(folder), add_layers=True)
+                session = load_review_session(folder)
             except InputError as exc:
                 self._say(str(exc))
+                return
+            self.close_session()
+            self.load(session, add_layers=True)
 
     def _examples_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Labeled-examples folder")
