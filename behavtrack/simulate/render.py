@@ -3,8 +3,9 @@
 The chamber (floor with uneven lighting, walls, a perforated transparent partition, the
 ports) is drawn once; each frame then gets the two mice drawn from their keypoints (an
 elliptical body from tail base to neck, a head tapering to the nose, ears, a swaying tail),
-sensor noise, and is handed to OpenCV's MPEG-4 part 2 encoder (``mp4v``), so the video's
-animals lie exactly where ``truth_pose`` says. Frames are never held in memory all at once.
+a slight blur and light flicker, sensor noise, and is handed to OpenCV's MPEG-4 part 2
+encoder (``mp4v``), so the video's animals lie exactly where ``truth_pose`` says. Frames are
+never held in memory all at once.
 """
 
 from __future__ import annotations
@@ -169,6 +170,8 @@ def render_video(sess, path: str | os.PathLike, quiet: bool = False, *,  # noqa:
     rng = np.random.default_rng([seed, 4242])
     bg = draw_background(arena, (w, h), seed)
     bank = np.clip(rng.normal(0.0, noise_sd, (8, h, w)), -127, 127).astype(np.int16)
+    flicker = np.round(1.0 + 0.01 * np.sin(2 * np.pi * 0.37 * np.arange(len(
+        sess.truth_pose.time)) / fps + rng.uniform(0, 6.3)), 3)
     kp_all = sess.truth_pose["position"].transpose("time", "space", "keypoint",
                                                     "individual").values
     n = kp_all.shape[0]
@@ -187,6 +190,9 @@ def render_video(sess, path: str | os.PathLike, quiet: bool = False, *,  # noqa:
             for t in progress(range(n), total=n, desc="rendering", quiet=quiet, unit="frame"):
                 frame = bg.copy()
                 draw_mice(frame, kp_all[t], arena.px_per_cm, phase0 + t * 0.7 / fps, bounds)
+                frame = cv2.GaussianBlur(frame, (3, 3), 0.7)  # optics: soft edges
+                if flicker[t] != 1.0:  # mains-powered light: a slight flicker
+                    frame = cv2.convertScaleAbs(frame, alpha=float(flicker[t]))
                 noisy = frame.astype(np.int16) + bank[t % 8]
                 writer.write(np.clip(noisy, 0, 255).astype(np.uint8))
         finally:

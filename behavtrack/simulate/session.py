@@ -173,8 +173,8 @@ def simulate_session(
     --------
     >>> from behavtrack.simulate import simulate_session
     >>> sess = simulate_session(day=9, duration_s=60, seed=1)
-    >>> sorted(sess.labels["behavior"].unique())[:2]
-    ['approach', 'interaction']
+    >>> sess.meta["pair"], sess.n_frames, sess.pose.individual.values.tolist()
+    ('pair01', 1800, ['mouse1', 'mouse2'])
 
     """
     cfg = config or SimulationConfig()
