@@ -79,3 +79,14 @@ def test_library_raises_input_error_for_bad_values():
         simulate_session(day=10, n_days=10)
     with pytest.raises(InputError, match="--duration"):
         simulate_session(duration_s=float("nan"))
+
+
+def test_video_first_renders_only_the_first_session(tmp_path, capsys):
+    out = tmp_path / "c"
+    code, err = _run(capsys, "simulate", "--pairs", "1", "--days", "2", "--duration", "1",
+                     "--video", "first", "--no-noise", "--out", str(out))
+    assert code == 0, err
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("video.mp4")) == [
+        "pair01/day01/video.mp4"]
+    meta = json.loads((out / "pair01" / "day02" / "session.json").read_text())
+    assert meta["noise"] is False and meta["files"]["video"] is None
