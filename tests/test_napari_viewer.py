@@ -226,7 +226,7 @@ def test_screenshot_with_timeline_and_arena(make_napari_viewer, openfield, tmp_p
     assert timeline.width() > 200 and timeline.height() > 80
 
 
-def test_widget_adopts_layers_opened_by_reader(make_napari_viewer, openfield):
+def test_widget_adopts_layers_opened_by_reader(make_napari_viewer, openfield, monkeypatch):
     folder, video = openfield
     shutil.copy(video, folder / "video.mp4")
     viewer = make_napari_viewer()
@@ -242,6 +242,14 @@ def test_widget_adopts_layers_opened_by_reader(make_napari_viewer, openfield):
     assert len(viewer.layers) == 0 and widget.session is None
     widget.load(load_review_session(folder), add_layers=True)
     assert viewer.layers["video"].data.shape[0] == N and widget.editor.n_frames == N
+    # "Open files…": the user picks the pose, the video, and no bouts
+    from qtpy.QtWidgets import QFileDialog
+
+    answers = iter([(str(folder / "pose.csv"), ""), (str(video), ""), ("", "")])
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: next(answers))
+    widget.files_button.click()
+    assert widget.session.pose_path == folder / "pose.csv" and widget.session.video_path == video
+    assert len([lyr for lyr in viewer.layers if lyr.name == "video"]) == 1
 
 
 def test_simulated_session_with_bouts(make_napari_viewer, qtbot, tmp_path):

@@ -143,8 +143,12 @@ class ReviewWidget(QWidget):
         top = QHBoxLayout()
         self.open_button = QPushButton("Open session…")
         self.open_button.clicked.connect(self._open_dialog)
+        self.files_button = QPushButton("Open files…")
+        self.files_button.setToolTip("pick a pose file, then (optionally) its video and bouts")
+        self.files_button.clicked.connect(self._open_files_dialog)
         self.session_label = QLabel("no session")
         top.addWidget(self.open_button)
+        top.addWidget(self.files_button)
         top.addWidget(self.session_label, 1)
         top.addWidget(QLabel("window (s):"))
         self.span_box = QDoubleSpinBox()
@@ -536,6 +540,26 @@ class ReviewWidget(QWidget):
                 return
             self.close_session()
             self.load(session, add_layers=True)
+
+    def _open_files_dialog(self) -> None:
+        pose, _ = QFileDialog.getOpenFileName(
+            self, "Pose file (cancel: none)", "", "Pose (*.h5 *.csv *.slp *.nwb);;All (*)")
+        video, _ = QFileDialog.getOpenFileName(
+            self, "Video (cancel: none)", str(Path(pose).parent) if pose else "",
+            "Video (*.mp4 *.avi *.mov *.mkv);;All (*)")
+        if not pose and not video:
+            return
+        start = str(Path(pose or video).parent)
+        bouts, _ = QFileDialog.getOpenFileName(self, "bouts.csv (cancel: none)", start,
+                                               "Bouts (*.csv)")
+        try:
+            session = load_review_session(video=video or None, pose=pose or None,
+                                          bouts=bouts or None)
+        except InputError as exc:
+            self._say(str(exc))
+            return
+        self.close_session()
+        self.load(session, add_layers=True)
 
     def _examples_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Labeled-examples folder")
