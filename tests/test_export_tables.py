@@ -1,0 +1,55 @@
+import json
+
+import numpy as np
+import pandas as pd
+
+from behavtrack.export import (
+    binary_table,
+    ethogram_table,
+    plot_ethogram,
+    write_binary_csv,
+    write_ethogram_csv,
+    write_provenance,
+)
+from behavtrack.export.provenance import file_record
+from behavtrack.files import sha256
+
+
+def _labels():
+    a = np.array(["other"] * 5 + ["waiting"] * 3 + ["approach"] * 2, dtype=object)
+    b = np.array(["interaction"] * 4 + ["other"] * 6, dtype=object)
+    p = np.tile([0.1, 0.2, 0.3, 0.4], (10, 1))
+    return {"mouse1": a, "mouse2": b}, {"mouse1": p, "mouse2": p[::-1]}
+
+
+def test_ethogram_and_binary_tables_roundtrip(tmp_path):
+    labels, proba = _labels()
+    eth = ethogram_table(labels, proba, fps=10.0)
+    write_ethogram_csv(eth, tmp_path / "ethogram.csv")
+    back = pd.read_csv(tmp_path / "ethogram.csv")
+    assert list(back.columns) == ["frame", "time_s", "individual", "behavior", "p_approach",
+                                  "p_waiting", "p_interaction", "p_other"]
+    assert back["behavior"].tolist() == list(labels["mouse1"]) + list(labels["mouse2"])
+    np.testing.assert_allclose(back["time_s"][:10], np.arange(10) / 10.0)
+    np.testing.assert_allclose(back[["p_approach", "p_waiting"]].iloc[0], [0.1, 0.2])
+    binary = binary_table(labels, fps=10.0)
+    write_binary_csv(binary, tmp_path / "binary.csv")
+    b = pd.read_csv(tmp_path / "binary.csv")
+    assert b.columns[0] == "time" and len(b.columns) == 1 + 2 * 4
+    assert b["mouse1|waiting"].tolist() == [0] * 5 + [1] * 3 + [0] * 2
+    assert (b.filter(like="mouse2|").sum(1) == 1).all()  # exactly one behaviour per frame
+
+
+def test_raster_png_and_provenance(tmp_path):
+    labels, _ = _labels()
+    png = plot_ethogram(labels, 10.0, tmp_path / "ethogram.png", title="t")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    src = tmp_path / "pose.csv"
+    src.write_text("x\n1\n")
+    write_provenance(tmp_path / "provenance.json", inputs={"pose": file_record(src),
+                     "events": None}, model={"path": None}, parameters={"fps": 10.0},
+                     notes=["n"])
+    prov = json.loads((tmp_path / "provenance.json").read_text())
+    assert prov["inputs"]["pose"]["sha256"] == sha256(src)
+    assert prov["inputs"]["pose"]["bytes"] == 4 and prov["notes"] == ["n"]
+    assert not list(tmp_path.glob(".*"))  # no temporary files left behind
