@@ -222,10 +222,18 @@ def _looks_like_manifest(path: Path) -> bool:
 
 
 # ---- one session ---------------------------------------------------------------------------
+def _default_model_digest() -> str:
+    """Checksum of the shipped model, so that a new shipped model re-runs the sessions."""
+    from behavtrack.strategies.model_file import default_model_path
+
+    path = default_model_path()
+    return f"default:{sha256(path)}" if path.is_file() else "default"
+
+
 def _fingerprint(job: SessionJob, model: str | None, params: dict[str, Any]) -> dict[str, Any]:
     return {
         "inputs": {str(p): sha256(p) for p in job.inputs()},
-        "model": sha256(model) if model else "default",
+        "model": sha256(model) if model else _default_model_digest(),
         "params": params,
         "behavtrack": __version__,
     }
