@@ -56,6 +56,43 @@ def test_replay_gives_the_flag_steps(rollouts):
                                       ev.loc[ev["event"] == "miss", "frame"].to_numpy())
 
 
+def _env_reference(p1, p2, starts, lim=2):
+    """The environment's rule step by step, as in MultiAgentSync_fullobs.step (one train)."""
+    h1, h2 = [False] * 5, [False] * 5
+    sync_steps, miss_steps = [], []
+    for t in range(len(p1)):
+        if starts[t]:
+            h1, h2 = [False] * 5, [False] * 5
+        m1, m2 = h1[-lim:] + [bool(p1[t])], h2[-lim:] + [bool(p2[t])]
+        if any(m1) and any(m2):
+            sync_steps.append(t)
+            h1, h2 = [False] * 5, [False] * 5
+        elif m1[0] or m2[0]:
+            miss_steps.append(t)
+            h1, h2 = [False] * 5, [False] * 5
+        else:
+            h1, h2 = h1[1:] + [bool(p1[t])], h2[1:] + [bool(p2[t])]
+    return sync_steps, miss_steps
+
+
+def test_replay_equals_the_environment_rule_on_random_trains():
+    rng = np.random.default_rng(0)
+    lengths = [37, 50, 12, 50]  # unequal episodes
+    starts = np.zeros(sum(lengths), bool)
+    starts[np.cumsum([0] + lengths[:-1])] = True
+    p1 = rng.random((20, len(starts))) < 0.15
+    p2 = rng.random((20, len(starts))) < 0.1
+    out = replay_sync(p1, p2, starts, return_flags=True)
+    for k in range(20):
+        sync_steps, miss_steps = _env_reference(p1[k], p2[k], starts)
+        assert np.flatnonzero(out["sync"][k]).tolist() == sync_steps
+        assert np.flatnonzero(out["miss"][k]).tolist() == miss_steps
+        assert out["n_sync"][k] == len(sync_steps) and out["n_miss"][k] == len(miss_steps)
+        # success flags mark only pokes, and every synchronized step has one of each agent
+        assert not (out["success1"][k] & ~p1[k]).any()
+        assert out["n_success_pokes"][k] == out["success1"][k].sum() + out["success2"][k].sum()
+
+
 def test_success_beats_chance_when_skilled(rollouts):
     rows = {cp: analyze_rollout(r, n_shifts=1000)[1] for cp, r in rollouts.items()}
     assert rows[0]["chance_p"] > 0.05  # skill 0.05: no better than shifted trains

@@ -129,7 +129,8 @@ def replay_sync(
     ``sync_limit`` steps and the current step, both agents having poked makes a synchronized
     poke (histories reset); otherwise a poke ``sync_limit`` steps old makes a miss (histories
     reset); otherwise the current pokes enter the histories. Histories reset at each episode
-    start. The loop runs over steps; every operation is vectorized over the trains.
+    start. The loop runs over the steps of an episode; every operation is vectorized over the
+    trains and the episodes (episodes of unequal length are padded, padding never counts).
 
     Parameters
     ----------
@@ -156,42 +157,65 @@ def replay_sync(
     p1, p2 = np.broadcast_arrays(p1, p2)
     n_s, n_t = p1.shape
     lim = int(sync_limit)
-    h1 = np.zeros((n_s, lim), dtype=bool)
-    h2 = np.zeros((n_s, lim), dtype=bool)
-    n_sync = np.zeros(n_s, dtype=int)
-    n_miss = np.zeros(n_s, dtype=int)
-    n_ok = np.zeros(n_s, dtype=int)
+    # lay the steps out as (episode, step in episode): the loop runs over steps within an
+    # episode, with every operation vectorized over the trains and the episodes
+    start = np.asarray(episode_start, dtype=bool).copy()
+    start[0] = True
+    ep = np.cumsum(start) - 1
+    first = np.flatnonzero(start)
+    pos = np.arange(n_t) - first[ep]
+    n_e, n_l = len(first), int(pos.max()) + 1
+    valid = np.zeros((n_e, n_l), dtype=bool)
+    valid[ep, pos] = True
+    q1 = np.zeros((n_s, n_e, n_l), dtype=bool)
+    q2 = np.zeros((n_s, n_e, n_l), dtype=bool)
+    q1[:, ep, pos] = p1
+    q2[:, ep, pos] = p2
+    # histories: one (trains, episodes) array per lag, oldest first
+    h1 = [np.zeros((n_s, n_e), dtype=bool) for _ in range(lim)]
+    h2 = [np.zeros((n_s, n_e), dtype=bool) for _ in range(lim)]
+    n_sync = np.zeros((n_s, n_e), dtype=int)
+    n_miss = np.zeros((n_s, n_e), dtype=int)
+    n_ok = np.zeros((n_s, n_e), dtype=int)
     if return_flags:
-        sync_f = np.zeros((n_s, n_t), dtype=bool)
-        miss_f = np.zeros((n_s, n_t), dtype=bool)
-        ok1 = np.zeros((n_s, n_t), dtype=bool)
-        ok2 = np.zeros((n_s, n_t), dtype=bool)
-    start = np.asarray(episode_start, dtype=bool)
-    for t in range(n_t):
-        if start[t]:
-            h1[:] = False
-            h2[:] = False
-        a1, a2 = p1[:, t], p2[:, t]
-        sync = (h1.any(axis=1) | a1) & (h2.any(axis=1) | a2)
-        miss = ~sync & (h1[:, 0] | h2[:, 0]) if lim > 0 else np.zeros(n_s, dtype=bool)
+        sync_f = np.zeros((n_s, n_e, n_l), dtype=bool)
+        miss_f = np.zeros((n_s, n_e, n_l), dtype=bool)
+        ok1 = np.zeros((n_s, n_e, n_l), dtype=bool)
+        ok2 = np.zeros((n_s, n_e, n_l), dtype=bool)
+    none = np.zeros((n_s, n_e), dtype=bool)
+    for t in range(n_l):
+        a1, a2, v = q1[:, :, t], q2[:, :, t], valid[None, :, t]
+        any1, any2, count = a1.copy(), a2.copy(), a1.astype(int) + a2
+        for k in range(lim):
+            any1 |= h1[k]
+            any2 |= h2[k]
+            count += h1[k]
+            count += h2[k]
+        sync = any1 & any2 & v
+        miss = (~sync & (h1[0] | h2[0]) & v) if lim > 0 else none
         n_sync += sync
         n_miss += miss
-        n_ok += sync * (h1.sum(axis=1) + h2.sum(axis=1) + a1 + a2)
+        n_ok += sync * count
         if return_flags:
-            sync_f[:, t], miss_f[:, t] = sync, miss
-            ok1[:, t], ok2[:, t] = sync & a1, sync & a2
+            sync_f[:, :, t], miss_f[:, :, t] = sync, miss
+            ok1[:, :, t], ok2[:, :, t] = sync & a1, sync & a2
             for k in range(lim):
                 past = t - lim + k
                 if past >= 0:
-                    ok1[:, past] |= sync & h1[:, k]
-                    ok2[:, past] |= sync & h2[:, k]
-        keep = ~(sync | miss)[:, None]
+                    ok1[:, :, past] |= sync & h1[k]
+                    ok2[:, :, past] |= sync & h2[k]
         if lim > 0:
-            h1 = np.concatenate([h1[:, 1:], a1[:, None]], axis=1) & keep
-            h2 = np.concatenate([h2[:, 1:], a2[:, None]], axis=1) & keep
+            keep = ~(sync | miss)
+            h1 = [*h1[1:], a1 & keep]
+            h2 = [*h2[1:], a2 & keep]
+            if lim > 1:
+                h1[:-1] = [h & keep for h in h1[:-1]]
+                h2[:-1] = [h & keep for h in h2[:-1]]
+    n_sync, n_miss, n_ok = n_sync.sum(axis=1), n_miss.sum(axis=1), n_ok.sum(axis=1)
     out = {"n_sync": n_sync, "n_miss": n_miss, "n_success_pokes": n_ok}
     if return_flags:
-        out.update(sync=sync_f, miss=miss_f, success1=ok1, success2=ok2)
+        out.update(sync=sync_f[:, ep, pos], miss=miss_f[:, ep, pos],
+                   success1=ok1[:, ep, pos], success2=ok2[:, ep, pos])
     return out
 
 
