@@ -22,6 +22,8 @@ if not os.environ.get("DISPLAY"):
 if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
     os.environ["QT_QPA_PLATFORM"] = "xcb"  # offscreen gives napari no OpenGL context
 
+from qtpy.QtCore import Qt  # noqa: E402
+
 from behavtrack.io.bouts import frames_to_bouts, read_bouts_csv, write_bouts_csv  # noqa: E402
 from behavtrack.napari._reader import napari_get_reader  # noqa: E402
 from behavtrack.napari._widget import KEYS, ReviewWidget, open_session  # noqa: E402
@@ -107,7 +109,7 @@ def test_edit_with_widget_and_keys_then_save_and_reload(make_napari_viewer, open
     tl.canvas.draw()
     x, y = tl.ax.transData.transform((1100 / FPS, 0.0))
     ratio = tl.canvas.device_pixel_ratio
-    from qtpy.QtCore import QPoint, Qt
+    from qtpy.QtCore import QPoint
 
     pos = QPoint(int(x / ratio), int(tl.canvas.height() - y / ratio))
     qtbot.mouseClick(tl.canvas, Qt.MouseButton.LeftButton, pos=pos)
@@ -133,14 +135,14 @@ def test_edit_with_widget_and_keys_then_save_and_reload(make_napari_viewer, open
 
     def press(action):
         key = KEYS[action].split("-")[-1]
-        qtbot.keyClick(canvas, key, napari._qt.qt_event_loop.Qt.KeyboardModifier.ShiftModifier)
+        qtbot.keyClick(canvas, key, Qt.KeyboardModifier.ShiftModifier)
 
     widget.set_frame(520)
-    qtbot.keyClick(canvas, napari._qt.qt_event_loop.Qt.Key.Key_Right,
-                   napari._qt.qt_event_loop.Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(canvas, Qt.Key.Key_Right,
+                   Qt.KeyboardModifier.ShiftModifier)
     assert widget.frame == 650  # next bout
-    qtbot.keyClick(canvas, napari._qt.qt_event_loop.Qt.Key.Key_Left,
-                   napari._qt.qt_event_loop.Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(canvas, Qt.Key.Key_Left,
+                   Qt.KeyboardModifier.ShiftModifier)
     assert widget.frame == 500  # previous bout
     widget.set_frame(520)
     press("approach")  # bout 500-650 becomes approach
@@ -284,7 +286,7 @@ def test_simulated_session_with_bouts(make_napari_viewer, qtbot, tmp_path):
     # switch to mouse2 with the key, relabel its bout at frame 300: mouse1 is untouched
     canvas = viewer.window._qt_viewer.canvas.native
     canvas.setFocus()
-    shift = napari._qt.qt_event_loop.Qt.KeyboardModifier.ShiftModifier
+    shift = Qt.KeyboardModifier.ShiftModifier
     widget.select_individual("mouse1")
     qtbot.keyClick(canvas, "N", shift)
     assert widget.individual == "mouse2"
