@@ -49,6 +49,8 @@ class Calibration:
         Half the body width (px): the largest distance from the outline inside a blob.
     kernel : numpy.ndarray
         The opening's structuring element that removes tails.
+    coarse_kernel : numpy.ndarray or None
+        The same at half resolution, used when the kernel is wide (faster).
     min_area : float
         Smallest blob taken for an animal.
 
@@ -61,6 +63,12 @@ class Calibration:
         self.half_width = float(half_width)
         r = max(1, int(round(0.45 * half_width)))
         self.kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+        # wide openings run at half resolution (see pose_from_mask)
+        rc = max(1, int(round(r / 2)))
+        self.coarse_kernel = (
+            cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * rc + 1, 2 * rc + 1))
+            if r >= 5 else None
+        )
         self.min_area = 0.2 * self.typical_area
 
 
@@ -272,7 +280,7 @@ def track_video(
             for k, blob in enumerate(chosen):
                 if blob is None:
                     continue
-                rec = pose_from_mask(blob.mask, blob.offset, calib.kernel)
+                rec = pose_from_mask(blob.mask, blob.offset, calib.kernel, calib.coarse_kernel)
                 if rec is not None:
                     records[index, k] = rec
         t_end = time.perf_counter()
