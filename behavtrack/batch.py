@@ -252,14 +252,20 @@ def is_up_to_date(job: SessionJob, out_dir: Path, model: str | None, params: dic
 
 
 def _session_inputs(folder: Path) -> tuple[Path | None, Path | None, dict[str, Any]]:
-    """Pose file, video and metadata of a session folder (pose or video may be missing)."""
+    """Pose file, video and metadata of a session folder (pose or video may be missing).
+
+    Files are looked up as :func:`behavtrack.io.session.load_session` does.
+    """
+    from behavtrack.io.session import POSE_NAMES, VIDEO_NAMES
+
     meta = json.loads((folder / "session.json").read_text(encoding="utf-8"))
     files = meta.get("files") if isinstance(meta.get("files"), dict) else {}
-    pose = next((folder / n for n in (files.get("pose"), "pose.h5", "pose.analysis.h5",
-                                       "pose.csv", "pose.slp") if n and (folder / n).is_file()),
-                None)
-    video = next((folder / n for n in (files.get("video"), "video.mp4", "video.avi")
-                  if n and (folder / n).is_file()), None)
+
+    def first(names: Iterable[str | None]) -> Path | None:
+        return next((folder / n for n in names if n and (folder / n).is_file()), None)
+
+    pose = first((meta.get("pose"), files.get("pose"), *POSE_NAMES))
+    video = first((meta.get("video"), files.get("video"), *VIDEO_NAMES))
     return pose, video, meta
 
 

@@ -29,6 +29,7 @@ _COMMANDS = [
     "classify",
     "stats",
     "compare",
+    "review",
     "batch",
     "demo",
 ]
