@@ -172,3 +172,13 @@ def test_bout_f1_uses_temporal_iou():
     p_bad = np.array(["other"] * 16 + ["approach"] * 10 + ["other"] * 4, dtype=object)  # 4/16
     assert bout_scores([t], [p_good])["per_behavior"]["approach"]["f1"] == 1.0
     assert bout_scores([t], [p_bad])["per_behavior"]["approach"]["f1"] == 0.0
+
+
+def test_scaled_forward_backward_matches_the_log_implementation(data):
+    train, (x, _) = data
+    m = _fit(train, n_substates=2, covariance_type="full")
+    z = m._encode(x.iloc[:2000])
+    fast = m._hmm()
+    slow = m._hmm()
+    slow.implementation = "log"
+    np.testing.assert_allclose(fast.predict_proba(z), slow.predict_proba(z), atol=1e-8)

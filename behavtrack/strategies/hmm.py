@@ -83,6 +83,13 @@ class _MaskedGaussianHMM(GaussianHMM):
         self._ll_cache = (key, out)
         return out
 
+    def _compute_likelihood(self, X: np.ndarray) -> np.ndarray:
+        # Scaled per frame (divided by the frame's largest state likelihood) so that nothing
+        # underflows; a per-frame constant changes neither posteriors nor the Viterbi path.
+        ll = self._compute_log_likelihood(X)
+        with np.errstate(under="ignore"):
+            return np.exp(ll - ll.max(axis=1, keepdims=True))
+
     def _loglik(self, X: np.ndarray) -> np.ndarray:
         miss = np.abs(X) >= _MISSING / 10
         means = self.means_
@@ -438,7 +445,7 @@ class HMMClassifier:
         m = _MaskedGaussianHMM(
             n_components=len(self.state_behavior_), covariance_type=self.covariance_type,
             min_covar=self.min_covar, init_params="", params="stmc",
-            n_iter=self.em_iter, random_state=self.random_state, implementation="log",
+            n_iter=self.em_iter, random_state=self.random_state, implementation="scaling",
         )
         m.n_features = len(self.feature_names_)
         m.startprob_ = self.startprob_
