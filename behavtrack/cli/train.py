@@ -22,6 +22,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--pose", action="append", default=[], metavar="FILE",
                    help="the pose file of the video of the matching --boris")
     p.add_argument("--arena", help="arena YAML for the --boris/--pose pairs")
+    p.add_argument("--events", action="append", default=[], metavar="FILE",
+                   help="the rig log of the matching --boris (optional; repeat per pair)")
+    p.add_argument("--behavior-map", action="append", default=[], metavar="OLD=NEW",
+                   help="rename a BORIS behaviour (e.g. interact=interaction; OLD= drops it)")
+    p.add_argument("--subject-map", action="append", default=[], metavar="OLD=NEW",
+                   help="rename a BORIS subject to the pose's individual (e.g. adult=mouse1)")
     p.add_argument("--out", required=True, metavar="MODEL", help="model JSON to write")
     p.add_argument("--folds", type=int, default=4,
                    help="cross-validation folds over sessions for the held-out metrics "
@@ -43,9 +49,16 @@ def run(args: argparse.Namespace) -> int:
     if len(args.boris) != len(args.pose):
         raise InputError("--boris/--pose", f"got {len(args.boris)} BORIS file(s) and "
                          f"{len(args.pose)} pose file(s)", "give one --pose per --boris")
+    if args.events and len(args.events) != len(args.boris):
+        raise InputError("--events", f"got {len(args.events)} for {len(args.boris)} --boris",
+                         "give one --events per --boris, or none")
+    bmap = _pairs(args.behavior_map, "--behavior-map")
+    smap = _pairs(args.subject_map, "--subject-map")
     items: list = find_sessions(args.labeled) if args.labeled else []
-    items += [labeled_from_boris(b, p, arena=args.arena)
-              for b, p in zip(args.boris, args.pose, strict=True)]
+    events = args.events or [None] * len(args.boris)
+    items += [labeled_from_boris(b, p, arena=args.arena, events=e, behavior_map=bmap,
+                                 subject_map=smap)
+              for b, p, e in zip(args.boris, args.pose, events, strict=True)]
     if not items:
         raise InputError("train", "no labelled sessions given", "name session folders")
     model = train_model(items, args.out, folds=args.folds,
@@ -58,3 +71,16 @@ def run(args: argparse.Namespace) -> int:
                   f"{m['hmm_frame_macro_f1']:.3f}, bout F1 {m['hmm_bout_macro_f1']:.3f}")
         print(f"wrote {args.out}")
     return 0
+
+
+def _pairs(items: list[str], option: str) -> dict[str, str | None] | None:
+    """Parse ``OLD=NEW`` options into a mapping (``OLD=`` maps to ``None``: drop)."""
+    from behavtrack.errors import InputError
+
+    out: dict[str, str | None] = {}
+    for item in items:
+        old, sep, new = item.partition("=")
+        if not sep or not old:
+            raise InputError(option, f"{item!r} is not OLD=NEW", "e.g. interact=interaction")
+        out[old] = new or None
+    return out or None
