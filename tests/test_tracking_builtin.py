@@ -196,3 +196,30 @@ def test_arena_that_does_not_fit_the_frame(tmp_path: Path) -> None:
     draw_clip(video, centres, headings)
     with pytest.raises(InputError, match="does not fit the 320x240 frames"):
         track_video(video, arena=default_arena(), quiet=True)
+
+
+def test_failure_mid_video_stops_decoding_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import behavtrack.tracking.tracker as tracker
+
+    centres, headings = walk(60, [[80, 120]], [[2.0, 0.5]])
+    video = tmp_path / "clip.avi"
+    draw_clip(video, centres, headings)
+    calls = {"n": 0}
+    real = tracker.pose_from_mask
+
+    def failing(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 20:
+            raise RuntimeError("disk on fire")
+        return real(*args, **kwargs)
+
+    before = threading.active_count()
+    monkeypatch.setattr(tracker, "pose_from_mask", failing)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        track_video(video, out=tmp_path / "out", quiet=True)
+    assert threading.active_count() == before
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

@@ -267,22 +267,26 @@ def track_video(
         read = 0
         t_stream = time.perf_counter()
         frames = _prefetch(reader.iter_frames())
-        for index, frame in progress(frames, total=n, desc=f"tracking {reader.path.name}",
-                                     quiet=quiet, unit="frame"):
-            read += 1
-            blobs = segmenter.blobs(frame)
-            if compartments is not None:
-                chosen = by_compartment(blobs, compartments)
-            elif assigner is not None:
-                chosen = assigner.assign(blobs)
-            else:
-                chosen = blobs[:1] + [None] * (1 - len(blobs[:1]))
-            for k, blob in enumerate(chosen):
-                if blob is None:
-                    continue
-                rec = pose_from_mask(blob.mask, blob.offset, calib.kernel, calib.coarse_kernel)
-                if rec is not None:
-                    records[index, k] = rec
+        try:
+            for index, frame in progress(frames, total=n, desc=f"tracking {reader.path.name}",
+                                         quiet=quiet, unit="frame"):
+                read += 1
+                blobs = segmenter.blobs(frame)
+                if compartments is not None:
+                    chosen = by_compartment(blobs, compartments)
+                elif assigner is not None:
+                    chosen = assigner.assign(blobs)
+                else:
+                    chosen = blobs[:1]
+                for k, blob in enumerate(chosen):
+                    if blob is None:
+                        continue
+                    rec = pose_from_mask(blob.mask, blob.offset, calib.kernel,
+                                         calib.coarse_kernel)
+                    if rec is not None:
+                        records[index, k] = rec
+        finally:
+            frames.close()  # stop the decoding thread before the reader is released
         t_end = time.perf_counter()
         bad = sorted(reader.bad_frames)
         fps = reader.fps
