@@ -161,7 +161,8 @@ def classify_features(features: pd.DataFrame, model: HMMClassifier
     """Decode every animal of a feature table with ``model``.
 
     The model is restricted to the features present (the others are marginalised out);
-    ``waiting`` is dropped without geometry features, ``interaction`` without social ones.
+    ``waiting`` is dropped without geometry features, ``interaction`` without social ones,
+    and ``approach`` (to the partition or the partner) when both are absent.
     Frames where the animal is not tracked at all are labelled ``other`` with NaN posteriors.
 
     Returns
@@ -177,27 +178,37 @@ def classify_features(features: pd.DataFrame, model: HMMClassifier
         drop.append("waiting")
     if "social" in skipped and "interaction" in model.behaviors_:
         drop.append("interaction")
+    if "social" in skipped and "geometry" in skipped and "approach" in model.behaviors_:
+        drop.append("approach")
     have = [f for f in model.feature_names_ if f in features.columns]
     lacking = [f for f in model.feature_names_ if f not in features.columns]
     m = model
     if lacking or drop:
-        m = model.restrict(have, drop)
+        if set(drop) >= set(model.behaviors_) - {"other"}:
+            m = None
+        else:
+            m = model.restrict(have, drop)
         if lacking:
             notes.append(f"features {lacking} are not available; the model was marginalised "
                          "over them")
         if drop:
+            lacking_inputs = [w for w, g in (("an arena", "geometry"), ("a partner", "social"))
+                              if g in skipped]
             notes.append(f"behaviour(s) {drop} cannot be detected without "
-                         f"{'an arena' if 'waiting' in drop else ''}"
-                         f"{' and ' if len(drop) == 2 else ''}"
-                         f"{'a partner' if 'interaction' in drop else ''}; never predicted")
+                         f"{' or '.join(lacking_inputs)}; never predicted")
     fps = features.attrs.get("fps")
     labels, proba = {}, {}
     inds = list(dict.fromkeys(features.index.get_level_values("individual")))
     for ind in inds:
         x = features.xs(ind, level="individual")
         x.attrs = dict(features.attrs)
-        lab, p = m.decode(x, fps=fps)
-        p = _reorder(p, m.behaviors_)
+        if m is None:  # nothing but "other" can be told apart
+            lab = np.full(len(x), "other", dtype=object)
+            p = np.zeros((len(x), len(BEHAVIORS)))
+            p[:, BEHAVIORS.index("other")] = 1.0
+        else:
+            lab, p = m.decode(x, fps=fps)
+            p = _reorder(p, m.behaviors_)
         if "tracked" in x.columns:
             lost = x["tracked"].to_numpy() < 0.5
             if lost.any():
