@@ -52,7 +52,8 @@ def plot_ethogram(labels: dict[str, np.ndarray], fps: float, path: str | os.Path
         grid[r, :len(lab)] = [code.get(v, code["other"]) for v in lab]
     minutes = n / fps >= 120
     extent_x = (n / fps / 60) if minutes else n / fps
-    fig = Figure(figsize=(10, 1.0 + 0.6 * len(inds)), dpi=100)
+    height = 1.4 + 0.6 * len(inds)
+    fig = Figure(figsize=(10, height), dpi=100)
     ax = fig.add_subplot(1, 1, 1)
     cmap = ListedColormap([BEHAVIOR_COLORS[b] for b in BEHAVIORS])
     ax.imshow(grid, aspect="auto", interpolation="nearest", cmap=cmap, vmin=-0.5,
@@ -61,10 +62,9 @@ def plot_ethogram(labels: dict[str, np.ndarray], fps: float, path: str | os.Path
     ax.set_xlabel("time (min)" if minutes else "time (s)")
     if title:
         ax.set_title(title, fontsize=9)
-    ax.legend(handles=[Patch(color=BEHAVIOR_COLORS[b], label=b) for b in BEHAVIORS],
-              loc="upper center", bbox_to_anchor=(0.5, -0.35 if len(inds) < 3 else -0.2),
-              ncol=len(BEHAVIORS), fontsize=8, frameon=False)
-    fig.tight_layout()
+    fig.legend(handles=[Patch(color=BEHAVIOR_COLORS[b], label=b) for b in BEHAVIORS],
+               loc="lower center", ncol=len(BEHAVIORS), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.3 / height, 1, 1))
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
     return Path(path)
