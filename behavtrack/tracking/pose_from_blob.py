@@ -161,35 +161,55 @@ def pose_from_mask(
 
     a_l, a_r = ears(1.0)
     b_l, b_r = ears(-1.0)
-    # -- nose tip: the opening blunts a tapering snout; extend each end into the full
-    # foreground, along the axis and near it, by at most twice the opening's radius.
+    # -- nose tip. The snout is the sharpest convex point of the body's outline in the
+    # head half (a bent head's tip is not the axis's end); the opening blunts a tapering
+    # snout, so the tip is then extended into the full foreground along the snout's own
+    # direction by at most the opening's radius.
     reach = 1.0 * (kernel.shape[0] // 2) + 2.0
-    lane = max(2.0, 0.25 * float(np.ptp(across)))
+    width = float(np.ptp(across))
+    lane = max(2.0, 0.25 * width)
+    arc = max(4, int(round(0.4 * width)))
+    if len(outline) > 4 * arc:
+        prev = np.roll(outline, arc, axis=0)
+        nxt = np.roll(outline, -arc, axis=0)
+        mid = (prev + nxt) / 2
+        bulge = outline - mid
+        sharpness = np.hypot(*bulge.T) / (np.hypot(*(prev - nxt).T) + 1.0)
+        convex = np.einsum("ij,ij->i", bulge, rel) > 0
+    else:
+        bulge = rel
+        sharpness = np.zeros(len(outline))
+        convex = np.zeros(len(outline), dtype=bool)
     # the tip lies on the outline of the full foreground: its outline points suffice
     full_outlines, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     full = np.concatenate([c.reshape(-1, 2) for c in full_outlines]).astype(float)
-    f_rel = full - (cx, cy)
-    f_along = f_rel @ u
-    f_across = f_rel @ np.array([-u[1], u[0]])
 
-    def tip(end: np.ndarray, sign: float) -> np.ndarray:
-        e_rel = end - (cx, cy)
-        e_along = float(e_rel @ u) * sign
-        e_across = float(e_rel @ np.array([-u[1], u[0]]))
-        s_along = f_along * sign
-        sel = (
-            (np.abs(f_across - e_across) < lane)
-            & (s_along > e_along - 1.0)
-            & (s_along < e_along + reach)
-        )
+    def snout(end: np.ndarray, sign: float) -> tuple[np.ndarray, np.ndarray]:
+        """Return the snout point and direction if the head is at ``sign`` * u."""
+        cand = convex & (along * sign > 0.25 * half)
+        axis_dir = u * sign
+        if cand.any():
+            k = int(np.flatnonzero(cand)[np.argmax(sharpness[cand])])
+            at_end = int(np.argmin(np.hypot(*(outline - end).T)))
+            # keep the axis end unless the other point is clearly sharper (a bent head)
+            if sharpness[k] > 1.3 * sharpness[at_end] + 0.05:
+                d = bulge[k] / (np.hypot(*bulge[k]) + 1e-9)
+                return outline[k], d
+        return end, axis_dir
+
+    def tip(end: np.ndarray, d: np.ndarray) -> np.ndarray:
+        rel_f = full - end
+        f_along = rel_f @ d
+        f_across = rel_f @ np.array([-d[1], d[0]])
+        sel = (np.abs(f_across) < lane) & (f_along > -1.0) & (f_along < reach)
         if not sel.any():
             return end
-        far = s_along[sel].max()
-        near_tip = sel & (s_along > far - 1.5)
+        far = f_along[sel].max()
+        near_tip = sel & (f_along > far - 1.5)
         return full[near_tip].mean(axis=0)
 
-    na = tip(end_a, 1.0)
-    nb = tip(end_b, -1.0)
+    na = tip(*snout(end_a, 1.0))
+    nb = tip(*snout(end_b, -1.0))
     x0, y0 = offset
     off = np.array([x0, y0], dtype=float)
     rec = np.concatenate([
