@@ -182,3 +182,13 @@ def test_scaled_forward_backward_matches_the_log_implementation(data):
     slow = m._hmm()
     slow.implementation = "log"
     np.testing.assert_allclose(fast.predict_proba(z), slow.predict_proba(z), atol=1e-8)
+
+
+def test_bridge_gaps_joins_bouts_split_by_a_short_other_run():
+    from behavtrack.strategies.hmm import bridge_gaps
+
+    s = np.array([1] * 10 + [3] * 5 + [1] * 10 + [3] * 20 + [1] * 5 + [3] * 3 + [2] * 4)
+    out = bridge_gaps(s, 3, 5)
+    assert out[:25].tolist() == [1] * 25  # 5-frame gap bridged
+    assert (out[25:45] == 3).all()  # 20-frame gap kept
+    assert (out[50:53] == 3).all()  # between different behaviours: kept

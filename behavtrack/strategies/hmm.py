@@ -36,7 +36,7 @@ from behavtrack.files import atomic_write_text
 from behavtrack.io.bouts import BEHAVIORS
 
 __all__ = ["HMMClassifier", "MODEL_SCHEMA_VERSION", "DEFAULT_FEATURES", "DEFAULT_SUBSTATES",
-           "enforce_min_bout", "LOG_FEATURES", "SOON_FEATURES"]
+           "bridge_gaps", "enforce_min_bout", "LOG_FEATURES", "SOON_FEATURES"]
 
 MODEL_SCHEMA_VERSION = 1
 _MISSING = 1e300  # finite stand-in for NaN so hmmlearn's input checks accept the array
@@ -185,6 +185,32 @@ def enforce_min_bout(states: np.ndarray, proba: np.ndarray, min_frames: int) -> 
     return s
 
 
+def bridge_gaps(states: np.ndarray, gap_state: int, max_frames: int) -> np.ndarray:
+    """Give short ``gap_state`` runs between two runs of the same other state that state.
+
+    A waiting mouse that shifts at its port for half a second is still waiting: runs of
+    ``gap_state`` (``other``) of at most ``max_frames`` flanked by the same behaviour on both
+    sides become that behaviour.
+
+    Examples
+    --------
+    >>> bridge_gaps(np.array([1, 1, 3, 3, 1, 3, 3, 3, 2]), 3, 2).tolist()
+    [1, 1, 1, 1, 1, 3, 3, 3, 2]
+
+    """
+    s = np.asarray(states).copy()
+    if max_frames <= 0 or len(s) < 3:
+        return s
+    starts, stops = _runs(s)
+    vals = s[starts]
+    inner = np.arange(1, len(starts) - 1)
+    ok = ((vals[inner] == gap_state) & (vals[inner - 1] == vals[inner + 1])
+          & ((stops[inner] - starts[inner]) <= max_frames))
+    for r in inner[ok]:
+        s[starts[r]:stops[r]] = vals[r - 1]
+    return s
+
+
 def _ramp(lengths: np.ndarray) -> np.ndarray:
     """``[0..l0-1, 0..l1-1, ...]`` for run lengths."""
     if len(lengths) == 0:
@@ -221,6 +247,9 @@ class HMMClassifier:
         Dirichlet pseudo-count added to every transition count (self-transitions included).
     min_bout_s
         Shortest bout kept when decoding; shorter runs merge into a neighbour.
+    max_gap_s
+        ``other`` runs up to this long between two bouts of the same behaviour are bridged
+        (the two bouts become one).
     em_iter
         Baum-Welch iterations on unlabelled sequences after the supervised fit (0 = none).
     log_features
@@ -255,6 +284,7 @@ class HMMClassifier:
         min_covar: float = 1e-3,
         transition_prior: float = 1.0,
         min_bout_s: float = 0.5,
+        max_gap_s: float = 1.0,
         em_iter: int = 0,
         log_features: Sequence[str] = LOG_FEATURES,
         soon_features: Sequence[str] = SOON_FEATURES,
@@ -268,6 +298,7 @@ class HMMClassifier:
         self.min_covar = min_covar
         self.transition_prior = transition_prior
         self.min_bout_s = min_bout_s
+        self.max_gap_s = max_gap_s
         self.em_iter = em_iter
         self.log_features = log_features
         self.soon_features = soon_features
@@ -280,7 +311,7 @@ class HMMClassifier:
         """Return the constructor parameters."""
         return {k: getattr(self, k) for k in (
             "features", "behaviors", "covariance_type", "min_covar", "transition_prior",
-            "min_bout_s", "em_iter", "log_features", "soon_features", "soon_tau_s",
+            "min_bout_s", "max_gap_s", "em_iter", "log_features", "soon_features", "soon_tau_s",
             "n_substates", "random_state")}
 
     def set_params(self, **params: Any) -> HMMClassifier:
@@ -520,6 +551,9 @@ class HMMClassifier:
         fps = fps or (X.attrs.get("fps") if isinstance(X, pd.DataFrame) else None) or self.fps_
         if fps and self.min_bout_s > 0:
             states = enforce_min_bout(states, proba, int(round(self.min_bout_s * fps)))
+        if fps and self.max_gap_s > 0 and "other" in self.behaviors_:
+            states = bridge_gaps(states, self.behaviors_.index("other"),
+                                 int(round(self.max_gap_s * fps)))
         return np.asarray(self.behaviors_, dtype=object)[states], proba
 
     def predict(self, X: Any, fps: float | None = None) -> np.ndarray:
