@@ -202,3 +202,24 @@ def test_train_model_is_deterministic(session, tmp_path):
     b = train_model([folder], tmp_path / "b.json", quiet=True)
     assert (tmp_path / "a.json").read_text() == (tmp_path / "b.json").read_text()
     assert a.training_checksum_ == b.training_checksum_
+
+
+def test_train_with_em_refinement_on_unlabeled_sessions(session, tmp_path):
+    sess, folder = session
+    unl = tmp_path / "unl"
+    shutil.copytree(folder, unl)
+    (unl / "labels.csv").unlink()
+    (unl / "bouts.csv").unlink()
+    (unl / "events.csv").unlink()  # pokes then come from the pose
+    m = train_model([folder], None, em_iter=2, unlabeled=[unl], quiet=True, folds=0)
+    assert m.metrics_["em"]["iterations"] == 2 and len(m.metrics_["em"]["unlabeled_sessions"])
+    plain = train_model([folder], None, quiet=True, folds=0)
+    assert not np.allclose(m.means_, plain.means_)  # EM moved the emissions
+    pred = m.predict(plain_features(folder))
+    assert set(pred) <= set(BEHAVIORS)
+
+
+def plain_features(folder):
+    from behavtrack.strategies.pipeline import unlabeled_tables
+
+    return unlabeled_tables(folder)[0]

@@ -36,6 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--min-bout-s", type=float, default=0.5)
     p.add_argument("--em-iter", type=int, default=0,
                    help="Baum-Welch refinement iterations after the supervised fit")
+    p.add_argument("--unlabeled", nargs="+", default=[], metavar="SESSION",
+                   help="session folders without labels for the EM refinement (--em-iter)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=run)
 
@@ -63,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("train", "no labelled sessions given", "name session folders")
     model = train_model(items, args.out, folds=args.folds,
                         covariance_type=args.covariance, min_bout_s=args.min_bout_s,
-                        em_iter=args.em_iter, seed=args.seed, quiet=args.quiet)
+                        em_iter=args.em_iter, seed=args.seed, quiet=args.quiet,
+                        unlabeled=find_sessions(args.unlabeled) if args.unlabeled else ())
     if not args.quiet:
         m = model.metrics_
         if m.get("n_test_sessions"):

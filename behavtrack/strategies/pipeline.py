@@ -27,7 +27,8 @@ from behavtrack.io.bouts import BEHAVIORS, bouts_to_frames, frames_to_bouts, wri
 from behavtrack.strategies.hmm import HMMClassifier
 
 __all__ = ["ClassifyResult", "LabeledSession", "classify_session", "classify_features",
-           "detect_pokes", "load_labeled_session", "train_model", "check_events"]
+           "detect_pokes", "load_labeled_session", "labeled_from_boris", "train_model",
+           "check_events", "evaluate", "unlabeled_tables"]
 
 EVENT_COLUMNS = ["time_s", "subject", "event", "value", "frame"]
 
@@ -511,6 +512,26 @@ def labeled_from_boris(boris: str | os.PathLike, pose: str | os.PathLike,
     return LabeledSession(Path(boris).stem, feats, truth)
 
 
+def unlabeled_tables(folder: str | os.PathLike) -> list[pd.DataFrame]:
+    """Per-animal feature tables of a session folder (no labels needed), for EM."""
+    from behavtrack.features import compute_features
+    from behavtrack.io.pose import load_pose
+    from behavtrack.io.session import load_session
+
+    sess = load_session(folder)
+    ds = load_pose(sess.pose_path, fps=(sess.meta or {}).get("fps"), arena=sess.arena)
+    ev = sess.events
+    if ev is None and sess.arena is not None and ds.attrs.get("fps"):
+        ev = detect_pokes(_clean_for_pokes(ds, sess.arena), sess.arena)
+    feats = compute_features(ds, sess.arena, ev)
+    out = []
+    for ind in feats.attrs["individuals"]:
+        x = feats.xs(ind, level="individual")
+        x.attrs = dict(feats.attrs)
+        out.append(x)
+    return out
+
+
 def _sequences(sessions: Sequence[LabeledSession]) -> tuple[list[pd.DataFrame], list]:
     X, y = [], []
     for s in sessions:
@@ -541,6 +562,7 @@ def train_model(
     em_iter: int = 0,
     seed: int = 0,
     quiet: bool = False,
+    unlabeled: Sequence[str | os.PathLike] = (),
 ) -> HMMClassifier:
     """Train an HMM on labelled sessions, measure it on held-out sessions, save it as JSON.
 
@@ -565,6 +587,9 @@ def train_model(
         Seed of the fold assignment, of the sub-state split and of EM.
     quiet
         No progress bar.
+    unlabeled
+        Session folders without labels whose features join the EM refinement
+        (``em_iter > 0``); ignored otherwise.
 
     Returns
     -------
@@ -580,6 +605,8 @@ def train_model(
     if not sessions:
         raise InputError("train", "no labelled sessions given")
     sessions.sort(key=lambda s: s.name)
+    extra = [unlabeled_tables(p) for p in unlabeled] if em_iter else []
+    extra_x = [x for tables in extra for x in tables]
 
     def make() -> HMMClassifier:
         return HMMClassifier(covariance_type=covariance_type, min_bout_s=min_bout_s,
@@ -595,7 +622,7 @@ def train_model(
             tr = [s for s, g in zip(sessions, fold_of, strict=True) if g != f]
             te = [s for s, g in zip(sessions, fold_of, strict=True) if g == f]
             X, y = _sequences(tr)
-            m = make().fit(X, y, unlabeled=X if em_iter else ())
+            m = make().fit(X, y, unlabeled=X + extra_x if em_iter else ())
             Xt, yt = _sequences(te)
             truth += yt
             hmm_pred += [m.predict(x) for x in Xt]
@@ -610,7 +637,9 @@ def train_model(
             rules_bout_macro_f1=rb["bout"]["macro_f1"], hmm=hm, rules=rb,
         )
     X, y = _sequences(sessions)
-    model = make().fit(X, y, unlabeled=X if em_iter else ())
+    model = make().fit(X, y, unlabeled=X + extra_x if em_iter else ())
+    if em_iter:
+        metrics["em"] = {"iterations": em_iter, "unlabeled_sessions": [str(p) for p in unlabeled]}
     model.metrics_ = json.loads(json.dumps(metrics, default=_jsonable))
     if out is not None:
         model.save(out)
