@@ -223,3 +223,18 @@ def plain_features(folder):
     from behavtrack.strategies.pipeline import unlabeled_tables
 
     return unlabeled_tables(folder)[0]
+
+
+def test_tracker_names_are_mapped_to_the_arena_individuals(session, tmp_path):
+    from behavtrack.io.pose import load_pose
+
+    sess, folder = session
+    ds = load_pose(folder / "pose.h5", fps=30.0)
+    ds = ds.assign_coords(individual=["track_b", "track_a"])  # a tracker's own names
+    res = classify_session(ds, tmp_path / "o", arena=sess.arena, events=sess.events,
+                           quiet=True, png=False)
+    assert set(res.labels["individual"]) == {"mouse1", "mouse2"}
+    assert any("track_b -> mouse1" in n for n in res.notes)
+    truth = [_truth(sess.labels, i) for i in ("mouse1", "mouse2")]
+    pred = [_truth(res.labels, i) for i in ("mouse1", "mouse2")]
+    assert frame_scores(truth, pred)["macro_f1"] > 0.8

@@ -157,6 +157,31 @@ def detect_pokes(pose: xr.Dataset, arena: Arena, min_gap_s: float = 0.2) -> pd.D
 
 
 # ---- classification --------------------------------------------------------------------
+def name_by_arena(pose: xr.Dataset, arena: Arena | None) -> tuple[xr.Dataset, list[str]]:
+    """Rename a pose's individuals to the arena's when the arena knows none of them.
+
+    A tracker's ``individual0``/``individual1`` become the individuals of the compartments
+    they spend most frames in (e.g. ``mouse1`` left, ``mouse2`` right), so events, outputs
+    and statistics use one naming. Returns the (possibly renamed) pose and notes.
+    """
+    from behavtrack.features.clean import assign_compartments
+
+    if arena is None or not arena.individuals:
+        return pose, []
+    inds = [str(i) for i in np.atleast_1d(pose["individual"].values)]
+    if set(inds) & set(arena.individuals):
+        return pose, []
+    comp_of = assign_compartments(pose, arena)
+    new = {i: arena.compartments[c].individual for i, c in comp_of.items()
+           if arena.compartments[c].individual}
+    if len(new) != len(inds) or len(set(new.values())) != len(inds):
+        return pose, [f"individuals {inds} are not the arena's {arena.individuals} and could "
+                      "not be matched to its compartments; names kept"]
+    out = pose.assign_coords(individual=[new[i] for i in inds])
+    return out, ["individuals renamed by compartment: " + ", ".join(
+        f"{i} -> {new[i]}" for i in inds)]
+
+
 def classify_features(features: pd.DataFrame, model: HMMClassifier
                       ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], list[str]]:
     """Decode every animal of a feature table with ``model``.
@@ -334,7 +359,7 @@ def classify_session(
     ds, arena, ev, meta, files = _resolve_input(pose, arena, events, fps)
     fps_ = float(ds.attrs["fps"])
     n = int(ds.sizes["time"])
-    notes: list[str] = []
+    ds, notes = name_by_arena(ds, arena)
     if ev is not None:
         ev, ev_notes = check_events(ev, fps_, n, str(files.get("events") or "events"))
         notes += ev_notes
