@@ -252,15 +252,21 @@ def clean_pose(
                 f"stretch {longest / fps:.0f} s); those frames are labelled 'other' with "
                 "unknown probabilities")
     out = pose.copy()
-    arr = np.moveaxis(pos, -1, 1)  # (time, space, keypoint, individual)
     position = out["position"]
+    full = position.transpose("time", "space", "keypoint", "individual").values.copy() \
+        if "individual" in position.dims else position.expand_dims(
+            individual=["individual_0"]).transpose("time", "space", "keypoint",
+                                                   "individual").values.copy()
+    xy = [list(map(str, position["space"].values)).index(a) for a in ("x", "y")]
+    full[:, xy] = np.moveaxis(pos, -1, 1)  # only x and y are cleaned (z is kept as it was)
     if "individual" not in position.dims:
-        arr = arr[..., 0]
-    out["position"] = (
-        position.dims,
-        np.ascontiguousarray(arr.transpose(*[("time", "space", "keypoint", "individual").index(d)
-                                              for d in position.dims])),
-    )
+        full = full[..., 0]
+        order = ("time", "space", "keypoint")
+    else:
+        order = ("time", "space", "keypoint", "individual")
+    out["position"] = (position.dims,
+                       np.ascontiguousarray(full.transpose(*[order.index(d)
+                                                             for d in position.dims])))
     return out, report
 
 

@@ -382,8 +382,7 @@ def classify_session(
     next(steps, None)
     eth = ethogram_table(labels, proba, fps_)
     bouts = pd.concat(
-        [frames_to_bouts(labels[i], fps_, i,
-                         confidence=np.nanmax(proba[i], axis=1) if len(proba[i]) else None)
+        [frames_to_bouts(labels[i], fps_, i, confidence=_chosen_proba(proba[i]))
          for i in labels], ignore_index=True) if labels else frames_to_bouts([], fps_, "")
     obs_id = str(meta.get("session_id") or (files["session"].name if files.get("session")
                                             else files["pose"].stem if files["pose"]
@@ -428,6 +427,14 @@ def classify_session(
     )
     next(steps, None)
     return ClassifyResult(out, eth, bouts, used_events, session_meta, notes)
+
+
+def _chosen_proba(p: np.ndarray) -> np.ndarray | None:
+    """Posterior of the chosen behaviour per frame (NaN where unknown)."""
+    if len(p) == 0:
+        return None
+    top = np.max(np.nan_to_num(p, nan=-1.0), axis=1)
+    return np.where(top < 0, np.nan, top)
 
 
 def _clean_for_pokes(ds: xr.Dataset, arena: Arena) -> xr.Dataset:
