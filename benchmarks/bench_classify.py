@@ -61,12 +61,13 @@ def _summ(truth: list, pred: list) -> dict:
 def accuracy(n_sessions: int, minutes: float, tmp: Path) -> dict:
     from sklearn.ensemble import HistGradientBoostingClassifier
 
+    from behavtrack.features import compute_features
+    from behavtrack.io.pose import load_pose
     from behavtrack.io.session import find_sessions
     from behavtrack.simulate import simulate_session, write_session
     from behavtrack.strategies import RuleClassifier, load_model
     from behavtrack.strategies.pipeline import (
         _sequences,
-        classify_features,
         classify_session,
         load_labeled_session,
     )
@@ -93,9 +94,6 @@ def accuracy(n_sessions: int, minutes: float, tmp: Path) -> dict:
         hmm += _pred(res.labels, inds)
         hmm_pose += _pred(res_pose.labels, inds)
         # the per-frame and rule classifiers see the very features the HMM saw
-        from behavtrack.features import compute_features
-        from behavtrack.io.pose import load_pose
-
         f = compute_features(load_pose(folder / "pose.h5", fps=sess.meta["fps"]), sess.arena,
                              sess.events)
         for ind in inds:
@@ -103,7 +101,6 @@ def accuracy(n_sessions: int, minutes: float, tmp: Path) -> dict:
             x.attrs = dict(f.attrs)
             frame.append(hgb.predict(x[feats].to_numpy(float)).astype(object))
             rule.append(rules.predict(x))
-        _ = classify_features  # (same decoding path as classify_session)
     t_sim = time.perf_counter() - t_sim
     return {
         "test_sessions": n_sessions, "minutes_each": minutes,
