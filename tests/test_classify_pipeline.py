@@ -238,3 +238,24 @@ def test_tracker_names_are_mapped_to_the_arena_individuals(session, tmp_path):
     truth = [_truth(sess.labels, i) for i in ("mouse1", "mouse2")]
     pred = [_truth(res.labels, i) for i in ("mouse1", "mouse2")]
     assert frame_scores(truth, pred)["macro_f1"] > 0.8
+
+
+def test_a_failed_write_leaves_the_previous_outputs(session, tmp_path, monkeypatch):
+    import behavtrack.export
+
+    sess, folder = session
+    out = tmp_path / "o"
+    classify_session(folder, out, quiet=True)
+    before = {p.name: sha256(p) for p in out.iterdir()}
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(behavtrack.export, "plot_ethogram", broken)
+    with pytest.raises(OSError, match="disk full"):
+        classify_session(folder, out, events=sess.events.iloc[:5], quiet=True)
+    assert {p.name: sha256(p) for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["o"]  # no staging folder left
+    monkeypatch.undo()
+    classify_session(folder, out, quiet=True, png=False)
+    assert not (out / "ethogram.png").exists()  # no stale PNG from the earlier run

@@ -9,9 +9,12 @@ held-out sessions and saves it with those metrics.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Sequence
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +34,9 @@ __all__ = ["ClassifyResult", "LabeledSession", "classify_session", "classify_fea
            "check_events", "evaluate", "unlabeled_tables"]
 
 EVENT_COLUMNS = ["time_s", "subject", "event", "value", "frame"]
+#: Files of a classify output folder.
+OUTPUT_FILES = ("ethogram.csv", "bouts.csv", "binary.csv", "events.csv", "session.json",
+                "ethogram.png", "provenance.json")
 
 
 @dataclass
@@ -400,33 +406,53 @@ def classify_session(
         pose_file=str(files["pose"]) if files["pose"] else ds.attrs.get("source_file"),
     )
     next(steps, None)
-    out.mkdir(parents=True, exist_ok=True)
-    write_ethogram_csv(eth, out / "ethogram.csv")
-    write_bouts_csv(bouts, out / "bouts.csv", fps_, observation_id=obs_id, media_file=media)
-    write_binary_csv(binary_table(labels, fps_), out / "binary.csv")
-    _write_events(used_events, out / "events.csv")
-    atomic_write_text(out / "session.json",
-                      json.dumps(session_meta, indent=1, default=_jsonable) + "\n")
-    if png:
-        plot_ethogram(labels, fps_, out / "ethogram.png", title=obs_id)
     model_rec = file_record(model_path) if model_path else {"path": None}
-    model_rec.update(training_checksum=model.training_checksum_,
-                     features_used=[f for f in model.feature_names_ if f in feats.columns],
-                     heldout=_summary(getattr(model, "metrics_", {})))
-    write_provenance(
-        out / "provenance.json",
-        inputs={k: file_record(v) if v is not None and Path(v).is_file() else
-                (str(v) if v is not None else None) for k, v in files.items()},
-        model=model_rec,
-        parameters={"fps": fps_, "n_frames": n, "min_bout_s": model.min_bout_s,
-                    "feature_groups_skipped": feats.attrs.get("skipped", {}),
-                    "px_per_cm": feats.attrs.get("px_per_cm"),
-                    "scale_source": feats.attrs.get("scale_source"),
-                    "poke_source": poke_source, "cleaning": feats.attrs.get("clean")},
-        notes=notes,
-    )
+    with _staged(out) as stage:
+        write_ethogram_csv(eth, stage / "ethogram.csv")
+        write_bouts_csv(bouts, stage / "bouts.csv", fps_, observation_id=obs_id, media_file=media)
+        write_binary_csv(binary_table(labels, fps_), stage / "binary.csv")
+        _write_events(used_events, stage / "events.csv")
+        atomic_write_text(stage / "session.json",
+                          json.dumps(session_meta, indent=1, default=_jsonable) + "\n")
+        if png:
+            plot_ethogram(labels, fps_, stage / "ethogram.png", title=obs_id)
+        model_rec.update(training_checksum=model.training_checksum_,
+                         features_used=[f for f in model.feature_names_ if f in feats.columns],
+                         heldout=_summary(getattr(model, "metrics_", {})))
+        write_provenance(
+            stage / "provenance.json",
+            inputs={k: file_record(v) if v is not None and Path(v).is_file() else
+                    (str(v) if v is not None else None) for k, v in files.items()},
+            model=model_rec,
+            parameters={"fps": fps_, "n_frames": n, "min_bout_s": model.min_bout_s,
+                        "feature_groups_skipped": feats.attrs.get("skipped", {}),
+                        "px_per_cm": feats.attrs.get("px_per_cm"),
+                        "scale_source": feats.attrs.get("scale_source"),
+                        "poke_source": poke_source, "cleaning": feats.attrs.get("clean")},
+            notes=notes,
+        )
     next(steps, None)
     return ClassifyResult(out, eth, bouts, used_events, session_meta, notes)
+
+
+@contextlib.contextmanager
+def _staged(out: Path) -> Iterator[Path]:
+    """Write into a hidden folder next to ``out``; move the files into ``out`` at the end.
+
+    Either every output of a run lands in ``out`` or, when writing fails, none does.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        yield stage
+        out.mkdir(exist_ok=True)
+        written = {f.name for f in stage.iterdir()}
+        for name in set(OUTPUT_FILES) - written:  # e.g. a PNG of an earlier run
+            (out / name).unlink(missing_ok=True)
+        for f in stage.iterdir():
+            os.replace(f, out / f.name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
 
 
 def _chosen_proba(p: np.ndarray) -> np.ndarray | None:
