@@ -322,7 +322,8 @@ def classify_session(
         A pose file, a session folder (its arena and events are used unless given), or a
         poses Dataset.
     out_dir
-        The folder to write (created; files in it are replaced atomically one by one).
+        The folder to write (created). All outputs are written to a hidden staging folder
+        next to it and moved in together, so a failed run leaves it as it was.
     arena
         Arena (or its YAML path). Without one, geometry features and ``waiting`` are absent
         and pokes cannot be detected from the pose.
