@@ -2,7 +2,9 @@
 
 The blob's thin parts (tail, cables) are removed by a morphological opening; the remaining
 *body* gives the centroid (its first moments) and the body axis (its second moments). The
-two ends of the body along the axis are the nose and tail-base candidates; which is which
+two ends of the body along the axis are the nose and tail-base candidates (the nose is the
+sharpest convex point of the outline's head half, which follows a head bent sideways,
+extended into the full foreground along the snout); which is which
 is decided later over time (:mod:`behavtrack.tracking.orient`) from the per-frame shape
 evidence computed here:
 
