@@ -95,17 +95,37 @@ def sample_frames(
         If fewer than 3 of them can be decoded.
 
     """
+    import threading
+
     n = reader.n_frames
     n_samples = int(max(3, min(n_samples, n)))
-    wanted = np.unique(np.linspace(0, n - 1, n_samples).round().astype(int))
-    stack = []
-    used = []
-    for index in progress(wanted, desc="background", quiet=quiet, unit="frame"):
-        try:
-            stack.append(reader[int(index)])
-        except InputError:  # undecodable frame: recorded by the reader, skipped here
-            continue
-        used.append(int(index))
+    wanted = [int(i) for i in np.unique(np.linspace(0, n - 1, n_samples).round().astype(int))]
+    # Seeking dominates this stage: a second reader seeks through the second half of the
+    # video in a thread meanwhile (OpenCV releases the GIL while it decodes).
+    half = len(wanted) // 2 if len(wanted) >= 8 else len(wanted)
+    got: dict[int, np.ndarray] = {}
+
+    def read(r: VideoReader, indices: list[int], bar: bool) -> None:
+        for index in progress(indices, desc="background", quiet=quiet or not bar,
+                              unit="frame"):
+            try:
+                got[index] = r[index]
+            except InputError:  # undecodable frame: recorded by the reader, skipped here
+                continue
+
+    worker = None
+    if half < len(wanted):
+        second = VideoReader(reader.path, cache_size=0)
+        worker = threading.Thread(target=read, args=(second, wanted[half:], False))
+        worker.start()
+    try:
+        read(reader, wanted[:half], True)
+    finally:
+        if worker is not None:
+            worker.join()
+            second.close()
+    used = [i for i in wanted if i in got]
+    stack = [got[i] for i in used]
     if len(stack) < 3:
         raise InputError(
             reader.path, f"only {len(stack)} of {len(wanted)} sampled frames could be decoded",
