@@ -369,6 +369,22 @@ def _connect(scheduler: str, timeout_s: float) -> Any:
         ) from None
 
 
+#: Heavy modules a worker needs; the fork server imports them once for all workers.
+_WORKER_MODULES = (
+    "behavtrack.strategies.pipeline",
+    "behavtrack.tracking",
+    "behavtrack.io.pose",
+    "movement.io.load_poses",
+)
+
+
+def _init_worker() -> None:
+    """Give each worker process one thread for OpenCV (the processes share the cores)."""
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
 def _map(
     fn: Callable[..., dict], jobs: list[SessionJob], jobs_n: int, scheduler: str | None,
     quiet: bool, connect_timeout_s: float, **kwargs: Any,
@@ -387,7 +403,9 @@ def _map(
             client.close()
     elif jobs_n > 1:
         ctx = multiprocessing.get_context("forkserver")  # no fork of a threaded parent
-        with ProcessPoolExecutor(max_workers=jobs_n, mp_context=ctx) as pool:
+        ctx.set_forkserver_preload(list(_WORKER_MODULES))  # imported once, not per worker
+        with ProcessPoolExecutor(max_workers=jobs_n, mp_context=ctx,
+                                 initializer=_init_worker) as pool:
             futures = [pool.submit(fn, job, **kwargs) for job in jobs]
             for fut in progress(as_completed(futures), total=len(futures), desc="sessions",
                                 quiet=quiet, unit="session"):
