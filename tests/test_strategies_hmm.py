@@ -192,3 +192,24 @@ def test_bridge_gaps_joins_bouts_split_by_a_short_other_run():
     assert out[:25].tolist() == [1] * 25  # 5-frame gap bridged
     assert (out[25:45] == 3).all()  # 20-frame gap kept
     assert (out[50:53] == 3).all()  # between different behaviours: kept
+
+
+def test_poke_timing_counts_only_at_the_port():
+    rng = np.random.default_rng(3)
+    n = 3000
+    y = np.where(np.arange(n) % 600 < 300, "waiting", "other").astype(object)
+    x = pd.DataFrame({
+        "speed": rng.normal(2, 0.5, n),
+        "dist_poke": np.where(y == "waiting", 2.0, 12.0) + rng.normal(0, 0.5, n),
+        "to_poke": np.where(y == "waiting", 1.0, 20.0) + rng.normal(0, 0.3, n),
+    })
+    m = HMMClassifier(features=["speed", "dist_poke", "to_poke"], n_substates=1,
+                      min_bout_s=0, max_gap_s=0).fit([x], [y])
+    far = pd.DataFrame({"speed": [2.0, 2.0], "dist_poke": [12.0, 12.0], "to_poke": [1.0, 20.0]})
+    z = m._encode(far)
+    assert (z[:, 2] >= 1e299).all()  # gated out: marginalised, whatever its value
+    ll = m._hmm()._compute_log_likelihood(z)
+    np.testing.assert_allclose(ll[0], ll[1])
+    near = far.assign(dist_poke=[2.0, 2.0])
+    ll = m._hmm()._compute_log_likelihood(m._encode(near))
+    assert not np.allclose(ll[0], ll[1])  # at the port the poke timing counts

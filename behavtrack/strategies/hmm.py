@@ -36,6 +36,7 @@ from behavtrack.files import atomic_write_text
 from behavtrack.io.bouts import BEHAVIORS
 
 __all__ = ["HMMClassifier", "MODEL_SCHEMA_VERSION", "DEFAULT_FEATURES", "DEFAULT_SUBSTATES",
+           "PORT_FEATURES",
            "bridge_gaps", "enforce_min_bout", "LOG_FEATURES", "SOON_FEATURES"]
 
 MODEL_SCHEMA_VERSION = 1
@@ -58,6 +59,12 @@ LOG_FEATURES: tuple[str, ...] = (
 #: Times to or since an event, modelled as "soon-ness" ``exp(-t / soon_tau_s)`` (0 = long ago).
 SOON_FEATURES: tuple[str, ...] = (
     "since_poke", "since_partner_poke", "to_poke", "to_partner_poke", "to_partition",
+)
+#: Poke-timing features that only count while the nose is near the own poke port (see
+#: ``port_gate_cm``): whether a mouse waits depends on the partner's poke, whether it
+#: approaches the partition or interacts does not.
+PORT_FEATURES: tuple[str, ...] = (
+    "since_poke", "since_partner_poke", "to_poke", "to_partner_poke", "poke_order",
 )
 #: Hidden states per behaviour of the default model.
 DEFAULT_SUBSTATES: dict[str, int] = {"approach": 4, "waiting": 4, "interaction": 2, "other": 12}
@@ -115,7 +122,7 @@ class _MaskedGaussianHMM(GaussianHMM):
             obs = ((int(pat) >> np.arange(d)) & 1) == 0
             if not obs.any():
                 continue
-            chol = np.linalg.cholesky(covs[:, obs][:, :, obs])  # (K, o, o)
+            chol = _safe_cholesky(covs[:, obs][:, :, obs])  # (K, o, o)
             inv = np.linalg.inv(chol)
             logdet = 2 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(-1)
             const = logdet + obs.sum() * log2pi
@@ -128,6 +135,49 @@ class _MaskedGaussianHMM(GaussianHMM):
                 z = (X[np.ix_(r, obs)] @ w - b).reshape(len(r), k, o)
                 out[r] = -0.5 * (np.einsum("rko,rko->rk", z, z) + const[None])
         return out
+
+
+def _safe_cholesky(c: np.ndarray, floor: float = 1e-6) -> np.ndarray:
+    """Cholesky factors of a stack of covariances, lifting eigenvalues below ``floor``.
+
+    Only EM refinement can produce such matrices (a supervised fit adds ``min_covar``).
+    """
+    try:
+        return np.linalg.cholesky(c)
+    except np.linalg.LinAlgError:
+        w, v = np.linalg.eigh((c + np.swapaxes(c, -1, -2)) / 2)
+        fixed = (v * np.maximum(w, floor)[..., None, :]) @ np.swapaxes(v, -1, -2)
+        return np.linalg.cholesky(fixed)
+
+
+def _gaussian(z: np.ndarray, full: bool, min_count: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and (co)variance of rows with missing values (NaN), pairwise-complete.
+
+    Features observed in fewer than ``min_count`` rows get mean 0 and variance 1 (the
+    standardised scale: uninformative) and no covariance with the others; a full covariance
+    is made positive semi-definite by clipping its eigenvalues at 0.
+    """
+    ok = np.isfinite(z)
+    cnt = ok.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(cnt > 0, np.where(ok, z, 0.0).sum(0) / np.maximum(cnt, 1), 0.0)
+    rare = cnt < min_count
+    mean[rare] = 0.0
+    zc = np.where(ok, z - mean, 0.0)
+    if not full:
+        var = (zc ** 2).sum(0) / np.maximum(cnt - 1, 1)
+        var[rare] = 1.0
+        return mean, var
+    okf = ok.astype(float)
+    pairs = okf.T @ okf
+    cov = (zc.T @ zc) / np.maximum(pairs - 1, 1)
+    cov[rare, :] = 0.0
+    cov[:, rare] = 0.0
+    cov[rare, rare] = 1.0
+    w, v = np.linalg.eigh(cov)
+    if w.min() < 0:
+        cov = (v * np.maximum(w, 0.0)) @ v.T
+    return mean, cov
 
 
 def _runs(states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -256,6 +306,10 @@ class HMMClassifier:
         Features modelled as ``log1p(max(x, 0))``.
     soon_features, soon_tau_s
         Times (s) modelled as ``exp(-t / soon_tau_s)``.
+    port_features, port_gate_cm
+        Features treated as missing (marginalised out) whenever the nose is farther than
+        ``port_gate_cm`` from the own poke port (``dist_poke``; all the time without it), so
+        poke timing informs what happens at the port and nothing else.
     n_substates
         Hidden states per behaviour: one int for all, or a dict behaviour -> int
         (``None`` = :data:`DEFAULT_SUBSTATES`).
@@ -289,6 +343,8 @@ class HMMClassifier:
         log_features: Sequence[str] = LOG_FEATURES,
         soon_features: Sequence[str] = SOON_FEATURES,
         soon_tau_s: float = 10.0,
+        port_features: Sequence[str] = PORT_FEATURES,
+        port_gate_cm: float = 6.0,
         n_substates: int | dict[str, int] | None = None,
         random_state: int = 0,
     ) -> None:
@@ -303,6 +359,8 @@ class HMMClassifier:
         self.log_features = log_features
         self.soon_features = soon_features
         self.soon_tau_s = soon_tau_s
+        self.port_features = port_features
+        self.port_gate_cm = port_gate_cm
         self.n_substates = n_substates
         self.random_state = random_state
 
@@ -312,6 +370,7 @@ class HMMClassifier:
         return {k: getattr(self, k) for k in (
             "features", "behaviors", "covariance_type", "min_covar", "transition_prior",
             "min_bout_s", "max_gap_s", "em_iter", "log_features", "soon_features", "soon_tau_s",
+            "port_features", "port_gate_cm",
             "n_substates", "random_state")}
 
     def set_params(self, **params: Any) -> HMMClassifier:
@@ -331,6 +390,11 @@ class HMMClassifier:
                 "classify with the arena/events the model was trained with, or use "
                 "restrict() / a model trained without them")
         arr = X[list(names)].to_numpy(dtype=float, copy=True)
+        gated = [i for i, f in enumerate(names) if f in set(self.port_features)]
+        if gated:
+            far = (~(X["dist_poke"].to_numpy(dtype=float) <= self.port_gate_cm)
+                   if "dist_poke" in X.columns else np.ones(len(X), dtype=bool))
+            arr[np.ix_(far, gated)] = np.nan
         logs = [i for i, f in enumerate(names) if f in set(self.log_features)]
         if logs:
             arr[:, logs] = np.log1p(np.maximum(arr[:, logs], 0.0))
@@ -416,12 +480,8 @@ class HMMClassifier:
             zk = Z[states == k]
             if len(zk) < 2:
                 continue
-            means[k] = np.nan_to_num(np.nanmean(zk, axis=0))
-            if self.covariance_type == "diag":
-                covars[k] = np.nan_to_num(np.nanvar(zk, axis=0), nan=1.0) + self.min_covar
-            else:
-                zc = np.where(np.isnan(zk), means[k], zk) - means[k]
-                covars[k] = zc.T @ zc / max(len(zk) - 1, 1) + self.min_covar * np.eye(d)
+            means[k], cov = _gaussian(zk, self.covariance_type == "full")
+            covars[k] = cov + self.min_covar * (np.eye(d) if cov.ndim == 2 else 1.0)
         start = np.full(n_states, self.transition_prior)
         trans = np.full((n_states, n_states), self.transition_prior)
         pos = 0
@@ -486,14 +546,22 @@ class HMMClassifier:
         return m
 
     def _refine(self, tables: list[pd.DataFrame]) -> None:
-        """Baum-Welch on unlabelled tables (missing values set to the state-agnostic mean)."""
+        """Baum-Welch on unlabelled tables.
+
+        hmmlearn's EM has no missing values: they are set to the overall mean (0 after
+        standardising) for the refinement only.
+        """
         Zs = [np.nan_to_num(self._transform(_as_frame(t, self.feature_names_)))
               for t in tables]
         m = self._hmm()
         with np.errstate(divide="ignore"):
             m.fit(np.concatenate(Zs), lengths=[len(z) for z in Zs])
         self.startprob_, self.transmat_, self.means_ = m.startprob_, m.transmat_, m.means_
-        self.covars_ = m._covars_ if self.covariance_type == "diag" else m.covars_
+        if self.covariance_type == "diag":
+            self.covars_ = np.maximum(m._covars_, self.min_covar)
+        else:  # symmetric, eigenvalues at least min_covar (EM can leave them degenerate)
+            w, v = np.linalg.eigh((m.covars_ + m.covars_.transpose(0, 2, 1)) / 2)
+            self.covars_ = (v * np.maximum(w, self.min_covar)[:, None, :]) @ v.transpose(0, 2, 1)
 
     # ---- decoding ---------------------------------------------------------------------
     def _check_fitted(self) -> None:
@@ -611,6 +679,7 @@ class HMMClassifier:
         params["behaviors"] = list(params["behaviors"])
         params["log_features"] = list(params["log_features"])
         params["soon_features"] = list(params["soon_features"])
+        params["port_features"] = list(params["port_features"])
         if isinstance(params["n_substates"], dict):
             params["n_substates"] = {str(k): int(v) for k, v in params["n_substates"].items()}
         return {
