@@ -93,7 +93,7 @@ def pose_from_mask(
     if len(contours) > 1:
         body = np.zeros_like(body)
         cv2.drawContours(body, [outline_c], -1, 255, thickness=-1)
-    m = cv2.moments(body, binaryImage=True)
+    m = cv2.moments(outline_c)  # of the outline polygon: fast, and the same to < 1 px
     area = m["m00"]
     if area < 4:
         return None

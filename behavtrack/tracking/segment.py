@@ -181,7 +181,7 @@ class Segmenter:
                 part = parts[int(np.argmax(score))]
             crop = np.zeros_like(fg)
             cv2.drawContours(crop, [part], -1, 255, thickness=-1)
-            m = cv2.moments(crop, binaryImage=True)
+            m = cv2.moments(part)  # of the outline polygon (fast)
             area = m["m00"]
             if area < self.min_area:
                 continue
