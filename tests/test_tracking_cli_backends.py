@@ -82,6 +82,14 @@ def test_cli_arena_not_fitting(clip: Path, tmp_path: Path, capsys: pytest.Captur
     _one_line_error(capsys, "arena.yaml", "does not fit the 320x240 frames")
 
 
+def test_cli_out_is_a_file(clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "taken"
+    out.write_text("x")
+    assert main(["track", str(clip), "--out", str(out)]) == 2
+    _one_line_error(capsys, "taken", "is a file, not an output folder")
+    assert out.read_text() == "x"
+
+
 @pytest.mark.parametrize("backend", ["deeplabcut", "sleap"])
 def test_backend_not_installed_names_the_package(clip: Path, tmp_path: Path, backend: str,
                                                  capsys: pytest.CaptureFixture) -> None:

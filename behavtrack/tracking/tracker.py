@@ -152,6 +152,9 @@ def output_paths(video: str | os.PathLike, out: str | os.PathLike) -> dict[str, 
     if out.suffix == ".h5":
         h5 = out
     else:
+        if out.exists() and not out.is_dir():
+            raise InputError(out, "is a file, not an output folder",
+                             "give a folder (or a path ending in .h5)")
         h5 = out / f"{Path(video).stem}.h5"
     return {
         "h5": h5,
@@ -238,6 +241,7 @@ def track_video(
     from movement.io import load_poses
 
     names, compartments = _individuals(arena, n_animals)
+    paths = output_paths(video, out) if out is not None else None  # checked before the work
     with VideoReader(video) as reader:
         if arena is not None and arena.units == "px" and not arena.fits_frame(
             reader.width, reader.height
@@ -328,8 +332,7 @@ def track_video(
         bad_frames=len(bad), tracker=SCORER, background_s=t_stream - t_start,
         stream_s=t_end - t_stream,
     )
-    if out is not None:
-        paths = output_paths(video, out)
+    if paths is not None:
         save_tracks(ds, paths["h5"], paths["csv"])
         atomic_write_text(paths["report"], json.dumps(report, indent=2) + "\n")
         ds.attrs["output_file"] = str(paths["h5"])
