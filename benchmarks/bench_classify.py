@@ -11,6 +11,8 @@
      (scikit-learn HistGradientBoosting, trained on the same ``labeled_examples/``),
    - the rule baseline (``behavtrack.strategies.RuleClassifier``).
    The HMM is also scored with pokes detected from the pose instead of the log.
+   The shipped model (trained at 30 fps) is also scored on unseen sessions at 15, 25 and
+   60 fps.
 2. Speed: a 1-hour two-mouse session (108,000 frames at 30 fps) from a DLC .h5 session folder
    to all outputs (``classify_session``), against merely reading the pose file and writing
    the three CSVs of the same size, in the same run.
@@ -111,6 +113,27 @@ def accuracy(n_sessions: int, minutes: float, tmp: Path) -> dict:
     }
 
 
+def frame_rates(rates: tuple[float, ...], n_sessions: int, minutes: float) -> dict:
+    """The shipped model (trained at 30 fps) on unseen sessions recorded at other rates."""
+    from behavtrack.simulate import simulate_session
+    from behavtrack.strategies.pipeline import classify_session
+
+    out = {}
+    with tempfile.TemporaryDirectory() as d:
+        for fps in rates:
+            truth, pred = [], []
+            for k in range(n_sessions):
+                sess = simulate_session(day=(k * 3 + 2) % 10, pair=70 + k,
+                                        duration_s=minutes * 60, fps=fps, seed=15000 + k)
+                res = classify_session(sess.pose, Path(d) / f"{fps}_{k}", arena=sess.arena,
+                                       events=sess.events, quiet=True, png=False)
+                inds = list(sess.meta["individuals"])
+                truth += _truth(sess.labels, inds)
+                pred += _pred(res.labels, inds)
+            out[str(fps)] = _summ(truth, pred)
+    return out
+
+
 def speed(hours: float, tmp: Path, repeats: int = 3) -> dict:
     from behavtrack.export import binary_table, ethogram_table, write_binary_csv, write_ethogram_csv
     from behavtrack.io.bouts import frames_to_bouts, write_bouts_csv
@@ -155,6 +178,8 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=5.0)
     ap.add_argument("--hours", type=float, default=1.0)
     ap.add_argument("--skip-speed", action="store_true")
+    ap.add_argument("--no-fps-check", dest="fps_check", action="store_false",
+                    help="skip the sessions at 15, 25 and 60 fps")
     args = ap.parse_args()
     from threadpoolctl import threadpool_limits
 
@@ -168,6 +193,12 @@ def main() -> None:
             a = acc[name]
             print(f"  {name:20s} frame macro-F1 {a['frame_macro_f1']:.3f}  bout F1 "
                   f"{a['bout_macro_f1']:.3f}  frame {a['frame_f1']}  bout {a['bout_f1']}")
+        if args.fps_check:
+            fr = frame_rates((15.0, 25.0, 60.0), 4, args.minutes)
+            out["frame_rates"] = fr
+            for fps, a in fr.items():
+                print(f"  HMM at {fps} fps (4 unseen sessions): frame macro-F1 "
+                      f"{a['frame_macro_f1']:.3f}  bout F1 {a['bout_macro_f1']:.3f}")
         if not args.skip_speed:
             sp = speed(args.hours, Path(d))
             out["speed"] = sp
