@@ -357,83 +357,89 @@ def classify_session(
     from behavtrack.strategies.model_file import default_model_path, load_model
 
     out = Path(out_dir)
-    steps = iter(progress(range(6), total=6, desc="classify", quiet=quiet, unit="step"))
-    next(steps, None)
-    model_path = None
-    if not isinstance(model, HMMClassifier):
-        model_path = Path(model) if model is not None else default_model_path()
-        model = load_model(model)
-    ds, arena, ev, meta, files = _resolve_input(pose, arena, events, fps)
-    fps_ = float(ds.attrs["fps"])
-    n = int(ds.sizes["time"])
-    ds, notes = name_by_arena(ds, arena)
-    if ev is not None:
-        ev, ev_notes = check_events(ev, fps_, n, str(files.get("events") or "events"))
-        notes += ev_notes
-    if ev is not None:
-        used_events, poke_source = ev, "log"
-    elif arena is not None:
-        used_events, poke_source = detect_pokes(_clean_for_pokes(ds, arena), arena), "pose"
-        notes.append(f"no event log: {len(used_events)} pokes detected from the pose "
-                     "(nose entering the own poke-port zone)")
-    else:
-        used_events, poke_source = pd.DataFrame(columns=EVENT_COLUMNS), "pose"
-        notes.append("no events and no arena: pokes cannot be detected; events.csv is empty")
-    next(steps, None)
-    feats = compute_features(ds, arena, used_events if arena is not None or ev is not None
-                             else None)
-    notes += feats.attrs.get("notes", [])
-    next(steps, None)
-    labels, proba, cls_notes = classify_features(feats, model)
-    notes += cls_notes
-    next(steps, None)
-    eth = ethogram_table(labels, proba, fps_)
-    bouts = pd.concat(
-        [frames_to_bouts(labels[i], fps_, i, confidence=_chosen_proba(proba[i]))
-         for i in labels], ignore_index=True) if labels else frames_to_bouts([], fps_, "")
-    obs_id = str(meta.get("session_id") or (files["session"].name if files.get("session")
-                                            else files["pose"].stem if files["pose"]
-                                            else "session"))
-    media = str(meta.get("video") or (Path(meta["video_path"]).name if meta.get("video_path")
-                                      else ""))
-    window = arena.window_s if arena is not None else None
-    if window is None and ev is not None and "value" in ev and (ev["event"] == "window").any():
-        window = float(ev.loc[ev["event"] == "window", "value"].iloc[-1])
-    session_meta = {k: v for k, v in meta.items() if k != "files"}
-    session_meta.update(
-        source_session=str(files["session"]) if files.get("session") else None,
-        fps=fps_, n_frames=n, individuals=list(labels), window_s=window,
-        poke_source=poke_source, duration_s=n / fps_,
-        pose_file=str(files["pose"]) if files["pose"] else ds.attrs.get("source_file"),
-    )
-    next(steps, None)
-    model_rec = file_record(model_path) if model_path else {"path": None}
-    with _staged(out) as stage:
-        write_ethogram_csv(eth, stage / "ethogram.csv")
-        write_bouts_csv(bouts, stage / "bouts.csv", fps_, observation_id=obs_id, media_file=media)
-        write_binary_csv(binary_table(labels, fps_), stage / "binary.csv")
-        _write_events(used_events, stage / "events.csv")
-        atomic_write_text(stage / "session.json",
-                          json.dumps(session_meta, indent=1, default=_jsonable) + "\n")
-        if png:
-            plot_ethogram(labels, fps_, stage / "ethogram.png", title=obs_id)
-        model_rec.update(training_checksum=model.training_checksum_,
-                         features_used=[f for f in model.feature_names_ if f in feats.columns],
-                         heldout=_summary(getattr(model, "metrics_", {})))
-        write_provenance(
-            stage / "provenance.json",
-            inputs={k: file_record(v) if v is not None and Path(v).is_file() else
-                    (str(v) if v is not None else None) for k, v in files.items()},
-            model=model_rec,
-            parameters={"fps": fps_, "n_frames": n, "min_bout_s": model.min_bout_s,
-                        "feature_groups_skipped": feats.attrs.get("skipped", {}),
-                        "px_per_cm": feats.attrs.get("px_per_cm"),
-                        "scale_source": feats.attrs.get("scale_source"),
-                        "poke_source": poke_source, "cleaning": feats.attrs.get("clean")},
-            notes=notes,
+    bar = progress(range(6), total=6, desc="classify", quiet=quiet, unit="step")
+    steps = iter(bar)
+    try:
+        next(steps, None)
+        model_path = None
+        if not isinstance(model, HMMClassifier):
+            model_path = Path(model) if model is not None else default_model_path()
+            model = load_model(model)
+        ds, arena, ev, meta, files = _resolve_input(pose, arena, events, fps)
+        fps_ = float(ds.attrs["fps"])
+        n = int(ds.sizes["time"])
+        ds, notes = name_by_arena(ds, arena)
+        if ev is not None:
+            ev, ev_notes = check_events(ev, fps_, n, str(files.get("events") or "events"))
+            notes += ev_notes
+        if ev is not None:
+            used_events, poke_source = ev, "log"
+        elif arena is not None:
+            used_events, poke_source = detect_pokes(_clean_for_pokes(ds, arena), arena), "pose"
+            notes.append(f"no event log: {len(used_events)} pokes detected from the pose "
+                         "(nose entering the own poke-port zone)")
+        else:
+            used_events, poke_source = pd.DataFrame(columns=EVENT_COLUMNS), "pose"
+            notes.append("no events and no arena: pokes cannot be detected; events.csv is empty")
+        next(steps, None)
+        feats = compute_features(ds, arena, used_events if arena is not None or ev is not None
+                                 else None)
+        notes += feats.attrs.get("notes", [])
+        next(steps, None)
+        labels, proba, cls_notes = classify_features(feats, model)
+        notes += cls_notes
+        next(steps, None)
+        eth = ethogram_table(labels, proba, fps_)
+        bouts = pd.concat(
+            [frames_to_bouts(labels[i], fps_, i, confidence=_chosen_proba(proba[i]))
+             for i in labels], ignore_index=True) if labels else frames_to_bouts([], fps_, "")
+        obs_id = str(meta.get("session_id") or (files["session"].name if files.get("session")
+                                                else files["pose"].stem if files["pose"]
+                                                else "session"))
+        media = str(meta.get("video") or (Path(meta["video_path"]).name if meta.get("video_path")
+                                          else ""))
+        window = arena.window_s if arena is not None else None
+        if window is None and ev is not None and "value" in ev and (ev["event"] == "window").any():
+            window = float(ev.loc[ev["event"] == "window", "value"].iloc[-1])
+        session_meta = {k: v for k, v in meta.items() if k != "files"}
+        session_meta.update(
+            source_session=str(files["session"]) if files.get("session") else None,
+            fps=fps_, n_frames=n, individuals=list(labels), window_s=window,
+            poke_source=poke_source, duration_s=n / fps_,
+            pose_file=str(files["pose"]) if files["pose"] else ds.attrs.get("source_file"),
         )
-    next(steps, None)
-    return ClassifyResult(out, eth, bouts, used_events, session_meta, notes)
+        next(steps, None)
+        model_rec = file_record(model_path) if model_path else {"path": None}
+        with _staged(out) as stage:
+            write_ethogram_csv(eth, stage / "ethogram.csv")
+            write_bouts_csv(bouts, stage / "bouts.csv", fps_, observation_id=obs_id,
+                            media_file=media)
+            write_binary_csv(binary_table(labels, fps_), stage / "binary.csv")
+            _write_events(used_events, stage / "events.csv")
+            atomic_write_text(stage / "session.json",
+                              json.dumps(session_meta, indent=1, default=_jsonable) + "\n")
+            if png:
+                plot_ethogram(labels, fps_, stage / "ethogram.png", title=obs_id)
+            model_rec.update(training_checksum=model.training_checksum_,
+                             features_used=[f for f in model.feature_names_ if f in feats.columns],
+                             heldout=_summary(getattr(model, "metrics_", {})))
+            write_provenance(
+                stage / "provenance.json",
+                inputs={k: file_record(v) if v is not None and Path(v).is_file() else
+                        (str(v) if v is not None else None) for k, v in files.items()},
+                model=model_rec,
+                parameters={"fps": fps_, "n_frames": n, "min_bout_s": model.min_bout_s,
+                            "feature_groups_skipped": feats.attrs.get("skipped", {}),
+                            "px_per_cm": feats.attrs.get("px_per_cm"),
+                            "scale_source": feats.attrs.get("scale_source"),
+                            "poke_source": poke_source, "cleaning": feats.attrs.get("clean")},
+                notes=notes,
+            )
+        next(steps, None)
+        return ClassifyResult(out, eth, bouts, used_events, session_meta, notes)
+    finally:  # close the bar before an error line is printed
+        if hasattr(bar, "close"):
+            bar.close()
 
 
 @contextlib.contextmanager
