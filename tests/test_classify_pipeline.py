@@ -259,3 +259,14 @@ def test_a_failed_write_leaves_the_previous_outputs(session, tmp_path, monkeypat
     monkeypatch.undo()
     classify_session(folder, out, quiet=True, png=False)
     assert not (out / "ethogram.png").exists()  # no stale PNG from the earlier run
+
+
+def test_wrong_fps_for_a_session_is_caught_by_its_log(session, tmp_path, capsys):
+    sess, folder = session
+    code = main(["classify", str(folder), "--fps", "25", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and "events imply 30 fps" in err and "25 fps" in err
+    truncated = sess.events[sess.events["time_s"] < 30]
+    res = classify_session(folder, tmp_path / "o2", events=truncated, quiet=True, png=False)
+    assert any("truncated" in n for n in res.notes)
+    assert not (tmp_path / "o2" / "ethogram.png").exists()
