@@ -139,8 +139,13 @@ def test_animal_resting_most_of_the_video_is_tracked(tmp_path: Path) -> None:
     assert np.median(nerr[:rest]) < 4.0
 
 
-def test_real_openfield_against_deeplabcut(shared_data: Path, tmp_path: Path) -> None:
-    """Snout median error against DeepLabCut's predictions, on 450 frames of the real video."""
+@pytest.mark.parametrize("inverted", [False, True])
+def test_real_openfield_against_deeplabcut(shared_data: Path, tmp_path: Path,
+                                           inverted: bool) -> None:
+    """Snout median error against DeepLabCut's predictions, on 450 frames of the real video.
+
+    Inverted, the same footage shows a light mouse on a dark floor (the other polarity).
+    """
     src = shared_data / "video/openfield/m3v1mp4.mp4"
     csv = shared_data / "video/openfield/m3v1mp4_dlc_predictions.csv"
     if not src.is_file() or not csv.is_file():
@@ -151,7 +156,7 @@ def test_real_openfield_against_deeplabcut(shared_data: Path, tmp_path: Path) ->
     for _ in range(450):
         ok, frame = cap.read()
         assert ok
-        writer.write(frame)
+        writer.write(255 - frame if inverted else frame)
     writer.release()
     cap.release()
     ds = track_video(clip, quiet=True)
