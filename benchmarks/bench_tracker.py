@@ -122,6 +122,26 @@ def bench_real(workdir: Path) -> dict:
         res[f"{name}_within_10px_share"] = float(np.nanmean(d < 10))
     res["head_direction_disagree_share"] = float(
         np.nanmean(_angdiff(_angle(nose - tb), _angle(snout - tail)) > 90))
+    # the same footage inverted (a light animal on a dark floor), first 600 frames
+    import cv2
+
+    inv = workdir / "inverted.avi"
+    cap = cv2.VideoCapture(str(OPENFIELD))
+    writer = cv2.VideoWriter(str(inv), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (640, 480))
+    for _ in range(600):
+        ok, frame = cap.read()
+        if not ok:
+            break
+        writer.write(255 - frame)
+    writer.release()
+    cap.release()
+    ds_inv = track_video(inv, quiet=True)
+    k = int(ds_inv.sizes["time"])
+    inv_nose = ds_inv.position.isel(individual=0).sel(keypoint="nose").transpose(
+        "time", "space").values
+    d = np.hypot(*(inv_nose - snout[:k]).T)
+    res["inverted_600_frames_snout_median_px"] = float(np.nanmedian(d))
+    res["inverted_600_frames_snout_within_10px_share"] = float(np.nanmean(d < 10))
     return res
 
 
@@ -236,7 +256,9 @@ def main() -> None:
               f"{r['snout_median_px']:.2f} px ({100 * r['snout_within_10px_share']:.0f} % within "
               f"10 px), tail base {r['tail_base_median_px']:.2f} px "
               f"({100 * r['tail_base_within_10px_share']:.0f} %); head end disagrees in "
-              f"{100 * r['head_direction_disagree_share']:.1f} % of frames")
+              f"{100 * r['head_direction_disagree_share']:.1f} % of frames; inverted video "
+              f"(light animal, 600 frames): snout median "
+              f"{r['inverted_600_frames_snout_median_px']:.2f} px")
         for name, sp in results["speed"].items():
             print(f"speed on {name} ({sp['frames']} frames): decode {sp['decode_fps']:.0f} fps, "
                   f"tracker {sp['tracker_fps_total']:.0f} fps overall ({sp['ratio_total']:.2f} "
