@@ -93,6 +93,7 @@ class BatchResult:
     skipped: list[str] = field(default_factory=list)
     failed: list[dict[str, str]] = field(default_factory=list)
     stats_dir: Path | None = None
+    stats_error: str | None = None
     seconds: float = 0.0
 
     @property
@@ -185,6 +186,8 @@ def discover_jobs(
         matches = sorted(glob.glob(raw)) if glob.has_magic(raw) else [raw]
         if not matches:
             raise InputError(raw, "matches no file", "check the glob pattern")
+        # a glob's matches are named relative to the folder before its first wildcard
+        glob_root = _glob_root(raw) if glob.has_magic(raw) else None
         for m in matches:
             path = Path(m)
             if not path.exists():
@@ -203,13 +206,20 @@ def discover_jobs(
                                      "give session folders, pose files or videos")
                 jobs += [_job_for(p, path, arena_s, events_s) for p in found]
             else:
-                jobs.append(_job_for(path, None, arena_s, events_s))
+                jobs.append(_job_for(path, glob_root, arena_s, events_s))
     ids = [j.session_id for j in jobs]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         raise InputError(dupes[0], "names two inputs of the batch",
                          "give each session a distinct folder or file name")
     return sorted(jobs, key=lambda j: j.session_id)
+
+
+def _glob_root(pattern: str) -> Path:
+    """Return the folder of a glob pattern before its first wildcard component."""
+    parts = Path(pattern).parts
+    fixed = parts[: next(i for i, p in enumerate(parts) if glob.has_magic(p))]
+    return Path(*fixed) if fixed else Path(".")
 
 
 def _looks_like_manifest(path: Path) -> bool:
@@ -485,14 +495,19 @@ def run_batch(
     if stats and result.session_dirs:
         from behavtrack.learning import compute_stats
 
-        result.stats_dir = out / "stats"
-        compute_stats(result.session_dirs, result.stats_dir, quiet=quiet)
+        try:
+            compute_stats(result.session_dirs, out / "stats", quiet=quiet)
+            result.stats_dir = out / "stats"
+        except InputError as exc:  # e.g. sessions without pair/session metadata
+            result.stats_error = str(exc)
     result.seconds = time.perf_counter() - t0
     summary = {
         "behavtrack": __version__,
         "inputs": [str(i) for i in inputs],
         "done": result.done, "skipped": result.skipped,
         "failed": [f["session_id"] for f in result.failed],
+        "stats": str(result.stats_dir) if result.stats_dir else None,
+        "stats_error": result.stats_error,
         "seconds": round(result.seconds, 3),
         "jobs": jobs, "scheduler": scheduler,
     }

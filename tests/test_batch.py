@@ -135,3 +135,21 @@ def test_batch_cli_bad_input_exit_2(tmp_path: Path, capsys: pytest.CaptureFixtur
     code = main(["batch", str(tmp_path / "missing"), "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert code == 2 and "no such file or folder" in err and "Traceback" not in err
+
+
+def test_batch_of_bare_pose_files_classifies_and_explains_missing_stats(cohort: Path,
+                                                                       tmp_path: Path):
+    from behavtrack.io.arena import default_arena_path
+
+    nofps = run_batch([str(cohort / "pair01" / "day01" / "pose.h5")], tmp_path / "nofps",
+                      quiet=True, stats=False)  # a bare DLC file does not say its fps
+    assert not nofps.done and "frame rate" in nofps.failed[0]["error"]
+    res = run_batch([str(cohort / "*" / "day01" / "pose.h5")], tmp_path / "o", quiet=True,
+                    arena=default_arena_path())
+    assert sorted(res.done) == ["pair01/day01/pose", "pair02/day01/pose"]
+    summary = json.loads((tmp_path / "o" / "batch.json").read_text())
+    assert summary["done"] == sorted(res.done)
+    if res.stats_dir is None:  # bare pose files carry no pair/session: said, not crashed
+        assert summary["stats_error"] and "\n" not in summary["stats_error"]
+    else:
+        assert (res.stats_dir / "sessions.csv").is_file()

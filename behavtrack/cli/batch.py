@@ -38,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"{len(result.done)} sessions done, {len(result.skipped)} up to date, "
           f"{len(result.failed)} failed in {result.seconds:.1f} s -> {result.out_dir}")
+    if result.stats_error:
+        print(f"  statistics not computed: {result.stats_error}")
     for f in result.failed:
         print(f"  failed: {f['session_id']} ({f['stage']}): {f['error']}")
     return 1 if result.failed else 0

@@ -319,15 +319,17 @@ def _assign_progress(sessions: pd.DataFrame) -> pd.DataFrame:
     key = sessions["session"].map(_session_key)
     given = pd.to_numeric(sessions["progress"], errors="coerce")
     derived = pd.Series(np.nan, index=sessions.index)
-    for _, idx in sessions.groupby(["source", "pair"], sort=False).groups.items():
+    for (source, _), idx in sessions.groupby(["source", "pair"], sort=False).groups.items():
         k = key.loc[idx]
         if k.isna().any():  # non-numeric labels: use their rank in file order
             k = pd.Series(np.arange(len(idx), dtype=float), index=idx)
         lo, hi = k.min(), k.max()
         derived.loc[idx] = (k - lo) / (hi - lo) if hi > lo else 0.0
         days = np.sort(k.to_numpy())
-        gaps = np.setdiff1d(np.arange(days[0], days[-1] + 1), days) if np.all(
-            days == np.round(days)) and len(days) > 1 else np.empty(0)
+        # daily sessions should be consecutive; agents' checkpoints are sparse by design
+        gaps = np.setdiff1d(np.arange(days[0], days[-1] + 1), days) if (
+            source != "agents" and np.all(days == np.round(days)) and len(days) > 1
+        ) else np.empty(0)
         if len(gaps):
             miss = ", ".join(f"{g:g}" for g in gaps)
             sessions.loc[idx, "notes"] = sessions.loc[idx, "notes"].map(
