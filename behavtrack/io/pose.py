@@ -476,8 +476,9 @@ def save_pose(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     """Write a pose Dataset atomically, choosing the format by extension.
 
     ``.h5`` and ``.csv`` write a DeepLabCut multi-animal table (scorer, individuals,
-    bodyparts, coords), ``.analysis.h5`` a SLEAP analysis file. Names are written as they
-    are in the Dataset (canonical names after :func:`load_pose`).
+    bodyparts, coords; the ``.h5`` zlib-compressed, as DeepLabCut reads it), ``.analysis.h5``
+    a SLEAP analysis file. Names are written as they are in the Dataset (canonical names
+    after :func:`load_pose`).
 
     Parameters
     ----------
@@ -504,5 +505,6 @@ def save_pose(ds: xr.Dataset, path: str | os.PathLike) -> Path:
             if path.suffix.lower() == ".csv":
                 df.to_csv(tmp, sep=",")
             else:
-                df.to_hdf(tmp, key="df_with_missing", mode="w")
+                with pd.HDFStore(tmp, mode="w", complevel=6, complib="zlib") as store:
+                    store.put("df_with_missing", df, format="fixed", track_times=False)
     return path

@@ -1,9 +1,9 @@
 """Writing a simulated session folder (the layout of ``docs/architecture.md``).
 
-``session.json``, ``arena.yaml``, ``pose.h5`` + ``pose.csv`` (DeepLabCut multi-animal, via
-movement), ``pose.analysis.h5`` (SLEAP analysis, via movement), ``events.csv``,
-``labels.csv``, ``bouts.csv`` (BORIS layout) and, when asked, ``video.mp4``. Every file is
-written atomically; the pose files can be chosen with ``pose_formats``.
+``session.json``, ``arena.yaml``, ``pose.h5`` + ``pose.csv`` (DeepLabCut multi-animal) and
+``pose.analysis.h5`` (SLEAP analysis) through :func:`behavtrack.io.pose.save_pose`,
+``events.csv``, ``labels.csv``, ``bouts.csv`` (BORIS layout) and, when asked, ``video.mp4``.
+Every file is written atomically; the pose files can be chosen with ``pose_formats``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from behavtrack.errors import InputError
 from behavtrack.files import atomic_path, atomic_write_text
 from behavtrack.io.arena import save_arena
 from behavtrack.io.bouts import write_bouts_csv
+from behavtrack.io.events import EVENT_COLUMNS, write_events
+from behavtrack.io.pose import save_pose
 from behavtrack.simulate.session import SimulatedSession
 
 __all__ = ["write_session", "write_cohort", "write_events_csv", "POSE_FORMATS"]
@@ -29,33 +31,13 @@ POSE_FORMATS: tuple[str, ...] = ("pose.h5", "pose.csv", "pose.analysis.h5")
 
 
 def write_events_csv(events: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write an event log (``time_s, frame, subject, event, value``) as CSV, atomically."""
-    table = events[["time_s", "frame", "subject", "event", "value"]].copy()
+    """Write an event log (``time_s, frame, subject, event, value``) as CSV, atomically.
+
+    Times are rounded to the microsecond (so the file does not carry float noise).
+    """
+    table = events[list(EVENT_COLUMNS)].copy()
     table["time_s"] = np.round(table["time_s"].to_numpy(dtype=float), 6)
-    with atomic_path(path) as tmp:
-        table.to_csv(tmp, index=False)
-    return Path(path)
-
-
-def _to_dlc(ds, path: Path) -> None:  # noqa: ANN001
-    """DeepLabCut multi-animal file; the .h5 is movement's table, zlib-compressed."""
-    from movement.io import save_poses
-
-    with atomic_path(path) as tmp:
-        if path.suffix == ".h5":
-            df = save_poses.to_dlc_style_df(ds, split_individuals=False)
-            with pd.HDFStore(tmp, mode="w", complevel=6, complib="zlib") as store:
-                # no object timestamps: the same pose gives the same bytes
-                store.put("df_with_missing", df, format="fixed", track_times=False)
-        else:
-            save_poses.to_dlc_file(ds, tmp, split_individuals=False)
-
-
-def _to_sleap(ds, path: Path) -> None:  # noqa: ANN001
-    from movement.io import save_poses
-
-    with atomic_path(path) as tmp:
-        save_poses.to_sleap_analysis_file(ds, tmp)
+    return write_events(table, path)
 
 
 def write_session(
@@ -102,12 +84,8 @@ def write_session(
                      "arena": "arena.yaml", "events": "events.csv", "labels": "labels.csv",
                      "bouts": "bouts.csv", "video": "video.mp4" if video else None}
     save_arena(sess.arena, folder / "arena.yaml")
-    if "pose.h5" in formats:
-        _to_dlc(sess.pose, folder / "pose.h5")
-    if "pose.csv" in formats:
-        _to_dlc(sess.pose, folder / "pose.csv")
-    if "pose.analysis.h5" in formats:
-        _to_sleap(sess.pose, folder / "pose.analysis.h5")
+    for name in formats:
+        save_pose(sess.pose, folder / name)
     write_events_csv(sess.events, folder / "events.csv")
     labels = sess.labels.copy()
     labels["time_s"] = np.round(labels["time_s"].to_numpy(dtype=float), 6)
