@@ -176,6 +176,16 @@ def test_model_with_unknown_feature_is_exit_2(session, tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+def test_out_that_is_a_file_is_exit_2_and_untouched(session, tmp_path, capsys):
+    sess, folder = session
+    out = tmp_path / "notes.txt"
+    out.write_text("mine")
+    code = main(["-q", "classify", str(folder), "--out", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "is a file" in err and len(err.splitlines()) == 1
+    assert out.read_text() == "mine"
+
+
 def test_cli_classify_and_train(session, tmp_path, capsys):
     sess, folder = session
     assert main(["-q", "classify", str(folder), "--out", str(tmp_path / "o")]) == 0

@@ -357,6 +357,8 @@ def classify_session(
     from behavtrack.strategies.model_file import default_model_path, load_model
 
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():  # checked before the work
+        raise InputError(out, "is a file, not an output folder", "give a folder with --out")
     bar = progress(range(6), total=6, desc="classify", quiet=quiet, unit="step")
     steps = iter(bar)
     try:
