@@ -330,3 +330,18 @@ def test_batch_output_tracked_from_a_video_finds_the_video(tmp_path):
     assert sess.video_path == tmp_path / "rec.mp4"
     assert sess.pose_path.parent == tmp_path / "out" / "sessions" / "rec"
     assert sess.n_frames == 300 and len(sess.bouts) > 0
+
+
+def test_labeled_example_of_a_session_reviewed_with_another_pose_file(tmp_path):
+    """session.json of the example names the pose file it holds, not the source's."""
+    from behavtrack.io.session import load_session
+    from behavtrack.simulate import simulate_session, write_session
+
+    sim = write_session(simulate_session(duration_s=5.0, seed=3), tmp_path / "sim")
+    assert json.loads((sim / "session.json").read_text())["files"]["pose"] == "pose.h5"
+    sess = load_review_session(sim, pose=sim / "pose.csv")
+    ex = add_to_labeled_examples(sess, tmp_path / "examples")
+    example = load_session(ex)
+    assert example.pose_path == ex / "pose.csv" and not (ex / "pose.h5").exists()
+    assert np.allclose(example.load_pose()["position"].values,
+                       sess.pose["position"].values, equal_nan=True)

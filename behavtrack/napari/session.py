@@ -386,6 +386,8 @@ def add_to_labeled_examples(
         write_bouts_csv(bouts, tmp / "bouts.csv", session.fps, observation_id=final.name,
                         media_file=media)
         meta = dict(session.meta)
+        meta.pop("pose", None)  # the source's file names do not hold in the copy
+        meta["files"] = {"pose": f"pose{suffix}"}
         meta.update({
             "fps": session.fps,
             "n_frames": session.n_frames,
