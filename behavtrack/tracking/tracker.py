@@ -196,6 +196,18 @@ def _individuals(arena: Arena | None, n_animals: int | None) -> tuple[list[str],
     return [f"mouse{i + 1}" for i in range(n)], None
 
 
+def _require_fit(arena: Arena | None, reader: VideoReader) -> None:
+    """Raise :class:`InputError` if a pixel arena does not fit the video's frames."""
+    if arena is not None and arena.units == "px" and not arena.fits_frame(
+        reader.width, reader.height
+    ):
+        raise InputError(
+            arena.source or "arena",
+            f"does not fit the {reader.width}x{reader.height} frames of {reader.path.name}",
+            "give the arena of this setup (pixel coordinates of this video)",
+        )
+
+
 def track_video(
     video: str | os.PathLike,
     arena: Arena | None = None,
@@ -243,14 +255,7 @@ def track_video(
     names, compartments = _individuals(arena, n_animals)
     paths = output_paths(video, out) if out is not None else None  # checked before the work
     with VideoReader(video) as reader:
-        if arena is not None and arena.units == "px" and not arena.fits_frame(
-            reader.width, reader.height
-        ):
-            raise InputError(
-                arena.source or "arena",
-                f"does not fit the {reader.width}x{reader.height} frames of {reader.path.name}",
-                "give the arena of this setup (pixel coordinates of this video)",
-            )
+        _require_fit(arena, reader)
         t_start = time.perf_counter()
         samples, indices = sample_frames(reader, n_background, quiet=quiet)
         background = background_from_samples(samples, indices)
@@ -388,14 +393,7 @@ def track(
         raise InputError("--out", f"is required with --backend {backend}",
                          "give a folder for the backend's pose file")
     with VideoReader(video) as reader:
-        if arena is not None and arena.units == "px" and not arena.fits_frame(
-            reader.width, reader.height
-        ):
-            raise InputError(
-                arena.source or "arena",
-                f"does not fit the {reader.width}x{reader.height} frames of {reader.path.name}",
-                "give the arena of this setup (pixel coordinates of this video)",
-            )
+        _require_fit(arena, reader)
         expected = reader.n_frames
     ds = run_backend(video, backend, model, out, python=python)
     read = int(ds.sizes["time"])
