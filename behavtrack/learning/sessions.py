@@ -25,6 +25,7 @@ import pandas as pd
 from behavtrack.errors import InputError
 from behavtrack.files import progress as progress_bar
 from behavtrack.io.bouts import read_bouts_csv
+from behavtrack.io.events import load_events
 from behavtrack.task.chance import circular_shift_chance
 from behavtrack.task.trials import (
     STRATEGIES,
@@ -423,27 +424,6 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def _read_events(path: Path, fps: float | None) -> pd.DataFrame:
-    """Read ``events.csv`` (through :mod:`behavtrack.io.events` when available)."""
-    try:
-        from behavtrack.io.events import load_events
-    except ImportError:  # pragma: no cover - the IO module is always shipped
-        load_events = None
-    if load_events is not None:
-        return load_events(path, fps=fps)
-    try:
-        ev = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"is not a readable CSV ({type(exc).__name__})") from None
-    if "time_s" not in ev and "frame" in ev and fps:
-        ev["time_s"] = ev["frame"] / fps
-    for col in ("time_s", "subject", "event"):
-        if col not in ev:
-            raise InputError(path, f"column {col!r} is missing", "expected time_s, subject, event")
-    ev["subject"] = ev["subject"].fillna("").astype(str)
-    return ev
-
-
 def read_classified_session(folder: str | os.PathLike) -> SessionInput:
     """Read one classify output folder into a :class:`SessionInput`.
 
@@ -469,7 +449,7 @@ def read_classified_session(folder: str | os.PathLike) -> SessionInput:
     ev_path = folder / "events.csv"
     if not ev_path.is_file():
         raise InputError(folder, "has no events.csv", "classify the session with its event log")
-    events = _read_events(ev_path, fps)
+    events = load_events(ev_path, fps=fps)
     bouts_path = folder / "bouts.csv"
     if bouts_path.is_file():
         bouts = read_bouts_csv(bouts_path)

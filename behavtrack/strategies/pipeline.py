@@ -24,7 +24,7 @@ import pandas as pd
 import xarray as xr
 
 from behavtrack.errors import InputError
-from behavtrack.files import atomic_path, atomic_write_text, progress
+from behavtrack.files import atomic_write_text, progress
 from behavtrack.io.arena import Arena
 from behavtrack.io.bouts import BEHAVIORS, bouts_to_frames, frames_to_bouts, write_bouts_csv
 from behavtrack.strategies.hmm import HMMClassifier
@@ -354,6 +354,7 @@ def classify_session(
     )
     from behavtrack.export.provenance import file_record
     from behavtrack.features import compute_features
+    from behavtrack.io.events import write_events
     from behavtrack.strategies.model_file import default_model_path, load_model
 
     out = Path(out_dir)
@@ -417,7 +418,7 @@ def classify_session(
             write_bouts_csv(bouts, stage / "bouts.csv", fps_, observation_id=obs_id,
                             media_file=media)
             write_binary_csv(binary_table(labels, fps_), stage / "binary.csv")
-            _write_events(used_events, stage / "events.csv")
+            write_events(used_events, stage / "events.csv")
             atomic_write_text(stage / "session.json",
                               json.dumps(session_meta, indent=1, default=_jsonable) + "\n")
             if png:
@@ -491,18 +492,6 @@ def _jsonable(v: Any) -> Any:
     if isinstance(v, np.ndarray):
         return v.tolist()
     return str(v)
-
-
-def _write_events(events: pd.DataFrame, path: Path) -> None:
-    try:
-        from behavtrack.io.events import write_events
-    except ImportError:  # pragma: no cover - the IO layer always has it
-        write_events = None
-    if write_events is not None:
-        write_events(events, path)
-        return
-    with atomic_path(path) as tmp:
-        events.to_csv(tmp, index=False)
 
 
 # ---- training --------------------------------------------------------------------------
