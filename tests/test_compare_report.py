@@ -59,3 +59,8 @@ def test_cli_compare_and_bad_input(mice_stats, shared_data, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "no mice sessions" in err and err.count("\n") == 1
     assert not (tmp_path / "bad").exists()
+    code = main(["-q", "compare", "--mice", str(mice_stats / "stats"), "--agents",
+                 str(shared_data / "marl"), "--out", str(tmp_path / "bad"), "--bins", "0"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--bins: must be at least 1" in err and err.count("\n") == 1
+    assert not (tmp_path / "bad").exists()

@@ -143,3 +143,10 @@ def test_cli_stats(cohort, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "o2").exists()
+    for option in ("--boot", "--bins", "--shifts", "--consecutive"):
+        code = main(["-q", "stats", str(root / "p0"), "--out", str(tmp_path / "o3"),
+                     option, "0"])
+        err = capsys.readouterr().err
+        assert code == 2 and err.strip().endswith(f"{option}: must be at least 1, got 0")
+        assert err.count("\n") == 1
+    assert not (tmp_path / "o3").exists()

@@ -312,9 +312,10 @@ def compare(
     CompareResult
 
     """
-    from behavtrack.learning.cohort import write_csv
+    from behavtrack.learning.cohort import require_counts, write_csv
     from behavtrack.learning.figures import figure_png_bytes, save_figure
 
+    require_counts(bins=n_bins, boot=n_boot, shifts=n_shifts)
     opts = dict(n_shifts=n_shifts, seed=seed, sync_limit=sync_limit,
                 episode_steps=episode_steps, quiet=quiet)
     mice = load_side(mice_dir, "mice", **opts)

@@ -38,7 +38,8 @@ from behavtrack.learning.sessions import (
     read_classified_session,
 )
 
-__all__ = ["StatsResult", "compute_stats", "write_csv", "split_inputs", "OUTPUT_FILES"]
+__all__ = ["StatsResult", "compute_stats", "write_csv", "split_inputs", "require_counts",
+           "OUTPUT_FILES"]
 
 #: Files written by :func:`compute_stats` (figures: ``learning_curves_<source>.png``).
 OUTPUT_FILES = (
@@ -68,6 +69,22 @@ def write_csv(table: pd.DataFrame, path: str | os.PathLike) -> Path:
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)
     return Path(path)
+
+
+def require_counts(**counts: int) -> None:
+    """Raise :class:`InputError` naming the first count below 1 (as its CLI option).
+
+    Examples
+    --------
+    >>> require_counts(boot=2000, bins=0)
+    Traceback (most recent call last):
+    ...
+    behavtrack.errors.InputError: --bins: must be at least 1, got 0
+
+    """
+    for name, value in counts.items():
+        if value is not None and value < 1:
+            raise InputError(f"--{name}", f"must be at least 1, got {value}")
 
 
 def split_inputs(paths: Sequence[str | os.PathLike]) -> tuple[list[Path], list[Path]]:
@@ -159,6 +176,7 @@ def compute_stats(
         If no session at all could be used (one line naming the first failure).
 
     """
+    require_counts(shifts=n_shifts, boot=n_boot, bins=n_bins, consecutive=consecutive)
     out_dir = Path(out_dir)
     mice_dirs, agent_paths = split_inputs(session_dirs)
     results: list[tuple[pd.DataFrame, dict[str, Any]]] = []
