@@ -112,3 +112,23 @@ def test_inputs_untouched(openfield: Path, tmp_path: Path) -> None:
     with VideoReader(copy) as reader:
         reader[100]
     assert copy.read_bytes() == before
+
+
+def test_cli_error_on_a_broken_video_is_one_line(tmp_path: Path) -> None:
+    """FFmpeg's own complaint ("moov atom not found") does not come on top of ours."""
+    import os
+    import subprocess
+    import sys
+
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"x" * 200)
+    env = {k: v for k, v in os.environ.items() if k != "OPENCV_FFMPEG_LOGLEVEL"}
+    run = subprocess.run(
+        [sys.executable, "-m", "behavtrack.cli", "-q", "track", str(bad), "--out",
+         str(tmp_path / "out")],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert run.returncode == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("behavtrack track: error: ")
+    assert "broken.mp4" in lines[0]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 from collections import OrderedDict
 from collections.abc import Iterator
-from pathlib import Path
 from types import TracebackType
 
 import numpy as np
@@ -70,6 +69,10 @@ class VideoReader:
 
         self._cv2 = cv2
         self.path = require_file(path, "video file")
+        # FFmpeg's own log lines ("moov atom not found", "error while decoding MB ...")
+        # would come on top of behavtrack's one-line errors and bad-frame counts; set
+        # OPENCV_FFMPEG_LOGLEVEL in the environment to see them.
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
         self._cap = cv2.VideoCapture(str(self.path))
         if not self._cap.isOpened():
             raise InputError(
@@ -97,7 +100,6 @@ class VideoReader:
         if declared <= 0:
             declared = self._count_by_grabbing()
         self.n_frames = int(declared)
-        self.declared_frames = int(declared)
 
     # ---- helpers -----------------------------------------------------------------------
     def _gray(self, frame: np.ndarray) -> np.ndarray:
@@ -267,8 +269,3 @@ class VideoReader:
             f"size={self.width}x{self.height})"
         )
 
-
-def frame_size(path: str | os.PathLike) -> tuple[int, int]:
-    """Return ``(width, height)`` of a video (convenience for checks against an arena)."""
-    with VideoReader(Path(path), cache_size=0) as reader:
-        return reader.width, reader.height
