@@ -21,7 +21,7 @@ import numpy as np
 import yaml
 
 from behavtrack.errors import InputError
-from behavtrack.files import atomic_write_text
+from behavtrack.files import atomic_write_text, require_file
 
 __all__ = [
     "Arena",
@@ -405,9 +405,7 @@ def load_arena(path: str | os.PathLike) -> Arena:
     ['mouse1', 'mouse2']
 
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(path, "no such arena file", "check the path")
+    path = require_file(path, "arena file")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
