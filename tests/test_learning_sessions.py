@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -150,3 +151,15 @@ def test_cli_stats(cohort, tmp_path, capsys):
         assert code == 2 and err.strip().endswith(f"{option}: must be at least 1, got 0")
         assert err.count("\n") == 1
     assert not (tmp_path / "o3").exists()
+    # a list file names folders relative to itself; a binary one is a one-line error
+    lst = tmp_path / "lists" / "cohort.txt"
+    lst.parent.mkdir()
+    rel = [os.path.relpath(root / p, lst.parent) for p in ("p0", "p1")]
+    lst.write_text(f"# two pairs\n{rel[0]}\n\n{rel[1]}\n")
+    code = main(["-q", "stats", str(lst), "--out", str(tmp_path / "o4"), "--shifts", "50",
+                 "--boot", "50"])
+    assert code == 0 and "8 sessions of 2 pairs" in capsys.readouterr().out
+    (tmp_path / "bin.txt").write_bytes(b"\xff\xfe\x00")
+    code = main(["-q", "stats", str(tmp_path / "bin.txt"), "--out", str(tmp_path / "o5")])
+    err = capsys.readouterr().err
+    assert code == 2 and "is not a text list" in err and err.count("\n") == 1

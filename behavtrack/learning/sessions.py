@@ -483,7 +483,8 @@ def find_session_dirs(paths: Sequence[str | os.PathLike]) -> list[Path]:
     """Classify output folders named by ``paths``.
 
     Each path is a folder holding ``session.json``, a parent folder searched recursively,
-    a glob pattern, or a text file listing one such path per line.
+    a glob pattern, or a text file listing one such path per line (relative to the file's
+    folder; blank lines and ``#`` comments ignored).
 
     Raises
     ------
@@ -510,8 +511,15 @@ def find_session_dirs(paths: Sequence[str | os.PathLike]) -> list[Path]:
                     raise InputError(p, "holds no session folder (no session.json below it)")
                 found += sub
         elif p.is_file() and p.suffix.lower() in (".txt", ".lst", ""):
-            lines = [ln.strip() for ln in p.read_text(encoding="utf-8").splitlines()]
-            found += find_session_dirs([ln for ln in lines if ln and not ln.startswith("#")])
+            try:
+                lines = [ln.strip() for ln in p.read_text(encoding="utf-8").splitlines()]
+            except UnicodeDecodeError:
+                raise InputError(p, "is not a text list (one session folder per line)") from None
+            # lines are relative to the list's folder, as in the manifests of train and batch
+            found += find_session_dirs([p.parent / ln for ln in lines
+                                        if ln and not ln.startswith("#")])
+        elif not p.exists():
+            raise InputError(p, "no such file or folder", "check the path")
         else:
             raise InputError(p, "is not a session folder, a parent folder, a glob or a list file")
     seen: set[Path] = set()
