@@ -134,7 +134,11 @@ def _job_for(path: Path, root: Path | None, arena: str | None, events: str | Non
 
 def _read_manifest(path: Path) -> list[tuple[Path, str | None, str | None]]:
     """Read a manifest: a CSV with ``path`` (optional ``arena``, ``events``), or a path a line."""
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(path, "is not a text manifest",
+                         "one path a line, or a CSV with a 'path' column") from None
     first = text.lstrip().splitlines()[0] if text.strip() else ""
     rows: list[tuple[Path, str | None, str | None]] = []
     if "," in first and "path" in [c.strip() for c in first.split(",")]:

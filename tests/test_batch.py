@@ -135,6 +135,11 @@ def test_batch_cli_bad_input_exit_2(tmp_path: Path, capsys: pytest.CaptureFixtur
     code = main(["batch", str(tmp_path / "missing"), "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert code == 2 and "no such file or folder" in err and "Traceback" not in err
+    (tmp_path / "list.txt").write_bytes(b"\xff\xfe\x00")
+    code = main(["batch", str(tmp_path / "list.txt"), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and "is not a text manifest" in err and err.count("\n") == 1
+    assert not (tmp_path / "o").exists()
 
 
 def test_batch_of_bare_pose_files_classifies_and_explains_missing_stats(cohort: Path,
