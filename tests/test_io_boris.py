@@ -130,3 +130,13 @@ def test_not_a_boris_file(tmp_path):
     q.write_text("{not json")
     with pytest.raises(InputError, match="not valid JSON"):
         load_boris(q)
+
+
+def test_malformed_project_event_is_named(tmp_path):
+    p = tmp_path / "w.boris"
+    p.write_text(json.dumps({"observations": {"obs1": {"events": [
+        [1.0, "a", "b", "", ""], [2.0, "a"], 7]}}}))
+    with pytest.raises(InputError) as exc:
+        load_boris(p)
+    msg = str(exc.value)
+    assert "observation 'obs1' event 1: expected [time, subject, code, ...], got [2.0, 'a']" in msg

@@ -233,11 +233,12 @@ def _read_project(path: Path, fps: float | None) -> pd.DataFrame:
         obs_fps = float(fps) if fps is not None else (float(media_fps[0]) if media_fps
                                                       else np.nan)
         state: dict[tuple[str, str], bool] = {}
-        events = sorted(enumerate(obs.get("events", [])), key=lambda e: (_num(e[1][0]), e[0]))
+        events = list(enumerate(obs.get("events", [])))
         for i, event in events:
             if not isinstance(event, list) or len(event) < 3:
                 raise InputError(path, f"observation {obs_id!r} event {i}: expected "
-                                 "[time, subject, code, ...], got {event!r}")
+                                 f"[time, subject, code, ...], got {event!r}")
+        for i, event in sorted(events, key=lambda e: (_num(e[1][0]), e[0])):
             t, subject, code = _num(event[0]), str(event[1]), str(event[2])
             if not np.isfinite(t):
                 raise InputError(path, f"observation {obs_id!r} event {i}: time {event[0]!r} "
