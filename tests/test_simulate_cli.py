@@ -47,6 +47,7 @@ def _arena_without(tmp_path, edit) -> str:
         (["--pairs", "0"], "--pairs"),
         (["--days", "0"], "--days"),
         (["--fps", "0"], "--fps"),
+        (["--seed", "-1"], "--seed"),
         (["--arena", "/no/such/arena.yaml"], "no such arena file"),
     ],
 )

@@ -146,6 +146,7 @@ def check_run_parameters(
     day: int = 0,
     n_pairs: int = 1,
     pair: int = 0,
+    seed: int = 0,
 ) -> None:
     """Raise a one-line :class:`InputError` for an unusable run parameter.
 
@@ -159,6 +160,8 @@ def check_run_parameters(
         Number of days (at least 1) and a day index in ``0 .. n_days - 1``.
     n_pairs, pair
         Number of pairs (at least 1) and a pair index in ``0 .. n_pairs - 1``.
+    seed
+        Random seed (a whole number >= 0, as ``numpy.random.default_rng`` takes it).
 
     """
     def bad(name: str, value: object, hint: str) -> InputError:
@@ -182,3 +185,5 @@ def check_run_parameters(
         raise bad("day", day, f"give a day index in 0..{n_days - 1}")
     if isinstance(pair, bool) or not isinstance(pair, numbers.Integral) or pair < 0:
         raise bad("pair", pair, "give a pair index >= 0")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise bad("seed", seed, "give a whole number >= 0")

@@ -178,7 +178,8 @@ def simulate_session(
 
     """
     cfg = config or SimulationConfig()
-    check_run_parameters(duration_s=duration_s, fps=fps, n_days=n_days, day=day, pair=pair)
+    check_run_parameters(duration_s=duration_s, fps=fps, n_days=n_days, day=day, pair=pair,
+                         seed=seed)
     arena = arena if arena is not None else default_arena()
     chamber = chamber_from_arena(arena)
     fps = float(fps)
@@ -314,7 +315,8 @@ def simulate_cohort(
 
     """
     cfg = config or SimulationConfig()
-    check_run_parameters(duration_s=duration_s, fps=fps, n_days=n_days, n_pairs=n_pairs)
+    check_run_parameters(duration_s=duration_s, fps=fps, n_days=n_days, n_pairs=n_pairs,
+                         seed=seed)
     arena = arena if arena is not None else default_arena()
     chamber_from_arena(arena)  # fail at the call on a bad arena, not at the first session
     return _cohort(n_pairs, n_days, duration_s, fps, seed, noise, arena, cfg)
