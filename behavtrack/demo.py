@@ -137,12 +137,17 @@ def run_demo(
                 print(msg, file=sys.stderr, flush=True)
     out = Path(out_dir)
     marker = out / "demo.json"
+    if out.exists() and not out.is_dir():
+        raise InputError(out, "is a file, not an output folder",
+                         "give a new or empty folder with --out")
     if out.exists() and any(out.iterdir()) and not marker.is_file():
         raise InputError(out, "exists and was not written by behavtrack demo",
                          "give a new or empty folder with --out")
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
+    # marked at once, so that a run stopped half-way can be replaced by the next one
+    atomic_write_text(marker, json.dumps({"status": "running"}, indent=2))
     agents_dir = Path(agents) if agents else _default_agents()
     result = DemoResult(out_dir=out, report=out / "report" / "report.html")
     timings = result.timings
@@ -182,6 +187,7 @@ def run_demo(
         compare(out / "batch" / "stats", agents_dir, out / "report", quiet=quiet)
 
     summary = {
+        "status": "done",
         "report": str(result.report),
         "timings_s": timings,
         "tracking": result.tracking,

@@ -222,6 +222,27 @@ def test_cli_refuses_a_folder_it_did_not_write(tmp_path: Path,
     assert "Traceback" not in captured.err and captured.out == ""
     assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
     assert (folder / "notes.txt").read_text() == "keep me\n"
+    # a file given as --out is refused the same way, and left as it was
+    assert main(["demo", "--out", str(folder / "notes.txt")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "is a file" in err and len(err.splitlines()) == 1
+    assert (folder / "notes.txt").read_text() == "keep me\n"
+
+
+def test_a_demo_stopped_half_way_is_replaced_by_the_next_run(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch):
+    import behavtrack.batch
+    from behavtrack.demo import run_demo
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(behavtrack.batch, "run_batch", interrupted)
+    out = tmp_path / "demo"
+    for _ in range(2):  # the second run replaces the first's leftovers instead of refusing
+        with pytest.raises(KeyboardInterrupt):
+            run_demo(out, pairs=1, days=2, duration_s=10.0, quiet=True)
+        assert (out / "sessions").is_dir()
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None,
