@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 
 import pandas as pd
@@ -42,7 +43,10 @@ def test_compare_report(mice_stats, shared_data, tmp_path):
     assert not re.search(r"""(src|href)=["']?(https?:|//|file:)""", page)
     assert "<script" not in page and "<link" not in page
     assert "Agreement of trends" in page and "success_rate" in page
-    assert (tmp_path / "cmp" / "compare.png").read_bytes()[:4] == b"\x89PNG"
+    png = (tmp_path / "cmp" / "compare.png").read_bytes()
+    assert png[:4] == b"\x89PNG"
+    # the report embeds that same figure
+    assert f"data:image/png;base64,{base64.b64encode(png).decode('ascii')}" in page
     saved = pd.read_csv(tmp_path / "cmp" / "agreement.csv")
     assert saved["metric"].tolist() == res.agreement["metric"].tolist()
 

@@ -313,7 +313,7 @@ def compare(
 
     """
     from behavtrack.learning.cohort import require_counts, write_csv
-    from behavtrack.learning.figures import figure_png_bytes, save_figure
+    from behavtrack.learning.figures import save_figure
 
     require_counts(bins=n_bins, boot=n_boot, shifts=n_shifts)
     opts = dict(n_shifts=n_shifts, seed=seed, sync_limit=sync_limit,
@@ -344,7 +344,8 @@ def compare(
     write_csv(agreement, out_dir / "agreement.csv")
     fig = _figure(mice, agents, curves, metrics)
     figure = save_figure(fig, out_dir / "compare.png")
-    page = _html("behavtrack: mice vs agents", figure_png_bytes(fig), agreement, mice, agents,
+    # the report embeds the PNG just written (drawing the figure once)
+    page = _html("behavtrack: mice vs agents", figure.read_bytes(), agreement, mice, agents,
                  curves, notes)
     report = atomic_write_text(out_dir / "report.html", page)
     return CompareResult(mice=mice, agents=agents, curves=curves, agreement=agreement,
