@@ -345,3 +345,22 @@ def test_labeled_example_of_a_session_reviewed_with_another_pose_file(tmp_path):
     assert example.pose_path == ex / "pose.csv" and not (ex / "pose.h5").exists()
     assert np.allclose(example.load_pose()["position"].values,
                        sess.pose["position"].values, equal_nan=True)
+
+
+def test_review_command_bad_input_and_missing_napari(tmp_path, capsys, monkeypatch):
+    """``behavtrack review``: one line under its own name, exit 2; no napari: how to get it."""
+    import sys
+
+    from behavtrack.cli import main
+    from behavtrack.simulate import simulate_session, write_session
+
+    assert main(["review", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"behavtrack review: error: {tmp_path / 'missing'}: is not a folder "
+                   "(give a session folder)")
+    sim = write_session(simulate_session(duration_s=2.0, seed=1), tmp_path / "sim")
+    monkeypatch.setitem(sys.modules, "napari", None)  # as if napari were not installed
+    assert main(["review", str(sim)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("behavtrack review: error: behavtrack review: needs napari")
+    assert "pip install 'behavtrack[napari]'" in err and len(err.splitlines()) == 1

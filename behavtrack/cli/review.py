@@ -23,16 +23,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``behavtrack review``."""
+    """Run ``behavtrack review``: read the session (bad input fails before any window), open it."""
     from behavtrack.errors import InputError
+    from behavtrack.napari.session import load_review_session
 
+    session = None
+    if args.session or args.video or args.pose or args.bouts:
+        session = load_review_session(args.session, video=args.video, pose=args.pose,
+                                      bouts=args.bouts, arena=args.arena, fps=args.fps)
     try:
-        from behavtrack.napari.__main__ import main as review_main
+        import napari  # noqa: F401
+
+        from behavtrack.napari.__main__ import open_viewer
     except ImportError as exc:
         raise InputError("behavtrack review", f"needs napari ({exc.name} is not installed)",
                          "pip install 'behavtrack[napari]'") from None
-    argv = [args.session] if args.session else []
-    for name in ("video", "pose", "bouts", "arena", "fps"):
-        if getattr(args, name) is not None:
-            argv += [f"--{name}", str(getattr(args, name))]
-    return review_main(argv)
+    return open_viewer(session)

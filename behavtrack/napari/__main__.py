@@ -1,6 +1,7 @@
 """``python -m behavtrack.napari [SESSION] [--video V] [--pose P] [--bouts B] [--arena A]``.
 
-Opens napari with a session's video, poses, arena and the review dock.
+Opens napari with a session's video, poses, arena and the review dock
+(:func:`open_viewer`; ``behavtrack review`` calls it too).
 """
 
 from __future__ import annotations
@@ -10,6 +11,23 @@ import sys
 from collections.abc import Sequence
 
 from behavtrack.errors import InputError
+from behavtrack.napari.session import ReviewSession
+
+
+def open_viewer(session: ReviewSession | None) -> int:
+    """Open napari with ``session`` (or an empty review dock) and run it; return 0."""
+    import napari
+
+    from behavtrack.napari._widget import ReviewWidget, open_session
+
+    viewer = napari.Viewer()
+    if session is not None:
+        open_session(viewer, session)
+    else:
+        viewer.window.add_dock_widget(ReviewWidget(viewer), name="behavtrack review",
+                                      area="bottom")
+    napari.run()
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -31,18 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except InputError as exc:
             print(f"python -m behavtrack.napari: error: {exc}", file=sys.stderr)
             return 2
-    import napari
-
-    from behavtrack.napari._widget import ReviewWidget, open_session
-
-    viewer = napari.Viewer()
-    if session is not None:
-        open_session(viewer, session)
-    else:
-        viewer.window.add_dock_widget(ReviewWidget(viewer), name="behavtrack review",
-                                      area="bottom")
-    napari.run()
-    return 0
+    return open_viewer(session)
 
 
 if __name__ == "__main__":  # pragma: no cover
