@@ -27,7 +27,7 @@ import pandas as pd
 
 from behavtrack import __version__
 from behavtrack.errors import InputError
-from behavtrack.files import atomic_write_text, progress, sha256
+from behavtrack.files import atomic_path, atomic_write_text, progress, sha256
 
 __all__ = [
     "SessionJob",
@@ -253,16 +253,18 @@ def _fingerprint(job: SessionJob, model: str | None, params: dict[str, Any]) -> 
     }
 
 
+def _recorded_fingerprint(out_dir: Path) -> dict[str, Any] | None:
+    """Return the fingerprint recorded in ``out_dir`` by a finished run, or ``None``."""
+    try:
+        old = json.loads((out_dir / RECORD).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    return old.get("fingerprint") if isinstance(old, dict) else None
+
+
 def is_up_to_date(job: SessionJob, out_dir: Path, model: str | None, params: dict) -> bool:
     """Whether ``out_dir`` holds finished outputs made from exactly these inputs and settings."""
-    record = out_dir / RECORD
-    if not record.is_file():
-        return False
-    try:
-        old = json.loads(record.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return False
-    return old.get("fingerprint") == _fingerprint(job, model, params)
+    return _recorded_fingerprint(out_dir) == _fingerprint(job, model, params)
 
 
 def _session_inputs(folder: Path) -> tuple[Path | None, Path | None, dict[str, Any]]:
@@ -342,7 +344,8 @@ def run_session(
     t0 = time.perf_counter()
     stage = "check"
     try:
-        if is_up_to_date(job, out_dir, model, params):
+        fingerprint = _fingerprint(job, model, params)  # inputs are hashed once per run
+        if _recorded_fingerprint(out_dir) == fingerprint:
             return {"session_id": job.session_id, "status": "skipped", "seconds": 0.0}
         with threadpool_limits(limits=1):
             def set_stage(name: str) -> None:
@@ -353,7 +356,7 @@ def run_session(
         record = {
             "session_id": job.session_id,
             "job": asdict(job),
-            "fingerprint": _fingerprint(job, model, params),
+            "fingerprint": fingerprint,
             "seconds": round(time.perf_counter() - t0, 3),
         }
         atomic_write_text(out_dir / RECORD, json.dumps(record, indent=2))
@@ -492,8 +495,6 @@ def run_batch(
             result.failed.append({k: str(rec.get(k, "")) for k in
                                   ("session_id", "stage", "error", "detail")})
     failures = pd.DataFrame(result.failed, columns=["session_id", "stage", "error", "detail"])
-    from behavtrack.files import atomic_path
-
     with atomic_path(out / "failures.csv") as tmp:
         failures.sort_values("session_id").to_csv(tmp, index=False)
     if stats and result.session_dirs:
