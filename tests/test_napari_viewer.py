@@ -296,6 +296,10 @@ def test_simulated_session_with_bouts(make_napari_viewer, qtbot, tmp_path):
     qtbot.keyClick(canvas, KEYS[new].split("-")[-1], shift)
     assert widget.editor.bout_at("mouse2", 300)["behavior"] == new
     pd.testing.assert_frame_equal(widget.editor.bouts_of("mouse1"), before1)
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("")
+    assert widget.save(blocker / "bouts.csv") is None  # said in the dock, edits kept
+    assert widget.status.startswith("not saved: ") and widget.editor.dirty
     widget.save()
     viewer.layers.clear()
     viewer.window.remove_dock_widget("all")

@@ -427,7 +427,11 @@ class ReviewWidget(QWidget):
         if self.session is None or self.editor is None:
             self._say("open a session first")
             return None
-        out = save_reviewed_bouts(self.session, self.editor.bouts, path)
+        try:
+            out = save_reviewed_bouts(self.session, self.editor.bouts, path)
+        except (InputError, OSError) as exc:  # e.g. a read-only folder: say so, keep the edits
+            self._say(f"not saved: {exc}")
+            return None
         self.editor.dirty = False
         self._update_label()
         self._say(f"saved {out}")
@@ -439,7 +443,7 @@ class ReviewWidget(QWidget):
             return None
         try:
             out = add_to_labeled_examples(self.session, dest, self.editor.bouts)
-        except InputError as exc:
+        except (InputError, OSError) as exc:
             self._say(str(exc))
             return None
         self._say(f"added to labeled examples: {out}")
