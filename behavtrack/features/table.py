@@ -173,7 +173,7 @@ def compute_features(
     sc = 1.0 / px_per_cm
     center_s = smooth(center, win)
     nose_s = smooth(nose, win)
-    head = heading(smooth(nose, win), smooth(tail, win))
+    head = heading(nose_s, smooth(tail, win))
     cols: dict[str, np.ndarray] = {}
     cols["tracked"] = np.isfinite(center).all(-1).astype(float)
     vel = np.gradient(center_s, axis=0) * fps if n > 1 else np.full_like(center_s, np.nan)
