@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 
 import numpy as np
@@ -117,7 +116,6 @@ def test_session_meta_bad_json(shared_data, tmp_path):
     (folder / "session.json").write_text("{oops")
     with pytest.raises(InputError, match="session.json: is not valid JSON"):
         load_session(folder)
-    json.loads('{"ok": 1}')
 
 
 def test_session_json_names_the_pose(shared_data, tmp_path):

@@ -64,9 +64,8 @@ def normalize_events(
     out = df.copy()
     if "time_s" in out:
         t = pd.to_numeric(out["time_s"], errors="coerce")
-        bad = t.isna() & out["time_s"].notna()
-        if bad.any() or t.isna().any():
-            row = int(np.flatnonzero((bad | t.isna()).to_numpy())[0])
+        if t.isna().any():  # text, or an empty cell
+            row = int(np.flatnonzero(t.isna().to_numpy())[0])
             raise InputError(source, f"row {row + 2}: time_s {out['time_s'].iloc[row]!r} is "
                              "not a number", "every event needs a time")
         out["time_s"] = t.astype(float)
