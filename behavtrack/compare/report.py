@@ -93,29 +93,14 @@ def load_side(
                 raise InputError(table, f"is not a sessions table: column {col!r} is missing",
                                  "give the output folder of behavtrack stats")
     else:
-        from behavtrack.learning.cohort import split_inputs
-        from behavtrack.learning.sessions import (
-            analyze_session,
-            assemble_tables,
-            read_classified_session,
-        )
+        from behavtrack.learning.cohort import session_results
+        from behavtrack.learning.sessions import assemble_tables
 
         if not p.exists():
             raise InputError(p, "no such file or folder", "check the path")
-        mice_dirs, agent_paths = split_inputs([p])
-        results = []
-        for folder in mice_dirs:
-            try:
-                results.append(analyze_session(read_classified_session(folder),
-                                               n_shifts=n_shifts, seed=seed))
-            except InputError:
-                continue  # one unreadable session does not stop the comparison
-        if agent_paths:
-            from behavtrack.compare.agents import agent_session_results
-
-            results += agent_session_results(agent_paths, n_shifts=n_shifts, seed=seed,
-                                             sync_limit=sync_limit,
-                                             episode_steps=episode_steps, quiet=quiet)[0]
+        # sessions that cannot be used are left out (all unusable: a one-line error)
+        results, _ = session_results([p], n_shifts=n_shifts, seed=seed, sync_limit=sync_limit,
+                                     episode_steps=episode_steps, quiet=quiet)
         sessions = assemble_tables(results)[1]
     sessions = sessions[sessions["source"].astype(str) == source].copy()
     if sessions.empty:

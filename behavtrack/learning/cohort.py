@@ -39,7 +39,7 @@ from behavtrack.learning.sessions import (
 )
 
 __all__ = ["StatsResult", "compute_stats", "write_csv", "split_inputs", "require_counts",
-           "OUTPUT_FILES"]
+           "session_results", "OUTPUT_FILES"]
 
 #: Files written by :func:`compute_stats` (figures: ``learning_curves_<source>.png``).
 OUTPUT_FILES = (
@@ -107,6 +107,58 @@ def split_inputs(paths: Sequence[str | os.PathLike]) -> tuple[list[Path], list[P
         else:
             mice.append(raw)
     return (find_session_dirs(mice) if mice else []), agents
+
+
+def session_results(
+    paths: Sequence[str | os.PathLike],
+    *,
+    n_shifts: int = 1000,
+    seed: int = 0,
+    lookback_s: Mapping[str, float] | None = None,
+    sync_limit: int = 2,
+    episode_steps: int | None = None,
+    quiet: bool = False,
+) -> tuple[list[tuple[pd.DataFrame, dict[str, Any]]], list[dict[str, str]]]:
+    """Analyse every session of classify folders and/or agent rollouts (see :func:`split_inputs`).
+
+    Returns
+    -------
+    results, failures
+        Per usable session its ``(trials, row)`` (:func:`analyze_session`); per input that
+        cannot be used ``{"path", "error"}``.
+
+    Raises
+    ------
+    InputError
+        If no session at all can be used (one line naming the first failure).
+
+    """
+    mice_dirs, agent_paths = split_inputs(paths)
+    results: list[tuple[pd.DataFrame, dict[str, Any]]] = []
+    failures: list[dict[str, str]] = []
+    for folder in progress_bar(mice_dirs, desc="sessions", quiet=quiet, unit="session"):
+        try:
+            inp = read_classified_session(folder)
+            results.append(analyze_session(inp, n_shifts=n_shifts, seed=seed,
+                                           lookback_s=lookback_s))
+        except InputError as exc:
+            failures.append({"path": str(folder), "error": str(exc)})
+    if agent_paths:
+        from behavtrack.compare.agents import agent_session_results
+
+        try:
+            res, fails = agent_session_results(agent_paths, n_shifts=n_shifts, seed=seed,
+                                               sync_limit=sync_limit,
+                                               episode_steps=episode_steps, quiet=quiet)
+            results += res
+            failures += fails
+        except InputError as exc:
+            failures.append({"path": ", ".join(map(str, agent_paths)), "error": str(exc)})
+    if not results:
+        first = failures[0] if failures else {"path": ", ".join(map(str, paths)),
+                                              "error": "no session found"}
+        raise InputError(first["path"], f"no usable session ({first['error']})")
+    return results, failures
 
 
 def compute_stats(
@@ -178,31 +230,9 @@ def compute_stats(
     """
     require_counts(shifts=n_shifts, boot=n_boot, bins=n_bins, consecutive=consecutive)
     out_dir = Path(out_dir)
-    mice_dirs, agent_paths = split_inputs(session_dirs)
-    results: list[tuple[pd.DataFrame, dict[str, Any]]] = []
-    failures: list[dict[str, str]] = []
-    for folder in progress_bar(mice_dirs, desc="sessions", quiet=quiet, unit="session"):
-        try:
-            inp = read_classified_session(folder)
-            results.append(analyze_session(inp, n_shifts=n_shifts, seed=seed,
-                                           lookback_s=lookback_s))
-        except InputError as exc:
-            failures.append({"path": str(folder), "error": str(exc)})
-    if agent_paths:
-        from behavtrack.compare.agents import agent_session_results
-
-        try:
-            res, fails = agent_session_results(agent_paths, n_shifts=n_shifts, seed=seed,
-                                               sync_limit=sync_limit,
-                                               episode_steps=episode_steps, quiet=quiet)
-            results += res
-            failures += fails
-        except InputError as exc:
-            failures.append({"path": ", ".join(map(str, agent_paths)), "error": str(exc)})
-    if not results:
-        first = failures[0] if failures else {"path": ", ".join(map(str, session_dirs)),
-                                              "error": "no session found"}
-        raise InputError(first["path"], f"no usable session ({first['error']})")
+    results, failures = session_results(session_dirs, n_shifts=n_shifts, seed=seed,
+                                        lookback_s=lookback_s, sync_limit=sync_limit,
+                                        episode_steps=episode_steps, quiet=quiet)
     trials, sessions = assemble_tables(results)
     return _finish(trials, sessions, failures, out_dir, n_boot=n_boot, n_bins=n_bins,
                    seed=seed, criterion=criterion, consecutive=consecutive, metrics=metrics,
