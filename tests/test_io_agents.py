@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.io
 
@@ -147,3 +148,14 @@ def test_truncated_mat(shared_data, tmp_path, frac):
     p.write_bytes(data[: int(len(data) * frac)])
     with pytest.raises(InputError, match="not a readable MATLAB file"):
         load_rollouts(p)
+
+
+def test_csv_cells_off_the_grid(shared_data, tmp_path):
+    """As for the .mat files, a CSV cell outside the 8 x 8 grid is refused, naming the column."""
+    df = pd.read_csv(shared_data / "marl/rollouts_seed0.csv").head(40)
+    df.loc[df.index[3], "water_col"] = 8
+    bad = tmp_path / "rollouts.csv"
+    df.to_csv(bad, index=False)
+    with pytest.raises(InputError, match=r"column water_row/water_col has cells outside the "
+                                         r"8 x 8 grid"):
+        load_rollouts(bad)

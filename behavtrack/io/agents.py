@@ -218,6 +218,13 @@ def _make_rollout(
                    arena=grid_arena(), source=source)
 
 
+def _require_on_grid(cells: np.ndarray, path: Path, what: str, hint: str) -> None:
+    """Raise :class:`InputError` if any ``(N, 2 [x, y], agents)`` cell is off the 8 x 8 grid."""
+    x, y = cells[:, 0, :], cells[:, 1, :]
+    if (y < 0).any() or (y >= GRID_ROWS).any() or (x < 0).any() or (x >= GRID_COLUMNS).any():
+        raise InputError(path, f"{what} has cells outside the 8 x 8 grid", hint)
+
+
 # ---- .mat -----------------------------------------------------------------------------------
 def _checkpoint_from_name(path: Path) -> int | None:
     found = re.findall(r"\d+", path.stem)
@@ -270,10 +277,8 @@ def _load_mat(
     poke = np.stack([absolute(f"agent{j + 1}_nosepoke", j) for j in range(2)], axis=-1)
     water = np.stack([absolute(f"agent{j + 1}_water", j) for j in range(2)], axis=-1)
     for name, arr in (("loc", loc), ("nosepoke", poke), ("water", water)):
-        x, y = arr[:, 0, :], arr[:, 1, :]
-        if (y < 0).any() or (y >= GRID_ROWS).any() or (x < 0).any() or (x >= GRID_COLUMNS).any():
-            raise InputError(path, f"key 'agent*_{name}' has cells outside the 8 x 8 grid",
-                             "columns must be relative to the agent's half (0-3)")
+        _require_on_grid(arr, path, f"key 'agent*_{name}'",
+                         "columns must be relative to the agent's half (0-3)")
 
     step = np.arange(n) % episode_steps
     episode = np.arange(n) // episode_steps
@@ -353,6 +358,10 @@ def _load_csv(path: Path, run: str | None) -> list[Rollout]:
 
         loc, poke, water = cells("row", "col"), cells("poke_row", "poke_col"), cells(
             "water_row", "water_col")
+        for what, arr in (("row/col", loc), ("poke_row/poke_col", poke),
+                          ("water_row/water_col", water)):
+            _require_on_grid(arr, path, f"run {run_id} checkpoint {ckpt}: column {what}",
+                             "rows and columns are 0-7; columns are absolute, agent2's 4-7")
         episode = a1["episode"].to_numpy(dtype=int)
         step = a1["step"].to_numpy(dtype=int)
         pokes = np.stack([t["poked"].to_numpy() != 0 for t in both], axis=-1)
