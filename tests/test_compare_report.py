@@ -68,3 +68,11 @@ def test_cli_compare_and_bad_input(mice_stats, shared_data, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "--bins: must be at least 1" in err and err.count("\n") == 1
     assert not (tmp_path / "bad").exists()
+    # no usable mouse session: the error says why
+    (tmp_path / "broken" / "s1").mkdir(parents=True)
+    (tmp_path / "broken" / "s1" / "session.json").write_text("[]")
+    code = main(["-q", "compare", "--mice", str(tmp_path / "broken"), "--agents",
+                 str(shared_data / "marl"), "--out", str(tmp_path / "bad")])
+    err = capsys.readouterr().err
+    assert code == 2 and "must hold a JSON object" in err and err.count("\n") == 1
+    assert not (tmp_path / "bad").exists()
