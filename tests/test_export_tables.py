@@ -1,7 +1,9 @@
 import json
 
+import matplotlib.image as mpimg
 import numpy as np
 import pandas as pd
+import pytest
 
 from behavtrack.export import (
     binary_table,
@@ -12,6 +14,7 @@ from behavtrack.export import (
     write_provenance,
 )
 from behavtrack.export.provenance import file_record
+from behavtrack.export.raster import BEHAVIOR_COLORS
 from behavtrack.files import sha256
 
 
@@ -44,6 +47,15 @@ def test_raster_png_and_provenance(tmp_path):
     labels, _ = _labels()
     png = plot_ethogram(labels, 10.0, tmp_path / "ethogram.png", title="t")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # each behaviour's colour covers area in proportion to its frames: mouse1 is 5 other,
+    # 3 waiting, 2 approach; mouse2 4 interaction, 6 other (plus one legend patch each)
+    img = (mpimg.imread(png)[..., :3] * 255).round().astype(int)
+    area = {b: int((np.abs(img - [int(c[i:i + 2], 16) for i in (1, 3, 5)]).sum(-1) == 0).sum())
+            for b, c in BEHAVIOR_COLORS.items()}
+    frame = area["waiting"] - area["approach"]  # the area of one frame of one row
+    assert frame > 0
+    assert (area["interaction"] - area["approach"]) / frame == pytest.approx(2.0, rel=0.05)
+    assert (area["other"] - area["approach"]) / frame == pytest.approx(9.0, rel=0.05)
     src = tmp_path / "pose.csv"
     src.write_text("x\n1\n")
     write_provenance(tmp_path / "provenance.json", inputs={"pose": file_record(src),
