@@ -228,3 +228,19 @@ def test_failure_mid_video_stops_decoding_and_writes_nothing(
         track_video(video, out=tmp_path / "out", quiet=True)
     assert threading.active_count() == before
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_cli_refuses_one_pose_file_for_several_videos(tmp_path: Path, capsys) -> None:
+    """``--out x.h5`` names one file: with two videos the second would overwrite the first."""
+    from behavtrack.cli import main
+
+    a, b = tmp_path / "a.avi", tmp_path / "b.avi"
+    for video in (a, b):
+        draw_clip(video, *walk(20, [[80, 120]], [[1.0, 0.0]]))
+    out = tmp_path / "poses.h5"
+    assert main(["-q", "track", str(a), str(b), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("behavtrack track: error: --out: names one pose file")
+    assert len(err.splitlines()) == 1 and not out.exists()
+    assert main(["-q", "track", str(a), "--out", str(out)]) == 0  # one video: fine
+    assert out.is_file()
