@@ -90,16 +90,35 @@ def test_cli_out_is_a_file(clip: Path, tmp_path: Path, capsys: pytest.CaptureFix
     assert out.read_text() == "x"
 
 
+def _trained_model_layout(folder: Path, backend: str) -> Path:
+    """Files where a trained model keeps them (for checks that run before it is loaded)."""
+    if backend == "deeplabcut":
+        snapshots = folder / "dlc-models-pytorch/iteration-0/testJan1-trainset90shuffle1/train"
+        snapshots.mkdir(parents=True)
+        (snapshots / "snapshot-002.pt").write_bytes(b"")
+        config = folder / "config.yaml"
+        config.write_text("Task: test\nbodyparts:\n- snout\n- tailbase\n")
+        return config
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "training_config.yaml").write_text("model_config: {}\n")
+    (folder / "best.ckpt").write_bytes(b"")
+    return folder
+
+
+def _fake_backend(folder: Path, body: str) -> Path:
+    """A ``sleap_nn`` package whose ``predict`` runs ``body`` (to exercise failure paths)."""
+    package = folder / "sleap_nn"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(f"def predict(video, **kwargs):\n    {body}\n")
+    return folder
+
+
 @pytest.mark.parametrize("backend", ["deeplabcut", "sleap"])
 def test_backend_not_installed_names_the_package(clip: Path, tmp_path: Path, backend: str,
                                                  capsys: pytest.CaptureFixture) -> None:
     if backend_available(backend):
         pytest.skip(f"{backend} is installed here")
-    model = tmp_path / ("config.yaml" if backend == "deeplabcut" else "model")
-    if backend == "deeplabcut":
-        model.write_text("Task: x\n")
-    else:
-        model.mkdir()
+    model = _trained_model_layout(tmp_path / "model", backend)
     code = main(["track", str(clip), "--backend", backend, "--model", str(model),
                  "--out", str(tmp_path / "out")])
     assert code == 2
@@ -114,15 +133,66 @@ def test_backend_checks_model_and_python(clip: Path, tmp_path: Path) -> None:
         run_backend(clip, "deeplabcut", tmp_path / "config.yaml", tmp_path)
     with pytest.raises(InputError, match="not a folder holding a trained SLEAP model"):
         run_backend(clip, "sleap", tmp_path / "nope", tmp_path)
-    (tmp_path / "model").mkdir()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="holds no training_config.yaml"):
+        run_backend(clip, "sleap", tmp_path / "empty", tmp_path)
+    model = _trained_model_layout(tmp_path / "model", "sleap")
     with pytest.raises(InputError, match="no such Python executable"):
-        run_backend(clip, "sleap", tmp_path / "model", tmp_path, python=tmp_path / "py")
-    # a real python without the package: the subprocess check names what is missing
-    with pytest.raises(InputError, match="cannot import sleap_nn"):
-        run_backend(clip, "sleap", tmp_path / "model", tmp_path / "o", python=sys.executable)
+        run_backend(clip, "sleap", model, tmp_path, python=tmp_path / "py")
+    # a real python without the package: the runner's import failure names what is missing
+    with pytest.raises(InputError, match=r"cannot import sleap_nn \(ModuleNotFoundError"):
+        run_backend(clip, "sleap", model, tmp_path / "o", python=sys.executable)
     with pytest.raises(InputError, match="only used with --backend"):
-        track(clip, model=tmp_path / "model")
-    assert not list((tmp_path / "o").glob("*.slp"))  # nothing half-written
+        track(clip, model=model)
+    assert not list((tmp_path / "o").iterdir())  # nothing half-written, no temp folder left
+
+
+def test_deeplabcut_config_checks(clip: Path, tmp_path: Path) -> None:
+    config = _trained_model_layout(tmp_path / "project", "deeplabcut")
+    text = config.read_text()
+    config.write_text("Task: test\nbodyparts:\n")
+    with pytest.raises(InputError, match="lists no bodyparts"):
+        run_backend(clip, "deeplabcut", config, tmp_path / "o", python=sys.executable)
+    config.write_text("Task: [unclosed\n")
+    with pytest.raises(InputError, match="is not readable YAML"):
+        run_backend(clip, "deeplabcut", config, tmp_path / "o", python=sys.executable)
+    config.write_text(text)
+    for snapshot in (tmp_path / "project").rglob("snapshot-*"):
+        snapshot.unlink()
+    with pytest.raises(InputError, match="no trained network"):
+        run_backend(clip, "deeplabcut", config, tmp_path / "o", python=sys.executable)
+    assert config.read_text() == text  # the input is never modified
+
+
+def test_backend_failure_is_one_line_with_a_log(clip: Path, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture) -> None:
+    """The backend raising in its environment: one line, its full output kept in a log."""
+    model = _trained_model_layout(tmp_path / "model", "sleap")
+    body = "print('loading model'); raise RuntimeError('checkpoint does not match\\nthe config')"
+    monkeypatch.setenv("PYTHONPATH", str(_fake_backend(tmp_path / "env", body)))
+    out = tmp_path / "out"
+    code = main(["track", str(clip), "--backend", "sleap", "--model", str(model),
+                 "--python", sys.executable, "--out", str(out)])
+    assert code == 2
+    err = _one_line_error(capsys, "sleap failed on clip.avi",
+                          "RuntimeError: checkpoint does not match the config",
+                          "full output in")
+    log = out / "clip.sleap.log"
+    assert str(log) in err
+    text = log.read_text()
+    assert "loading model" in text and "Traceback" in text
+    assert sorted(p.name for p in out.iterdir()) == ["clip.sleap.log"]  # no pose, no temp
+
+
+def test_backend_timeout_stops_it(clip: Path, tmp_path: Path,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    model = _trained_model_layout(tmp_path / "model", "sleap")
+    monkeypatch.setenv("PYTHONPATH", str(_fake_backend(tmp_path / "env",
+                                                       "import time; time.sleep(60)")))
+    with pytest.raises(InputError, match="did not finish on clip.avi within 3 s"):
+        run_backend(clip, "sleap", model, tmp_path / "out", python=sys.executable, timeout=3)
+    assert not list((tmp_path / "out").iterdir())
 
 
 @pytest.mark.backends
