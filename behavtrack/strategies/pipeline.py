@@ -289,7 +289,7 @@ def _resolve_input(pose: Any, arena: Any, events: Any, fps: float | None):
             files["arena"] = Path(arena)
         arena = _as_arena(arena)
         ds = load_pose(p, fps=fps, arena=arena)
-    arena = _as_arena(arena) if not isinstance(arena, Arena) else arena
+    arena = _as_arena(arena)
     if fps and ds.attrs.get("fps") and abs(float(ds.attrs["fps"]) - float(fps)) > 1e-6 * fps:
         raise InputError(ds.attrs.get("source_file", "pose"), f"the pose file says "
                          f"{ds.attrs['fps']} fps but {fps} fps was given",
@@ -529,12 +529,11 @@ def _truth_from_session(sess: Any, folder: Path, inds: list[str], n: int, fps: f
 def load_labeled_session(folder: str | os.PathLike) -> LabeledSession:
     """Features and truth of a labelled session folder (``labels.csv`` or ``bouts.csv``)."""
     from behavtrack.features import compute_features
-    from behavtrack.io.pose import load_pose
     from behavtrack.io.session import load_session
 
     folder = Path(folder)
     sess = load_session(folder)
-    ds = load_pose(sess.pose_path, fps=(sess.meta or {}).get("fps"), arena=sess.arena)
+    ds = sess.load_pose()
     feats = compute_features(ds, sess.arena, sess.events)
     inds = feats.attrs["individuals"]
     truth = _truth_from_session(sess, folder, inds, feats.attrs["n_frames"], feats.attrs["fps"])
@@ -571,11 +570,10 @@ def labeled_from_boris(boris: str | os.PathLike, pose: str | os.PathLike,
 def unlabeled_tables(folder: str | os.PathLike) -> list[pd.DataFrame]:
     """Per-animal feature tables of a session folder (no labels needed), for EM."""
     from behavtrack.features import compute_features
-    from behavtrack.io.pose import load_pose
     from behavtrack.io.session import load_session
 
     sess = load_session(folder)
-    ds = load_pose(sess.pose_path, fps=(sess.meta or {}).get("fps"), arena=sess.arena)
+    ds = sess.load_pose()
     ev = sess.events
     if ev is None and sess.arena is not None and ds.attrs.get("fps"):
         ev = detect_pokes(_clean_for_pokes(ds, sess.arena), sess.arena)
