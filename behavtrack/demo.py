@@ -131,6 +131,10 @@ def run_demo(
     if pairs < 1 or days < 2:
         raise InputError("--pairs/--days", f"need at least 1 pair and 2 days, got {pairs} x {days}",
                          "a learning curve needs two sessions or more")
+    if jobs < 1:  # checked here too, not only after the simulation
+        raise InputError("--jobs", f"must be at least 1, got {jobs}")
+    if agents and not Path(agents).exists():
+        raise InputError(agents, "no such file or folder", "give a folder of agent rollouts")
     if say is None:
         def say(msg: str) -> None:
             if not quiet:

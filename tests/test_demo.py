@@ -229,6 +229,20 @@ def test_cli_refuses_a_folder_it_did_not_write(tmp_path: Path,
     assert (folder / "notes.txt").read_text() == "keep me\n"
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--jobs", "0"], "--jobs: must be at least 1"),
+    (["--agents", "no-such-rollouts"], "no-such-rollouts: no such file or folder"),
+])
+def test_bad_options_are_refused_before_any_work(tmp_path: Path, args: list[str], message: str,
+                                                 capsys: pytest.CaptureFixture[str]):
+    from behavtrack.cli import main
+
+    assert main(["-q", "demo", "--out", str(tmp_path / "d"), *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "d").exists()  # nothing simulated
+
+
 def test_a_demo_stopped_half_way_is_replaced_by_the_next_run(tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch):
     import behavtrack.batch
