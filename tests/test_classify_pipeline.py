@@ -204,6 +204,14 @@ def test_cli_classify_and_train(session, tmp_path, capsys):
         "hmm_frame_macro_f1"] <= 1
     assert model.metrics_["sessions"] == ["a", "b"]
     assert main(["train", str(tmp_path / "nothing_here"), "--out", str(tmp_path / "x")]) == 2
+    capsys.readouterr()
+    for bad, message in ((["--em-iter", "-1"], "--em-iter: must be 0 or more"),
+                         (["--min-bout-s", "-0.5"], "--min-bout-s: must be 0 or more"),
+                         (["--unlabeled", str(root / "b")], "--unlabeled: is used only by")):
+        code = main(["-q", "train", str(root / "a"), "--out", str(tmp_path / "x"), *bad])
+        err = capsys.readouterr().err
+        assert code == 2 and message in err and err.count("\n") == 1
+    assert not (tmp_path / "x").exists()
 
 
 def test_train_model_is_deterministic(session, tmp_path):

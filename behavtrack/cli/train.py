@@ -54,6 +54,13 @@ def run(args: argparse.Namespace) -> int:
     if args.events and len(args.events) != len(args.boris):
         raise InputError("--events", f"got {len(args.events)} for {len(args.boris)} --boris",
                          "give one --events per --boris, or none")
+    if args.em_iter < 0:
+        raise InputError("--em-iter", f"must be 0 or more, got {args.em_iter}")
+    if args.min_bout_s < 0:
+        raise InputError("--min-bout-s", f"must be 0 or more, got {args.min_bout_s}")
+    if args.unlabeled and not args.em_iter:
+        raise InputError("--unlabeled", "is used only by the EM refinement",
+                         "add --em-iter N (e.g. 5)")
     bmap = _pairs(args.behavior_map, "--behavior-map")
     smap = _pairs(args.subject_map, "--subject-map")
     items: list = find_sessions(args.labeled) if args.labeled else []
