@@ -91,3 +91,11 @@ def test_video_first_renders_only_the_first_session(tmp_path, capsys):
         "pair01/day01/video.mp4"]
     meta = json.loads((out / "pair01" / "day02" / "session.json").read_text())
     assert meta["noise"] is False and meta["files"]["video"] is None
+
+
+def test_out_under_a_file_is_refused_before_the_work(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, err = _run(capsys, "simulate", "--out", str(blocker / "cohort"))
+    assert code == 2 and len(err.splitlines()) == 1
+    assert f"{blocker / 'cohort'}: cannot be created" in err and "Traceback" not in err

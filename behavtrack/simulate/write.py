@@ -40,6 +40,17 @@ def write_events_csv(events: pd.DataFrame, path: str | os.PathLike) -> Path:
     return write_events(table, path)
 
 
+def _make_folder(folder: Path) -> None:
+    """Create ``folder`` (and its parents), or raise the one-line error saying why not."""
+    if folder.exists() and not folder.is_dir():
+        raise InputError(folder, "exists and is not a folder", "choose another --out")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(folder, f"cannot be created ({exc.strerror or exc})",
+                         "choose another --out") from None
+
+
 def write_session(
     sess: SimulatedSession,
     folder: str | os.PathLike,
@@ -70,14 +81,12 @@ def write_session(
 
     """
     folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise InputError(folder, "exists and is not a folder", "choose another --out")
     formats = list(pose_formats)
     unknown = [f for f in formats if f not in POSE_FORMATS]
     if unknown:
         raise InputError("pose_formats", f"unknown pose file {unknown[0]!r}",
                          f"choose from {', '.join(POSE_FORMATS)}")
-    folder.mkdir(parents=True, exist_ok=True)
+    _make_folder(folder)
     fps = sess.fps
     meta = dict(sess.meta)
     meta["files"] = {"pose": formats[0] if formats else None, "pose_files": formats,
@@ -143,9 +152,8 @@ def write_cohort(
     if video not in ("none", "first", "all"):
         raise InputError("--video", f"invalid value {video!r}", "choose none, first or all")
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise InputError(out, "exists and is not a folder", "choose another --out")
     sessions = simulate_cohort(n_pairs, n_days, duration_s, fps, seed, noise=noise, arena=arena)
+    _make_folder(out)  # after the checks, before the work: fails now under a file, say
     folders = []
     for k, sess in enumerate(progress(sessions, total=n_pairs * n_days, desc="simulating",
                                       quiet=quiet, unit="session")):
