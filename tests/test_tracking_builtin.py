@@ -244,3 +244,12 @@ def test_cli_refuses_one_pose_file_for_several_videos(tmp_path: Path, capsys) ->
     assert len(err.splitlines()) == 1 and not out.exists()
     assert main(["-q", "track", str(a), "--out", str(out)]) == 0  # one video: fine
     assert out.is_file()
+
+
+@pytest.mark.parametrize("out", ["file/poses", "file/poses.h5"])
+def test_output_under_a_file_is_refused_before_tracking(tmp_path: Path, out: str) -> None:
+    (tmp_path / "file").write_text("")
+    with pytest.raises(InputError, match="cannot be created: .*file is a file"):
+        output_paths(tmp_path / "video.mp4", tmp_path / out)
+    assert output_paths(tmp_path / "v.mp4", tmp_path / "new" / "dir")["h5"] == (
+        tmp_path / "new" / "dir" / "v.h5")

@@ -156,6 +156,10 @@ def output_paths(video: str | os.PathLike, out: str | os.PathLike) -> dict[str, 
             raise InputError(out, "is a file, not an output folder",
                              "give a folder (or a path ending in .h5)")
         h5 = out / f"{Path(video).stem}.h5"
+    blocker = next((p for p in (h5.parent, *h5.parent.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():  # found now, not after the tracking
+        raise InputError(out, f"cannot be created: {blocker} is a file",
+                         "give another output folder")
     return {
         "h5": h5,
         "csv": h5.with_suffix(".csv"),
