@@ -364,3 +364,16 @@ def test_review_command_bad_input_and_missing_napari(tmp_path, capsys, monkeypat
     err = capsys.readouterr().err.strip()
     assert err.startswith("behavtrack review: error: behavtrack review: needs napari")
     assert "pip install 'behavtrack[napari]'" in err and len(err.splitlines()) == 1
+
+
+def test_bouts_the_editor_cannot_take_fail_when_the_session_is_read(tmp_path):
+    """An unknown behaviour is reported by load_review_session (before napari opens)."""
+    from behavtrack.io.bouts import write_bouts_csv
+    from behavtrack.simulate import simulate_session, write_session
+
+    sim = write_session(simulate_session(duration_s=5.0, seed=3), tmp_path / "sim")
+    bouts = read_bouts_csv(sim / "bouts.csv")
+    bouts.loc[0, "behavior"] = "sniff"
+    write_bouts_csv(bouts, tmp_path / "bad.csv", 30.0)
+    with pytest.raises(InputError, match=r"bad.csv: unknown behaviour 'sniff'"):
+        load_review_session(sim, bouts=tmp_path / "bad.csv")

@@ -264,6 +264,10 @@ def load_review_session(
     if bouts is not None and not bouts_path.is_file():
         raise InputError(bouts_path, "no such bouts file", "check the path")
     table = read_bouts_csv(bouts_path) if bouts_path.is_file() else None
+    if table is not None:  # unknown behaviours, overlaps: fail here, before any window opens
+        from behavtrack.napari.editing import BoutEditor
+
+        BoutEditor(table, fps, int(n_frames), source=bouts_path)
 
     if (folder / "events.csv").is_file():
         events_path: Path | None = folder / "events.csv"
