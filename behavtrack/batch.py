@@ -479,6 +479,8 @@ def run_batch(
         raise InputError("--jobs", f"must be at least 1, got {jobs}")
     t0 = time.perf_counter()
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():  # checked before the work
+        raise InputError(out, "is a file, not an output folder", "give a folder with --out")
     todo = discover_jobs(inputs, arena=arena, events=events)
     model_s = str(Path(model).resolve()) if model else None
     if model_s and not Path(model_s).is_file():

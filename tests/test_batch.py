@@ -140,6 +140,11 @@ def test_batch_cli_bad_input_exit_2(tmp_path: Path, capsys: pytest.CaptureFixtur
     err = capsys.readouterr().err
     assert code == 2 and "is not a text manifest" in err and err.count("\n") == 1
     assert not (tmp_path / "o").exists()
+    (tmp_path / "afile").write_text("mine")
+    code = main(["batch", str(tmp_path), "--out", str(tmp_path / "afile")])
+    err = capsys.readouterr().err
+    assert code == 2 and "is a file, not an output folder" in err and err.count("\n") == 1
+    assert (tmp_path / "afile").read_text() == "mine"
 
 
 def test_batch_of_bare_pose_files_classifies_and_explains_missing_stats(cohort: Path,

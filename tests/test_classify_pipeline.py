@@ -212,6 +212,10 @@ def test_cli_classify_and_train(session, tmp_path, capsys):
         err = capsys.readouterr().err
         assert code == 2 and message in err and err.count("\n") == 1
     assert not (tmp_path / "x").exists()
+    (tmp_path / "x").mkdir()
+    code = main(["-q", "train", str(root / "a"), "--out", str(tmp_path / "x")])
+    err = capsys.readouterr().err
+    assert code == 2 and "is a folder, not a model file" in err and err.count("\n") == 1
 
 
 def test_train_model_is_deterministic(session, tmp_path):

@@ -76,3 +76,9 @@ def test_cli_compare_and_bad_input(mice_stats, shared_data, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "must hold a JSON object" in err and err.count("\n") == 1
     assert not (tmp_path / "bad").exists()
+    (tmp_path / "afile").write_text("mine")
+    code = main(["-q", "compare", "--mice", str(mice_stats / "stats"), "--agents",
+                 str(shared_data / "marl"), "--out", str(tmp_path / "afile")])
+    err = capsys.readouterr().err
+    assert code == 2 and "is a file, not an output folder" in err and err.count("\n") == 1
+    assert (tmp_path / "afile").read_text() == "mine"

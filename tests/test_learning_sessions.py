@@ -163,3 +163,8 @@ def test_cli_stats(cohort, tmp_path, capsys):
     code = main(["-q", "stats", str(tmp_path / "bin.txt"), "--out", str(tmp_path / "o5")])
     err = capsys.readouterr().err
     assert code == 2 and "is not a text list" in err and err.count("\n") == 1
+    (tmp_path / "afile").write_text("mine")
+    code = main(["-q", "stats", str(root / "p0"), "--out", str(tmp_path / "afile")])
+    err = capsys.readouterr().err
+    assert code == 2 and "is a file, not an output folder" in err and err.count("\n") == 1
+    assert (tmp_path / "afile").read_text() == "mine"

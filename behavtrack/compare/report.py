@@ -301,6 +301,9 @@ def compare(
     from behavtrack.learning.figures import save_figure
 
     require_counts(bins=n_bins, boot=n_boot, shifts=n_shifts)
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():  # checked before the work
+        raise InputError(out_dir, "is a file, not an output folder", "give a folder with --out")
     opts = dict(n_shifts=n_shifts, seed=seed, sync_limit=sync_limit,
                 episode_steps=episode_steps, quiet=quiet)
     mice = load_side(mice_dir, "mice", **opts)
@@ -323,7 +326,6 @@ def compare(
                     notes.append(f"{name} {pair} session {sess}: {note}")
     if agents["progress"].nunique() < 3:
         notes.append("agents have fewer than 3 checkpoints: their trends are not tested")
-    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_csv(curves, out_dir / "compare_curves.csv")
     write_csv(agreement, out_dir / "agreement.csv")

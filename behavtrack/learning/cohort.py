@@ -230,6 +230,8 @@ def compute_stats(
     """
     require_counts(shifts=n_shifts, boot=n_boot, bins=n_bins, consecutive=consecutive)
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():  # checked before the work
+        raise InputError(out_dir, "is a file, not an output folder", "give a folder with --out")
     results, failures = session_results(session_dirs, n_shifts=n_shifts, seed=seed,
                                         lookback_s=lookback_s, sync_limit=sync_limit,
                                         episode_steps=episode_steps, quiet=quiet)

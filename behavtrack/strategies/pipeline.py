@@ -654,6 +654,8 @@ def train_model(
     from behavtrack.strategies.metrics import bout_scores, frame_scores
     from behavtrack.strategies.rules import RuleClassifier
 
+    if out is not None and Path(out).is_dir():  # checked before the work
+        raise InputError(out, "is a folder, not a model file", "give a path ending in .json")
     sessions = [s if isinstance(s, LabeledSession) else load_labeled_session(s)
                 for s in progress(list(labeled), desc="features", quiet=quiet, unit="session")]
     if not sessions:
