@@ -95,7 +95,7 @@ def train_deeplabcut(video: Path, labels_csv: Path, dest: Path, n_frames: int,
 
 
 def train_sleap(video: Path, labels_csv: Path, dest: Path, n_frames: int, epochs: int,
-                steps: int = 10) -> Path:
+                steps: int = 10, scale: float = 0.5) -> Path:
     """Label frames in a SLEAP ``.slp`` and train a single-instance UNet; return its folder."""
     import sleap_io as sio
     from sleap_nn.train import train
@@ -115,9 +115,11 @@ def train_sleap(video: Path, labels_csv: Path, dest: Path, n_frames: int, epochs
     slp = dest / "labels.slp"
     sio.save_slp(labels, str(slp))
     run = "unet_tiny"
-    # random initial weights (init_weight="default"), half resolution, a few steps per epoch
+    # random initial weights (init_weight="default"), reduced resolution, a few steps per
+    # epoch, no augmentation (it slows down fitting a handful of frames)
     train(train_labels_path=[str(slp)], validation_fraction=0.2, backbone_config="unet",
-          head_configs="single_instance", scale=0.5, max_epochs=epochs,
+          head_configs="single_instance", scale=scale, use_augmentations_train=False,
+          max_epochs=epochs,
           train_steps_per_epoch=steps, min_train_steps_per_epoch=steps, batch_size=2,
           trainer_accelerator="cpu",
           save_ckpt=True, ckpt_dir=str(dest), run_name=run, use_wandb=False)
@@ -136,13 +138,15 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=2, help="training epochs (default 2)")
     p.add_argument("--steps", type=int, default=10,
                    help="sleap: training steps (batches of 2) per epoch (default 10)")
+    p.add_argument("--scale", type=float, default=0.5,
+                   help="sleap: image scale for the network (default 0.5)")
     args = p.parse_args()
     if args.backend == "deeplabcut":
         model = train_deeplabcut(args.video.resolve(), args.labels, args.dest.resolve(),
                                  args.frames, args.epochs)
     else:
         model = train_sleap(args.video.resolve(), args.labels, args.dest.resolve(),
-                            args.frames, args.epochs, args.steps)
+                            args.frames, args.epochs, args.steps, args.scale)
     print(model)
 
 

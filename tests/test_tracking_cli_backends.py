@@ -3,7 +3,8 @@
 The backends themselves need DeepLabCut or sleap-nn (with PyTorch); the test that runs them
 for real is opt-in: ``BEHAVTRACK_TEST_BACKENDS=1`` with ``BEHAVTRACK_DLC_CONFIG`` (a trained
 DeepLabCut project's config.yaml) and/or ``BEHAVTRACK_SLEAP_MODEL`` (a trained SLEAP model
-folder), optionally ``BEHAVTRACK_BACKEND_PYTHON`` (the python of their environment).
+folder), with the python of their environments in ``BEHAVTRACK_DLC_PYTHON`` /
+``BEHAVTRACK_SLEAP_PYTHON`` (or one ``BEHAVTRACK_BACKEND_PYTHON``); see docs/tracking.md.
 """
 
 from __future__ import annotations
@@ -147,6 +148,17 @@ def test_backend_checks_model_and_python(clip: Path, tmp_path: Path) -> None:
     assert not list((tmp_path / "o").iterdir())  # nothing half-written, no temp folder left
 
 
+def test_backend_out_file_must_match_the_format(clip: Path, tmp_path: Path) -> None:
+    model = _trained_model_layout(tmp_path / "model", "sleap")
+    with pytest.raises(InputError, match=r"names a .h5 file but sleap writes .slp"):
+        run_backend(clip, "sleap", model, tmp_path / "poses.h5", python=sys.executable)
+    taken = tmp_path / "taken"
+    taken.write_text("x")
+    with pytest.raises(InputError, match="is a file, not an output folder"):
+        run_backend(clip, "sleap", model, taken, python=sys.executable)
+    assert taken.read_text() == "x"
+
+
 def test_deeplabcut_config_checks(clip: Path, tmp_path: Path) -> None:
     config = _trained_model_layout(tmp_path / "project", "deeplabcut")
     text = config.read_text()
@@ -195,18 +207,39 @@ def test_backend_timeout_stops_it(clip: Path, tmp_path: Path,
     assert not list((tmp_path / "out").iterdir())
 
 
+def _model_bodyparts(backend: str, model: Path) -> list[str]:
+    """Body parts the trained model was given: the project's, or the skeleton's nodes."""
+    import yaml
+
+    if backend == "deeplabcut":
+        cfg = yaml.safe_load(model.read_text())
+        return list(cfg.get("bodyparts") or cfg["multianimalbodyparts"])
+    cfg = yaml.safe_load((model / "training_config.yaml").read_text())
+    return [node["name"] for node in cfg["data_config"]["skeletons"][0]["nodes"]]
+
+
 @pytest.mark.backends
 @pytest.mark.skipif(os.environ.get("BEHAVTRACK_TEST_BACKENDS") != "1",
                     reason="opt-in: set BEHAVTRACK_TEST_BACKENDS=1 (needs DeepLabCut/sleap-nn)")
-@pytest.mark.parametrize("backend,env", [("deeplabcut", "BEHAVTRACK_DLC_CONFIG"),
-                                         ("sleap", "BEHAVTRACK_SLEAP_MODEL")])
-def test_backend_runs_a_trained_model(backend: str, env: str, shared_data: Path,
-                                      tmp_path: Path) -> None:
-    """A trained model (e.g. a tiny one trained offline on a few openfield frames) tracks."""
+@pytest.mark.parametrize("backend,env,python_env", [
+    ("deeplabcut", "BEHAVTRACK_DLC_CONFIG", "BEHAVTRACK_DLC_PYTHON"),
+    ("sleap", "BEHAVTRACK_SLEAP_MODEL", "BEHAVTRACK_SLEAP_PYTHON"),
+])
+def test_backend_runs_a_trained_model(backend: str, env: str, python_env: str,
+                                      shared_data: Path, tmp_path: Path) -> None:
+    """A trained model (e.g. a tiny one trained offline on a few openfield frames) tracks.
+
+    Commands that make the environments and the tiny models: docs/tracking.md, "Model
+    backends". The python of the backend's environment comes from ``python_env`` or
+    ``BEHAVTRACK_BACKEND_PYTHON`` (unset: in-process).
+    """
     model = os.environ.get(env)
     if not model:
         pytest.skip(f"set {env} to a trained {backend} model")
     import cv2
+
+    from behavtrack.io.aliases import canonical_names
+    from behavtrack.io.pose import load_pose
 
     src = shared_data / "video/openfield/m3v1mp4.mp4"
     clip = tmp_path / "clip.mp4"
@@ -217,9 +250,19 @@ def test_backend_runs_a_trained_model(backend: str, env: str, shared_data: Path,
         assert ok
         writer.write(frame)
     writer.release()
-    ds = track(clip, backend=backend, model=model, out=tmp_path / "out",
-               python=os.environ.get("BEHAVTRACK_BACKEND_PYTHON"))
+    python = os.environ.get(python_env) or os.environ.get("BEHAVTRACK_BACKEND_PYTHON")
+    out = tmp_path / "out"
+    ds = track(clip, backend=backend, model=model, out=out, python=python)
     assert ds.attrs["frames_read"] == ds.attrs["frames_expected"] == 60
-    assert "nose" in ds.keypoint.values  # snout renamed by the alias table
+    assert ds.attrs["fps"] == pytest.approx(30.0, rel=1e-3)  # taken from the video
+    expected = canonical_names(_model_bodyparts(backend, Path(model)))
+    assert list(ds.keypoint.values) == expected  # e.g. snout renamed nose by the alias table
     assert np.isfinite(ds.position.sel(keypoint="nose")).any()
-    assert Path(ds.attrs["output_file"]).is_file()
+    # what is on disk is what was returned, and nothing else is left behind
+    target = Path(ds.attrs["output_file"])
+    assert target.parent == out and target.stem == "clip"
+    again = load_pose(target)
+    np.testing.assert_allclose(again.position.values, ds.position.values)
+    names = sorted(p.name for p in out.iterdir())
+    assert names == (["clip.csv", "clip.h5", "clip.tracking.json"] if backend == "deeplabcut"
+                     else ["clip.slp", "clip.tracking.json"])

@@ -10,8 +10,9 @@ usually keep them in environments of their own. :func:`run_backend` therefore ru
 
 Either way the produced pose file (DeepLabCut ``.h5`` + ``.csv``, or SLEAP ``.slp``) is moved
 into place atomically and read back with :func:`behavtrack.io.pose.load_pose`. Anything
-missing (the package, the executable, the model) is a one-line
-:class:`~behavtrack.errors.InputError` that names it.
+missing (the package, the executable, the model, its trained snapshot) is a one-line
+:class:`~behavtrack.errors.InputError` that names it; so is the backend failing in its
+environment, whose full output is then kept in ``<stem>.<backend>.log`` beside the output.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ __all__ = ["BACKENDS", "backend_available", "run_backend"]
 
 #: Backend name -> the Python package it needs.
 BACKENDS = dict(_backend_runner.BACKENDS)
+#: Backend name -> the pose file it writes.
+_SUFFIX = {"deeplabcut": ".h5", "sleap": ".slp"}
 _INSTALL = {
     "deeplabcut": "pip install 'deeplabcut[pytorch]'",
     "sleap": "pip install sleap-nn (with torch and torchvision)",
@@ -184,7 +187,9 @@ def run_backend(
         DeepLabCut: the project's ``config.yaml``; SLEAP: the trained model's folder.
     out
         Folder receiving ``<video stem>.h5`` (+ ``.csv``) for DeepLabCut or
-        ``<video stem>.slp`` for SLEAP.
+        ``<video stem>.slp`` for SLEAP; or the pose file itself (a path ending in ``.h5``
+        for DeepLabCut, ``.slp`` for SLEAP). When the backend fails, its full output is
+        kept beside it in ``<stem>.<backend>.log``.
     python
         Python executable of an environment where the backend is installed; ``None``
         runs it in this process (the package must then import here).
@@ -220,12 +225,21 @@ def run_backend(
     exe = None if python is None else _check_python(python)
     with VideoReader(video) as reader:  # refuses a corrupt video before the model loads
         fps = reader.fps
+    suffix = _SUFFIX[backend]
     out = Path(out)
-    if out.is_file():
-        raise InputError(out, "is a file, not an output folder", "give a folder for --out")
-    out.mkdir(parents=True, exist_ok=True)
-    log = out / f"{video.stem}.{backend}.log"
-    with tempfile.TemporaryDirectory(prefix=f".{video.stem}.{backend}.", dir=out) as tmp:
+    if out.suffix in _SUFFIX.values():  # the pose file itself
+        if out.suffix != suffix:
+            raise InputError(out, f"names a {out.suffix} file but {backend} writes {suffix}",
+                             f"give a folder or a path ending in {suffix}")
+        target, folder = out, out.parent
+    else:
+        if out.is_file():
+            raise InputError(out, "is a file, not an output folder",
+                             f"give a folder (or a path ending in {suffix})")
+        target, folder = out / f"{video.stem}{suffix}", out
+    folder.mkdir(parents=True, exist_ok=True)
+    log = folder / f"{target.stem}.{backend}.log"
+    with tempfile.TemporaryDirectory(prefix=f".{target.stem}.{backend}.", dir=folder) as tmp:
         if exe is None:
             try:
                 produced = _backend_runner.run(backend, str(model_path), str(video), tmp)
@@ -236,12 +250,11 @@ def run_backend(
             produced = _in_subprocess(exe, python, backend, model_path, video, tmp, log,
                                       timeout)
         produced = Path(produced)
-        if produced.suffix == ".h5":
-            target = out / f"{video.stem}.h5"
-            pairs = [(produced, target), (produced.with_suffix(".csv"), target.with_suffix(".csv"))]
-        else:
-            target = out / f"{video.stem}.slp"
-            pairs = [(produced, target)]
+        if produced.suffix != suffix:
+            raise InputError(model_path, f"{backend} wrote {produced.name}, not a {suffix} file")
+        pairs = [(produced, target)]
+        if suffix == ".h5":  # DeepLabCut's .csv beside its .h5
+            pairs.append((produced.with_suffix(".csv"), target.with_suffix(".csv")))
         for src, dst in pairs:
             if src.is_file():
                 with atomic_path(dst) as tmp_dst:
