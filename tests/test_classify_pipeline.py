@@ -104,6 +104,22 @@ def test_detect_pokes_counts_entries(session):
     pokes = detect_pokes(sess.truth_pose, sess.arena)
     assert set(pokes.columns) >= {"time_s", "subject", "event", "frame"}
     assert (pokes["event"] == "poke").all()
+    # a scripted nose: in the own poke port at frames 100-109 and 113-119 (out for 3 frames,
+    # less than min_gap_s = 0.2 s at 30 fps: one poke) and 200-204; mouse2 never pokes
+    ds = sess.truth_pose.copy(deep=True)
+    n = ds.sizes["time"]
+    for ind in ("mouse1", "mouse2"):
+        port = sess.arena.compartment_of_individual(ind).poke_port
+        far = np.asarray(port.center) + 1000.0
+        nose = np.tile(far, (n, 1))
+        if ind == "mouse1":
+            for lo, hi in ((100, 110), (113, 120), (200, 205)):
+                nose[lo:hi] = port.center
+        ds["position"].loc[{"keypoint": "nose", "individual": ind}] = nose
+    pokes = detect_pokes(ds, sess.arena, min_gap_s=0.2)
+    assert pokes["subject"].tolist() == ["mouse1", "mouse1"]
+    assert pokes["frame"].tolist() == [100, 200]
+    np.testing.assert_allclose(pokes["time_s"], [100 / 30.0, 200 / 30.0])
 
 
 def test_without_arena_there_is_no_waiting(session, tmp_path):
