@@ -144,12 +144,16 @@ def test_cli_stats(cohort, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "o2").exists()
-    for option in ("--boot", "--bins", "--shifts", "--consecutive"):
+    for option in ("--boot", "--bins", "--shifts", "--consecutive", "--episode-steps"):
         code = main(["-q", "stats", str(root / "p0"), "--out", str(tmp_path / "o3"),
                      option, "0"])
         err = capsys.readouterr().err
         assert code == 2 and err.strip().endswith(f"{option}: must be at least 1, got 0")
         assert err.count("\n") == 1
+    code = main(["-q", "stats", str(root / "p0"), "--out", str(tmp_path / "o3"),
+                 "--sync-limit", "-1"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.strip().endswith("--sync-limit: must be 0 or more, got -1")
     assert not (tmp_path / "o3").exists()
     # a list file names folders relative to itself; a binary one is a one-line error
     lst = tmp_path / "lists" / "cohort.txt"

@@ -76,15 +76,15 @@ def require_counts(**counts: int) -> None:
 
     Examples
     --------
-    >>> require_counts(boot=2000, bins=0)
+    >>> require_counts(boot=2000, episode_steps=0)
     Traceback (most recent call last):
     ...
-    behavtrack.errors.InputError: --bins: must be at least 1, got 0
+    behavtrack.errors.InputError: --episode-steps: must be at least 1, got 0
 
     """
     for name, value in counts.items():
         if value is not None and value < 1:
-            raise InputError(f"--{name}", f"must be at least 1, got {value}")
+            raise InputError(f"--{name.replace('_', '-')}", f"must be at least 1, got {value}")
 
 
 def split_inputs(paths: Sequence[str | os.PathLike]) -> tuple[list[Path], list[Path]]:
@@ -133,6 +133,9 @@ def session_results(
         If no session at all can be used (one line naming the first failure).
 
     """
+    require_counts(episode_steps=episode_steps)
+    if sync_limit < 0:
+        raise InputError("--sync-limit", f"must be 0 or more, got {sync_limit}")
     mice_dirs, agent_paths = split_inputs(paths)
     results: list[tuple[pd.DataFrame, dict[str, Any]]] = []
     failures: list[dict[str, str]] = []
