@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from behavtrack.task.trials import nearest_partner
+
 __all__ = [
     "ChanceResult", "coordination_counts", "shifted_coordination_counts", "circular_shift_chance",
 ]
@@ -54,10 +56,7 @@ def _nearest_dist(query: np.ndarray, ref_sorted: np.ndarray) -> np.ndarray:
     """Distance from each query to the nearest element of a sorted 1-D array (inf if empty)."""
     if len(ref_sorted) == 0:
         return np.full(query.shape, np.inf)
-    idx = np.searchsorted(ref_sorted, query)
-    left = ref_sorted[np.clip(idx - 1, 0, len(ref_sorted) - 1)]
-    right = ref_sorted[np.clip(idx, 0, len(ref_sorted) - 1)]
-    return np.minimum(np.abs(query - left), np.abs(right - query))
+    return np.abs(nearest_partner(query, ref_sorted) - query)
 
 
 def coordination_counts(
