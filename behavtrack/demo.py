@@ -161,16 +161,11 @@ def run_demo(
         for sess in simulate_cohort(pairs, days, duration_s=duration_s, fps=fps, seed=seed):
             folder = out / "sessions" / str(sess.meta["pair"]) / f"day{sess.meta['day'] + 1:02d}"
             first = video_session is None
-            write_session(sess, folder, video=first, pose_formats=("pose.h5",), quiet=quiet)
+            # the first session as a lab has it: a video and the rig's log, no pose
+            write_session(sess, folder, video=first, pose_formats=() if first else ("pose.h5",),
+                          quiet=quiet)
             if first:
-                # the lab's view of this session: a video and the rig's log, no pose
                 video_session = (folder, sess.truth_pose, sess.arena)
-                for name in ("pose.h5",):
-                    (folder / name).unlink(missing_ok=True)
-                meta = json.loads((folder / "session.json").read_text(encoding="utf-8"))
-                if isinstance(meta.get("files"), dict):
-                    meta["files"].update(pose=None, pose_files=[])
-                atomic_write_text(folder / "session.json", json.dumps(meta, indent=1))
 
     with _stage("track + classify every session + statistics (batch)", timings, say):
         batch = run_batch([out / "sessions"], out / "batch", jobs=jobs, quiet=quiet)
