@@ -274,7 +274,13 @@ def _session_inputs(folder: Path) -> tuple[Path | None, Path | None, dict[str, A
     """
     from behavtrack.io.session import POSE_NAMES, VIDEO_NAMES
 
-    meta = json.loads((folder / "session.json").read_text(encoding="utf-8"))
+    try:
+        meta = json.loads((folder / "session.json").read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(folder / "session.json", f"is not valid JSON ({exc})",
+                         "fix or rewrite the session's metadata") from None
+    if not isinstance(meta, dict):
+        raise InputError(folder / "session.json", "must hold a JSON object ({...})")
     files = meta.get("files") if isinstance(meta.get("files"), dict) else {}
 
     def first(names: Iterable[str | None]) -> Path | None:

@@ -74,7 +74,7 @@ def require_file(path: str | os.PathLike, what: str = "file") -> Path:
     if not p.exists():
         raise InputError(p, f"no such {what}", "check the path")
     if not p.is_file():
-        raise InputError(p, f"is not a {what} but a folder")
+        raise InputError(p, f"is a folder, not a file ({what} expected)")
     return p
 
 

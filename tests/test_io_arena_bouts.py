@@ -88,7 +88,7 @@ def test_arena_not_yaml_and_missing(tmp_path):
         load_arena(p)
     with pytest.raises(InputError, match="no such arena file"):
         load_arena(tmp_path / "none.yaml")
-    with pytest.raises(InputError, match="arena file but a folder"):
+    with pytest.raises(InputError, match=r"is a folder, not a file \(arena file expected\)"):
         load_arena(tmp_path)
     q = _write(tmp_path, [1, 2], "list.yaml")
     with pytest.raises(InputError, match="expected a YAML mapping"):
