@@ -62,6 +62,21 @@ def test_speed_and_approach_of_a_moving_animal():
     np.testing.assert_allclose(other.iloc[20:70]["partner_approach"], 0.0, atol=1e-9)
 
 
+def test_turn_rate_of_an_animal_turning_in_place():
+    n, fps = 90, 30.0
+    centers = np.zeros((n, 2, 2))
+    centers[:, 0] = [240, 240]
+    centers[:, 1] = [400, 240]
+    headings = np.zeros((n, 2))
+    headings[:, 0] = np.radians(90.0) * np.arange(n) / fps  # 90 deg/s, through +-180 deg
+    headings[:, 1] = np.pi
+    df = compute_features(make_pose(centers, headings, fps), default_arena())
+    np.testing.assert_allclose(df.xs("mouse1", level="individual")["turn_rate"].iloc[10:80],
+                               90.0, rtol=1e-6)
+    np.testing.assert_allclose(df.xs("mouse2", level="individual")["turn_rate"], 0.0,
+                               atol=1e-9)
+
+
 def test_events_give_time_since_pokes():
     events = pd.DataFrame({"time_s": [0.5, 1.0], "subject": ["mouse1", "mouse2"],
                            "event": ["poke", "poke"], "frame": [15, 30]})
