@@ -487,7 +487,9 @@ def run_batch(
     out = Path(out_dir)
     if out.exists() and not out.is_dir():  # checked before the work
         raise InputError(out, "is a file, not an output folder", "give a folder with --out")
-    todo = discover_jobs(inputs, arena=arena, events=events)
+    # the batch's own outputs (an --out inside an input folder) are not inputs of a later run
+    todo = [j for j in discover_jobs(inputs, arena=arena, events=events)
+            if not Path(j.path).resolve().is_relative_to(out.resolve())]
     model_s = str(Path(model).resolve()) if model else None
     if model_s and not Path(model_s).is_file():
         raise InputError(model, "no such model file", "give a model JSON from behavtrack train")

@@ -94,6 +94,14 @@ def test_batch_classifies_resumes_and_reports_failures(cohort: Path, tmp_path: P
     assert "pose.h5" in failures["error"].iloc[0]
 
 
+def test_an_out_inside_the_inputs_is_not_read_back_as_sessions(cohort: Path, tmp_path: Path):
+    sessions = _copy(cohort, tmp_path)
+    first = run_batch([sessions], sessions / "batch-out", quiet=True, stats=False)
+    again = run_batch([sessions], sessions / "batch-out", quiet=True, stats=False)
+    assert len(first.done) == 4 and not first.failed
+    assert sorted(again.skipped) == sorted(first.done) and not again.done and not again.failed
+
+
 def test_two_local_workers_give_the_same_outputs(cohort: Path, tmp_path: Path):
     one = run_batch([cohort], tmp_path / "one", quiet=True, stats=False)
     two = run_batch([cohort], tmp_path / "two", jobs=2, quiet=True, stats=False)
