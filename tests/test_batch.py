@@ -171,3 +171,14 @@ def test_batch_of_bare_pose_files_classifies_and_explains_missing_stats(cohort: 
         assert summary["stats_error"] and "\n" not in summary["stats_error"]
     else:
         assert (res.stats_dir / "sessions.csv").is_file()
+
+
+def test_cli_file_system_refusal_is_one_line_exit_2(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture):
+    out = tmp_path / ("x" * 300)  # the file system refuses the name: an OSError, not bad input
+    code = main(["-q", "simulate", "--pairs", "1", "--days", "1", "--duration", "5",
+                 "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "Traceback" not in err[0]
+    assert err[0].startswith("behavtrack simulate: error: ") and str(out) in err[0]
+    assert not out.exists()

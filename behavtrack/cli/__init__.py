@@ -6,7 +6,8 @@ library functions. A module defines ``register(subparsers)``, which adds its par
 Heavy imports happen inside that callable, so ``behavtrack --help`` stays fast.
 
 Bad input raises :class:`behavtrack.errors.InputError`; :func:`main` prints its one line
-to stderr and exits with status 2, without a traceback.
+to stderr and exits with status 2, without a traceback. So does an ``OSError`` (a folder that
+cannot be written, a full disk), naming the path.
 """
 
 from __future__ import annotations
@@ -67,6 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except InputError as exc:
         print(f"behavtrack {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the file system refused: permissions, full disk, a path under a file
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"behavtrack {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("behavtrack: interrupted", file=sys.stderr)
