@@ -181,4 +181,4 @@ def test_cli_file_system_refusal_is_one_line_exit_2(tmp_path: Path,
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "Traceback" not in err[0]
     assert err[0].startswith("behavtrack simulate: error: ") and str(out) in err[0]
-    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []  # nothing half-written
