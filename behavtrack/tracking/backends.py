@@ -38,9 +38,9 @@ __all__ = ["BACKENDS", "backend_available", "run_backend"]
 BACKENDS = dict(_backend_runner.BACKENDS)
 #: Backend name -> the pose file it writes.
 _SUFFIX = {"deeplabcut": ".h5", "sleap": ".slp"}
-_INSTALL = {
-    "deeplabcut": "pip install 'deeplabcut[pytorch]'",
-    "sleap": "pip install sleap-nn (with torch and torchvision)",
+_INSTALL = {  # as run for real here (docs/tracking.md): torch with a matching torchvision
+    "deeplabcut": "pip install torch torchvision deeplabcut (3.x)",
+    "sleap": "pip install torch torchvision sleap-nn",
 }
 
 
@@ -151,6 +151,10 @@ def _in_subprocess(exe: str, python: str | os.PathLike, backend: str, model: Pat
         proc.communicate()
         raise InputError(model, f"{backend} did not finish on {video.name} within {timeout:g} s",
                          "raise the timeout") from None
+    except BaseException:  # e.g. Ctrl-C: its own session does not get it, so stop it here
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
     problem = _marked(stderr, _backend_runner.ERROR_MARK) or _last_line(stderr)
     if proc.returncode == _backend_runner.EXIT_IMPORT:
         raise InputError("--python", f"{python} cannot import {BACKENDS[backend]} "
