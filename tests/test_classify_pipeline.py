@@ -46,7 +46,7 @@ def test_classify_session_folder_writes_the_contract(session, tmp_path):
     assert list(eth.columns) == ETHOGRAM
     n = sess.meta["n_frames"]
     assert len(eth) == 2 * n and set(eth["behavior"]) <= set(BEHAVIORS)
-    np.testing.assert_allclose(eth[ETHOGRAM[4:]].sum(1), 1.0, atol=2e-3)
+    np.testing.assert_allclose(eth[ETHOGRAM[4:]].sum(axis=1), 1.0, atol=2e-3)
     # the chosen behaviour is the one a user sees as most probable most of the time
     top = np.array(BEHAVIORS)[eth[ETHOGRAM[4:]].to_numpy().argmax(1)]
     assert (top == eth["behavior"].to_numpy()).mean() > 0.95

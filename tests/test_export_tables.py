@@ -40,7 +40,7 @@ def test_ethogram_and_binary_tables_roundtrip(tmp_path):
     b = pd.read_csv(tmp_path / "binary.csv")
     assert b.columns[0] == "time" and len(b.columns) == 1 + 2 * 4
     assert b["mouse1|waiting"].tolist() == [0] * 5 + [1] * 3 + [0] * 2
-    assert (b.filter(like="mouse2|").sum(1) == 1).all()  # exactly one behaviour per frame
+    assert (b.filter(like="mouse2|").sum(axis=1) == 1).all()  # exactly one behaviour per frame
 
 
 def test_raster_png_and_provenance(tmp_path):
