@@ -242,6 +242,10 @@ def test_cli_refuses_one_pose_file_for_several_videos(tmp_path: Path, capsys) ->
     err = capsys.readouterr().err.strip()
     assert err.startswith("behavtrack track: error: --out: names one pose file")
     assert len(err.splitlines()) == 1 and not out.exists()
+    slp = tmp_path / "poses.slp"  # the same for a SLEAP backend's single .slp
+    assert main(["-q", "track", str(a), str(b), "--backend", "sleap", "--model", str(tmp_path),
+                 "--out", str(slp)]) == 2
+    assert "names one pose file" in capsys.readouterr().err and not slp.exists()
     assert main(["-q", "track", str(a), "--out", str(out)]) == 0  # one video: fine
     assert out.is_file()
 

@@ -34,8 +34,6 @@ def run(args: argparse.Namespace) -> int:
     res = run_demo(args.out, pairs=args.pairs, days=args.days, duration_s=args.duration,
                    seed=args.seed, jobs=args.jobs, agents=args.agents, quiet=args.quiet)
     print("stage timings (s): " + ", ".join(f"{k}: {v:.1f}" for k, v in res.timings.items()))
-    if res.tracking:
-        print("tracker vs truth: " + ", ".join(f"{k} {v:.2f}" for k, v in res.tracking.items()))
     if res.failed:
         print(f"failed sessions: {', '.join(res.failed)} (see {res.out_dir}/batch/failures.csv)")
     print(f"report: {res.report.resolve()}")

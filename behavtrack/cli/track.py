@@ -43,9 +43,9 @@ def run(args: argparse.Namespace) -> int:
     from behavtrack.errors import InputError
     from behavtrack.tracking import track
 
-    if len(args.videos) > 1 and args.out.endswith(".h5"):  # as output_paths reads it
+    if len(args.videos) > 1 and args.out.lower().endswith((".h5", ".slp")):  # one pose file
         raise InputError("--out", f"names one pose file ({args.out}) for {len(args.videos)} "
-                         "videos", "give a folder: each video gets <stem>.h5 in it")
+                         "videos", "give a folder: each video gets its own pose file in it")
     arena = None
     if args.arena is not None:
         from behavtrack.io.arena import load_arena
