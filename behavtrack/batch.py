@@ -237,11 +237,14 @@ def _looks_like_manifest(path: Path) -> bool:
 
 # ---- one session ---------------------------------------------------------------------------
 def _default_model_digest() -> str:
-    """Checksum of the shipped model, so that a new shipped model re-runs the sessions."""
-    from behavtrack.strategies.model_file import default_model_path
+    """Checksums of the shipped models, so that a new shipped model re-runs the sessions."""
+    from behavtrack.strategies.model_file import SHIPPED_MODELS, shipped_model_path
 
-    path = default_model_path()
-    return f"default:{sha256(path)}" if path.is_file() else "default"
+    parts = []
+    for name in SHIPPED_MODELS:
+        path = shipped_model_path(name)
+        parts.append(f"{name}:{sha256(path)}" if path.is_file() else name)
+    return ",".join(parts)
 
 
 def _fingerprint(job: SessionJob, model: str | None, params: dict[str, Any]) -> dict[str, Any]:
@@ -291,8 +294,8 @@ def _session_inputs(folder: Path) -> tuple[Path | None, Path | None, dict[str, A
     return pose, video, meta
 
 
-def _process(job: SessionJob, out_dir: Path, model: str | None, stage: Callable[[str], None]
-             ) -> None:
+def _process(job: SessionJob, out_dir: Path, model: str | None, stage: Callable[[str], None],
+             params: dict[str, Any] | None = None) -> None:
     """Track (when there is only video) and classify one job into ``out_dir``."""
     from behavtrack.io.arena import load_arena
     from behavtrack.strategies.pipeline import classify_session
@@ -318,7 +321,9 @@ def _process(job: SessionJob, out_dir: Path, model: str | None, stage: Callable[
                     quiet=True)
         pose = out_dir / "pose.h5"
     stage("classify")
-    classify_session(pose, out_dir, arena=arena, events=events, model=model, quiet=True)
+    params = params or {}
+    classify_session(pose, out_dir, arena=arena, events=events, model=model, quiet=True,
+                     fps=params.get("fps"), aliases=params.get("aliases"))
     if meta is not None and pose == out_dir / "pose.h5":
         # tracked from a session folder's video: carry the session's metadata over
         merged = json.loads((out_dir / "session.json").read_text(encoding="utf-8"))
@@ -358,7 +363,7 @@ def run_session(
                 nonlocal stage
                 stage = name
 
-            _process(job, out_dir, model, set_stage)
+            _process(job, out_dir, model, set_stage, params)
         record = {
             "session_id": job.session_id,
             "job": asdict(job),
@@ -450,6 +455,8 @@ def run_batch(
     stats: bool = True,
     quiet: bool = False,
     connect_timeout_s: float = 10.0,
+    fps: float | None = None,
+    aliases: dict[str, str] | None = None,
 ) -> BatchResult:
     """Run the pipeline over many sessions, then the cohort's statistics.
 
@@ -463,7 +470,7 @@ def run_batch(
     arena, events
         Applied to inputs that have none of their own.
     model
-        Model JSON (default: the shipped model).
+        Model JSON (default: the shipped model that fits each session).
     jobs
         Local worker processes (1: in this process).
     scheduler
@@ -475,6 +482,10 @@ def run_batch(
         No progress bars.
     connect_timeout_s
         How long to wait for the Dask scheduler before giving up with an error.
+    fps
+        Frame rate of pose files that do not store one.
+    aliases
+        Extra body-part aliases of the pose files (name in the file -> canonical name).
 
     Returns
     -------
@@ -496,7 +507,8 @@ def run_batch(
     out.mkdir(parents=True, exist_ok=True)
     result = BatchResult(out_dir=out)
     for rec in _map(run_session, todo, jobs, scheduler, quiet, connect_timeout_s,
-                    out_root=str(out), model=model_s):
+                    out_root=str(out), model=model_s,
+                    params={k: v for k, v in (("fps", fps), ("aliases", aliases)) if v}):
         if rec["status"] == "done":
             result.done.append(rec["session_id"])
         elif rec["status"] == "skipped":

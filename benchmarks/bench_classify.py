@@ -64,6 +64,7 @@ def accuracy(n_sessions: int, minutes: float, tmp: Path) -> dict:
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     from behavtrack.features import compute_features
+    from behavtrack.features.table import feature_request
     from behavtrack.io.pose import load_pose
     from behavtrack.io.session import find_sessions
     from behavtrack.simulate import simulate_session, write_session
@@ -76,7 +77,7 @@ def accuracy(n_sessions: int, minutes: float, tmp: Path) -> dict:
 
     model = load_model()
     train = [load_labeled_session(p) for p in find_sessions(ROOT / "labeled_examples")]
-    X, y = _sequences(train)
+    X, y, _ = _sequences(train)
     feats = list(model.feature_names_)
     hgb = HistGradientBoostingClassifier(max_iter=300, random_state=0)
     hgb.fit(pd.concat(X)[feats].to_numpy(float), np.concatenate(y).astype(str))
@@ -97,7 +98,7 @@ def accuracy(n_sessions: int, minutes: float, tmp: Path) -> dict:
         hmm_pose += _pred(res_pose.labels, inds)
         # the per-frame and rule classifiers see the very features the HMM saw
         f = compute_features(load_pose(folder / "pose.h5", fps=sess.meta["fps"]), sess.arena,
-                             sess.events)
+                             sess.events, **feature_request(feats))
         for ind in inds:
             x = f.xs(ind, level="individual")
             x.attrs = dict(f.attrs)

@@ -58,4 +58,4 @@ def test_boris_export_with_pose_trains_and_labels_frames(tmp_path):
                       "stop_frame": [4], "start_s": [0.2], "stop_s": [0.4]})
     assert bouts_to_frames(b, 6, 10.0, "x").tolist() == ["other", "other", "approach",
                                                          "approach", "other", "other"]
-    assert np.isfinite(model.means_).all()
+    assert np.isfinite(model.frame_proba(ls.features.xs("mouse1", level="individual"))).all()

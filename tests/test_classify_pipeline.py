@@ -212,8 +212,10 @@ def test_cli_classify_and_train(session, tmp_path, capsys):
     from pathlib import Path
 
     shutil.copytree(Path(__file__).parents[1] / "labeled_examples" / "pair01_day10", root / "b")
+    # (the gaussian classifier trains in seconds; the default hybrid is trained from the CLI
+    # in test_classify_social.py)
     code = main(["-q", "train", str(root / "a"), str(root / "b"), "--folds", "2",
-                 "--out", str(tmp_path / "m.json")])
+                 "--classifier", "gaussian", "--out", str(tmp_path / "m.json")])
     assert code == 0
     model = load_model(tmp_path / "m.json")
     assert model.metrics_["n_test_sessions"] == 2 and 0 <= model.metrics_[
@@ -223,7 +225,9 @@ def test_cli_classify_and_train(session, tmp_path, capsys):
     capsys.readouterr()
     for bad, message in ((["--em-iter", "-1"], "--em-iter: must be 0 or more"),
                          (["--min-bout-s", "-0.5"], "--min-bout-s: must be 0 or more"),
-                         (["--unlabeled", str(root / "b")], "--unlabeled: is used only by")):
+                         (["--unlabeled", str(root / "b")], "--unlabeled: is used only by"),
+                         (["--em-iter", "2"], "--em-iter: EM refinement is for the gaussian"),
+                         (["--fps", "0"], "--fps: must be a positive number")):
         code = main(["-q", "train", str(root / "a"), "--out", str(tmp_path / "x"), *bad])
         err = capsys.readouterr().err
         assert code == 2 and message in err and err.count("\n") == 1
@@ -249,9 +253,12 @@ def test_train_with_em_refinement_on_unlabeled_sessions(session, tmp_path):
     (unl / "labels.csv").unlink()
     (unl / "bouts.csv").unlink()
     (unl / "events.csv").unlink()  # pokes then come from the pose
-    m = train_model([folder], None, em_iter=2, unlabeled=[unl], quiet=True, folds=0)
+    m = train_model([folder], None, classifier="gaussian", em_iter=2, unlabeled=[unl],
+                    quiet=True, folds=0)
     assert m.metrics_["em"]["iterations"] == 2 and len(m.metrics_["em"]["unlabeled_sessions"])
-    plain = train_model([folder], None, quiet=True, folds=0)
+    plain = train_model([folder], None, classifier="gaussian", quiet=True, folds=0)
+    with pytest.raises(InputError, match="gaussian classifier only"):
+        train_model([folder], None, em_iter=2, quiet=True, folds=0)
     assert not np.allclose(m.means_, plain.means_)  # EM moved the emissions
     pred = m.predict(plain_features(folder))
     assert set(pred) <= set(BEHAVIORS)

@@ -15,7 +15,8 @@ def test_real_single_mouse_without_arena_only_other(shared_data, tmp_path, capsy
     eth = pd.read_csv(tmp_path / "o" / "ethogram.csv")
     assert len(eth) == 2330 and set(eth["behavior"]) == {"other"}
     prov = json.loads((tmp_path / "o" / "provenance.json").read_text())
-    assert prov["parameters"]["scale_source"] == "body_length"
+    assert prov["parameters"]["scale_source"].startswith(
+        "estimated from the body axis nose-tail_base (8 cm on a mouse), median of")
     # ~6-8 cm nose to tail base at this camera's ~14 px/cm
     assert 8 < prov["parameters"]["px_per_cm"] < 20
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from behavtrack.cli.options import add_alias_option, aliases_of
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``batch`` command."""
@@ -21,7 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--arena", help="arena YAML for inputs without their own")
     p.add_argument("--events", help="event log CSV for inputs without their own")
-    p.add_argument("--model", help="model JSON (default: the shipped model)")
+    p.add_argument("--model", help="model JSON (default: the shipped model that fits each "
+                   "session)")
+    p.add_argument("--fps", type=float, help="frame rate of pose files that do not store it")
+    add_alias_option(p)
     p.add_argument("--jobs", type=int, default=1, help="local worker processes (default 1)")
     p.add_argument("--scheduler", help="address of a Dask distributed scheduler (tcp://host:8786)")
     p.add_argument("--no-stats", action="store_true", help="skip the cohort statistics")
@@ -35,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     result = run_batch(
         args.inputs, args.out, arena=args.arena, events=args.events, model=args.model,
         jobs=args.jobs, scheduler=args.scheduler, stats=not args.no_stats, quiet=args.quiet,
+        fps=args.fps, aliases=aliases_of(args),
     )
     print(f"{len(result.done)} sessions done, {len(result.skipped)} up to date, "
           f"{len(result.failed)} failed in {result.seconds:.1f} s -> {result.out_dir}")

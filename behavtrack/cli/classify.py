@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from behavtrack.cli.options import add_alias_option, aliases_of
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``classify`` command."""
@@ -18,8 +20,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--arena", help="arena YAML (default: the session folder's, else none)")
     p.add_argument("--events", help="rig log CSV (default: the session folder's; without "
                    "one, pokes are detected from the pose)")
-    p.add_argument("--model", help="model JSON (default: the shipped models/default.json)")
+    p.add_argument("--model", help="model JSON (default: the shipped model that fits: "
+                   "social.json for two animals without an arena or in an open arena, else "
+                   "default.json for the cooperation task)")
     p.add_argument("--fps", type=float, help="frame rate, if the pose file lacks it")
+    add_alias_option(p)
     p.add_argument("--no-png", action="store_true", help="skip ethogram.png")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.set_defaults(func=run)
@@ -31,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
 
     res = classify_session(args.pose, args.out, arena=args.arena, events=args.events,
                            model=args.model, quiet=args.quiet, fps=args.fps,
-                           png=not args.no_png)
+                           png=not args.no_png, aliases=aliases_of(args))
     if not args.quiet:
         counts = res.bouts.groupby(["individual", "behavior"]).size()
         print(f"wrote {res.out_dir} ({len(res.bouts)} bouts; "

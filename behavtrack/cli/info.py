@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from behavtrack.cli.options import add_alias_option, aliases_of
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``info`` command."""
@@ -30,6 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--require", default=None, metavar="PARTS",
                    help="comma-separated body parts each pose must have (canonical names, "
                         "e.g. nose,centroid,tail_base); a file lacking one is an error")
+    add_alias_option(p)
     p.add_argument("--json", action="store_true", help="print one JSON object per file")
     p.set_defaults(func=run)
 
@@ -45,11 +48,12 @@ def run(args: argparse.Namespace) -> int:
 
         arena = load_arena(args.arena)
     require = [p.strip() for p in (args.require or "").split(",") if p.strip()]
+    aliases = aliases_of(args)
     status = 0
     for i, path in enumerate(args.files):
         try:
             info = describe_pose(path, threshold=args.threshold, fps=args.fps, arena=arena,
-                                 require=require)
+                                 require=require, aliases=aliases)
         except InputError as exc:
             print(f"behavtrack info: error: {exc}", file=sys.stderr)
             status = 2

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from behavtrack.cli.options import add_alias_option, aliases_of
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``review`` command."""
@@ -19,6 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     for name in ("video", "pose", "bouts", "arena"):
         p.add_argument(f"--{name}", help=f"{name} file (overrides the folder's)")
     p.add_argument("--fps", type=float, help="frames per second, if nothing says")
+    add_alias_option(p)
     p.set_defaults(func=run)
 
 
@@ -30,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
     session = None
     if args.session or args.video or args.pose or args.bouts:
         session = load_review_session(args.session, video=args.video, pose=args.pose,
-                                      bouts=args.bouts, arena=args.arena, fps=args.fps)
+                                      bouts=args.bouts, arena=args.arena, fps=args.fps,
+                                      aliases=aliases_of(args))
     try:
         import napari  # noqa: F401
 

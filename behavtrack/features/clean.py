@@ -153,9 +153,16 @@ def _nanmean(a: np.ndarray, axis: int) -> np.ndarray:
 def assign_compartments(pose: xr.Dataset, arena: Arena) -> dict[str, str]:
     """Map each pose individual to the arena compartment it belongs to.
 
-    Individuals named in the arena keep their compartment. Other names (e.g. a tracker's
-    ``individual0``) get the compartment where their body centre spends most frames, so a
-    file whose identities are named differently still works.
+    Individuals named in the arena (``individual:`` or a shared ``individuals:`` list) keep
+    their compartment. In a closed arena, other names (e.g. a tracker's ``individual0``) get
+    the compartment where their body centre spends most frames and no other individual has
+    taken, so a file whose identities are named differently still works.
+
+    In an open arena (:attr:`~behavtrack.io.arena.Arena.is_open`) position says nothing about
+    identity: named individuals keep their (shared) compartment, and when the arena has
+    exactly one compartment (the shared floor) every other individual maps to it too, so
+    several individuals may map to the same compartment. An open arena without compartments
+    (outline or scale only) gives ``{}``. It never raises for an open arena.
 
     Returns
     -------
@@ -164,8 +171,13 @@ def assign_compartments(pose: xr.Dataset, arena: Arena) -> dict[str, str]:
 
     """
     inds = [str(i) for i in np.atleast_1d(pose["individual"].values)]
-    by_ind = {c.individual: name for name, c in arena.compartments.items() if c.individual}
+    by_ind = {i: name for name, c in arena.compartments.items() for i in c.individuals}
     out = {i: by_ind[i] for i in inds if i in by_ind}
+    if arena.is_open:
+        if len(arena.compartments) == 1:
+            only = next(iter(arena.compartments))
+            out = {i: out.get(i, only) for i in inds}
+        return out
     rest = [i for i in inds if i not in out]
     if rest:
         pos = pose_array(pose)
@@ -176,7 +188,8 @@ def assign_compartments(pose: xr.Dataset, arena: Arena) -> dict[str, str]:
             comp = arena.compartment_index(center[:, inds.index(i)])
             counts = np.bincount(comp[comp >= 0], minlength=len(names))
             for j in np.argsort(-counts):
-                if counts[j] > 0 and names[j] not in taken:
+                shared = arena.compartments[names[j]].is_shared
+                if counts[j] > 0 and (shared or names[j] not in taken):
                     out[i] = names[j]
                     taken.add(names[j])
                     break
@@ -197,7 +210,11 @@ def clean_pose(
     pose
         movement poses Dataset (``attrs["fps"]`` set).
     arena
-        When given, identities are repaired by compartment (two-animal files).
+        When given, identities are repaired by compartment (two-animal files whose animals
+        each live in their own compartment). An open arena
+        (:attr:`~behavtrack.io.arena.Arena.is_open`: no partition, compartments shared or
+        absent) repairs nothing: the animals may be anywhere, so identities are kept as
+        tracked and ``n_swapped_frames`` is 0.
     min_confidence
         Points with a lower confidence are dropped (NaN confidence counts as known).
     max_gap_s
@@ -223,9 +240,9 @@ def clean_pose(
         low = conf < min_confidence
         report.n_low_confidence = int((low & np.isfinite(pos).all(-1)).sum())
         pos[low] = np.nan
-    if arena is not None and len(inds) == 2:
+    if arena is not None and not arena.is_open and len(inds) == 2:
         comp_of = assign_compartments(pose, arena)
-        if len(comp_of) == 2:
+        if len(comp_of) == 2 and len(set(comp_of.values())) == 2:
             names = list(arena.compartments)
             own = np.array([names.index(comp_of[i]) for i in inds])
             center = body_center(pos, keypoints)

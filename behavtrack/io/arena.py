@@ -5,6 +5,11 @@ its poke port and water port, which individual lives in it, the scale (``px_per_
 the training stage's coordination window. The YAML layout is documented in
 ``docs/arena.md``; :func:`default_arena` returns the shipped cooperation chamber.
 
+An *open* arena (an open field) has no partition and gives no individual a compartment of
+its own: it may have only an outline (``area:``), or compartments shared by several
+animals (``individuals: [a, b]``), or no geometry at all but the scale.
+:func:`open_field_arena` returns the shipped example; :attr:`Arena.is_open` tells them apart.
+
 Every geometric query is vectorized over points given as an array of shape ``(..., 2)``
 holding ``(x, y)`` in the arena's units (pixels for videos, cells for the agents' grid).
 """
@@ -28,7 +33,10 @@ __all__ = [
     "Compartment",
     "Zone",
     "default_arena",
+    "default_arena_path",
     "load_arena",
+    "open_field_arena",
+    "open_field_arena_path",
     "save_arena",
     "ARENA_SCHEMA_VERSION",
 ]
@@ -103,13 +111,48 @@ class Zone:
 
 @dataclass(frozen=True)
 class Compartment:
-    """One side of the chamber: its outline, ports and the individual that lives there."""
+    """A region of the arena: its outline, ports and the individual(s) living there.
+
+    Attributes
+    ----------
+    name
+        The compartment's name (key in the YAML ``compartments`` mapping).
+    polygon
+        ``(n, 2)`` outline.
+    individual
+        The individual living here *alone* (YAML ``individual:``); ``None`` when nobody is
+        named or when the compartment is shared.
+    poke_port, water_port
+        The ports, or ``None``. In a shared compartment both animals use them.
+    individuals
+        Every individual living here, in file order: ``(individual,)`` for a compartment of
+        one's own, two or more names for a shared one (YAML ``individuals: [a, b]``), empty
+        when nobody is named. A one-name tuple is the same as ``individual`` (it is filled in).
+
+    """
 
     name: str
     polygon: np.ndarray = field(compare=False)
     individual: str | None
     poke_port: Zone | None
     water_port: Zone | None
+    individuals: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        names = tuple(str(i) for i in self.individuals)
+        if self.individual is not None and names not in ((), (self.individual,)):
+            raise ValueError(f"compartment {self.name!r}: give either individual= or "
+                             f"individuals=, not both ({self.individual!r}, {names!r})")
+        if self.individual is not None:
+            names = (self.individual,)
+        elif len(names) == 1:
+            object.__setattr__(self, "individual", names[0])
+        object.__setattr__(self, "individuals", names)
+
+    @property
+    def is_shared(self) -> bool:
+        """Whether two or more individuals share this compartment."""
+        return len(self.individuals) > 1
 
     def contains(self, points: np.ndarray) -> np.ndarray:
         """Boolean mask of points inside the compartment."""
@@ -118,7 +161,9 @@ class Compartment:
     def to_dict(self) -> dict[str, Any]:
         """Return the YAML form of the compartment."""
         out: dict[str, Any] = {"polygon": self.polygon.tolist()}
-        if self.individual is not None:
+        if self.is_shared:
+            out["individuals"] = list(self.individuals)
+        elif self.individual is not None:
             out["individual"] = self.individual
         if self.poke_port is not None:
             out["poke_port"] = self.poke_port.to_dict()
@@ -139,7 +184,7 @@ class Arena:
         ``(n, 2)`` polyline of the partition (two points for a straight line), or ``None``
         for an open arena.
     compartments
-        Compartments by name, in file order.
+        Compartments by name, in file order; may be empty (an open arena with no regions).
     px_per_cm
         Scale; for the agents' grid this is 1 with ``units == "cells"``.
     units
@@ -152,6 +197,8 @@ class Arena:
         Frame rate of the recordings made in this setup, if known.
     source
         The file it was read from, if any.
+    area
+        ``(n, 2)`` outline of the whole arena floor (YAML ``area:``), or ``None``.
 
     """
 
@@ -164,15 +211,43 @@ class Arena:
     frame_size: tuple[int, int] | None = None
     fps: float | None = None
     source: str | None = field(default=None, compare=False)
+    area: np.ndarray | None = field(default=None, compare=False)
 
     # ---- lookups -----------------------------------------------------------------------
     @property
     def individuals(self) -> list[str]:
-        """Individuals named by the compartments, in compartment order."""
-        return [c.individual for c in self.compartments.values() if c.individual is not None]
+        """Individuals named by the compartments, in compartment then list order."""
+        return [i for c in self.compartments.values() for i in c.individuals]
+
+    @property
+    def is_open(self) -> bool:
+        """Whether this is an open arena: no partition, and no individual lives alone.
+
+        True for an arena with only an outline (``area``), for one whose compartments are
+        shared (``individuals: [a, b]``) or name nobody, and for a scale-only arena. Features
+        and cleaning that rely on each animal having its own compartment are skipped then.
+        """
+        return self.partition is None and all(
+            c.individual is None for c in self.compartments.values())
+
+    @property
+    def shared_area(self) -> np.ndarray | None:
+        """Outline of the floor the animals share in an open arena, else ``None``.
+
+        The ``area`` outline when given; otherwise the polygon of the only compartment when
+        there is exactly one. ``None`` for a closed arena (``is_open`` False) or when the open
+        arena has no single outline.
+        """
+        if not self.is_open:
+            return None
+        if self.area is not None:
+            return self.area
+        if len(self.compartments) == 1:
+            return next(iter(self.compartments.values())).polygon
+        return None
 
     def compartment_of_individual(self, individual: str) -> Compartment:
-        """Return the compartment where ``individual`` lives.
+        """Return the compartment where ``individual`` lives (alone or shared).
 
         Raises
         ------
@@ -181,17 +256,26 @@ class Arena:
 
         """
         for comp in self.compartments.values():
-            if comp.individual == individual:
+            if individual in comp.individuals:
                 return comp
         raise InputError(
             self.source or f"arena {self.name!r}",
             f"no compartment is assigned to individual {individual!r} "
             f"(known: {', '.join(self.individuals) or 'none'})",
-            "set 'individual:' in the compartment, or rename the pose's individuals",
+            "set 'individual:' (or 'individuals: [a, b]' for a shared compartment) in the "
+            "compartment, or rename the pose's individuals",
         )
 
     def partner_of(self, individual: str) -> str | None:
-        """Return the individual in the other compartment (``None`` if there is none)."""
+        """Return the individual's partner (``None`` if there is not exactly one).
+
+        In a shared compartment the partner is the other animal listed there; otherwise it is
+        the only other individual the arena names (the animal in the other compartment).
+        """
+        for comp in self.compartments.values():
+            if comp.is_shared and individual in comp.individuals:
+                others = [i for i in comp.individuals if i != individual]
+                return others[0] if len(others) == 1 else None
         others = [i for i in self.individuals if i != individual]
         return others[0] if len(others) == 1 else None
 
@@ -228,16 +312,25 @@ class Arena:
             out["fps"] = float(self.fps)
         if self.partition is not None:
             out["partition"] = self.partition.tolist()
-        out["compartments"] = {n: c.to_dict() for n, c in self.compartments.items()}
+        if self.area is not None:
+            out["area"] = self.area.tolist()
+        if self.compartments:
+            out["compartments"] = {n: c.to_dict() for n, c in self.compartments.items()}
         if self.window_s is not None:
             out["task"] = {"window_s": float(self.window_s)}
         return out
 
     def fits_frame(self, width: int, height: int) -> bool:
-        """Whether every vertex of the arena lies within a ``width`` x ``height`` frame."""
+        """Whether every vertex of the arena lies within a ``width`` x ``height`` frame.
+
+        An arena without any outline (scale only) fits every frame.
+        """
         pts = [c.polygon for c in self.compartments.values()]
-        if self.partition is not None:
-            pts.append(self.partition)
+        for extra in (self.partition, self.area):
+            if extra is not None:
+                pts.append(extra)
+        if not pts:
+            return True
         allpts = np.concatenate(pts)
         return bool(
             (allpts[:, 0] >= -1).all()
@@ -300,7 +393,7 @@ class _Parser:
             self.fail("schema_version", f"is {version!r}; this behavtrack reads "
                       f"{ARENA_SCHEMA_VERSION}")
         known = {"schema_version", "name", "units", "px_per_cm", "frame_size", "fps",
-                 "partition", "compartments", "task"}
+                 "partition", "area", "compartments", "task"}
         unknown = sorted(set(data) - known)
         if unknown:
             self.fail(unknown[0], "is not an arena field",
@@ -324,37 +417,10 @@ class _Parser:
         partition = None
         if data.get("partition") is not None:
             partition = self.points(data["partition"], "partition", 2)
-        comps_raw = data.get("compartments")
-        if comps_raw is None:
-            self.fail("compartments", "is missing",
-                      "add compartments: {left: {polygon: ..., individual: ...}, right: ...}")
-        if not isinstance(comps_raw, dict) or not comps_raw:
-            self.fail("compartments", "must be a non-empty mapping of name -> compartment")
-        compartments: dict[str, Compartment] = {}
-        seen: set[str] = set()
-        for name, comp in comps_raw.items():
-            where = f"compartments.{name}"
-            if not isinstance(comp, dict):
-                self.fail(where, "must be a mapping with 'polygon'")
-            unknown = sorted(set(comp) - {"polygon", "individual", "poke_port", "water_port"})
-            if unknown:
-                self.fail(f"{where}.{unknown[0]}", "is not a compartment field",
-                          "known: polygon, individual, poke_port, water_port")
-            if "polygon" not in comp:
-                self.fail(f"{where}.polygon", "is missing", "give the outline as [[x, y], ...]")
-            poly = self.points(comp["polygon"], f"{where}.polygon", 3)
-            individual = comp.get("individual")
-            if individual is not None:
-                individual = str(individual)
-                if individual in seen:
-                    self.fail(f"{where}.individual", f"repeats {individual!r}",
-                              "each individual lives in one compartment")
-                seen.add(individual)
-            poke = self.zone(comp["poke_port"], f"{where}.poke_port") if comp.get(
-                "poke_port") is not None else None
-            water = self.zone(comp["water_port"], f"{where}.water_port") if comp.get(
-                "water_port") is not None else None
-            compartments[str(name)] = Compartment(str(name), poly, individual, poke, water)
+        area = None
+        if data.get("area") is not None:
+            area = self.points(data["area"], "area", 3)
+        compartments = self.compartments(data.get("compartments"), partition is not None)
         window = None
         task = data.get("task")
         if task is not None:
@@ -372,7 +438,72 @@ class _Parser:
             frame_size=frame_size,
             fps=fps,
             source=self.source,
+            area=area,
         )
+
+    def compartments(self, raw: Any, partitioned: bool) -> dict[str, Compartment]:
+        """Parse ``compartments``: required with a partition, optional in an open arena."""
+        if raw is None or (isinstance(raw, dict) and not raw):
+            if partitioned:
+                self.fail("compartments", "is missing" if raw is None else "is empty",
+                          "a partition separates compartments: add compartments: {left: "
+                          "{polygon: ..., individual: ...}, right: ...}, or remove 'partition' "
+                          "for an open field")
+            return {}
+        if not isinstance(raw, dict):
+            self.fail("compartments", f"must be a mapping of name -> compartment, got {raw!r}")
+        compartments: dict[str, Compartment] = {}
+        seen: set[str] = set()
+        fields = ("polygon", "individual", "individuals", "poke_port", "water_port")
+        for name, comp in raw.items():
+            where = f"compartments.{name}"
+            if not isinstance(comp, dict):
+                self.fail(where, "must be a mapping with 'polygon'")
+            unknown = sorted(set(comp) - set(fields))
+            if unknown:
+                self.fail(f"{where}.{unknown[0]}", "is not a compartment field",
+                          f"known: {', '.join(fields)}")
+            if "polygon" not in comp:
+                self.fail(f"{where}.polygon", "is missing", "give the outline as [[x, y], ...]")
+            poly = self.points(comp["polygon"], f"{where}.polygon", 3)
+            names = self.residents(comp, where)
+            for ind in names:
+                if ind in seen:
+                    key = "individuals" if comp.get("individuals") is not None else "individual"
+                    self.fail(f"{where}.{key}", f"repeats {ind!r}",
+                              "each individual lives in one compartment")
+                seen.add(ind)
+            poke = self.zone(comp["poke_port"], f"{where}.poke_port") if comp.get(
+                "poke_port") is not None else None
+            water = self.zone(comp["water_port"], f"{where}.water_port") if comp.get(
+                "water_port") is not None else None
+            compartments[str(name)] = Compartment(str(name), poly, None, poke, water,
+                                                  individuals=tuple(names))
+        return compartments
+
+    def residents(self, comp: dict[str, Any], where: str) -> list[str]:
+        """Return the validated names of ``individual:`` (one) or ``individuals:`` (a list)."""
+        one, many = comp.get("individual"), comp.get("individuals")
+        if one is not None and many is not None:
+            self.fail(f"{where}.individuals", "cannot be given together with 'individual'",
+                      "use individual: NAME for an animal living alone, or individuals: "
+                      "[A, B] for animals sharing the compartment")
+        if one is not None:
+            if isinstance(one, (list, tuple, dict)):
+                self.fail(f"{where}.individual", f"must be one name, got {one!r}",
+                          "list animals sharing the compartment under individuals: [A, B]")
+            return [str(one)]
+        if many is None:
+            return []
+        if (not isinstance(many, list) or not many
+                or not all(isinstance(i, str) and i.strip() for i in many)):
+            self.fail(f"{where}.individuals", f"must be a non-empty list of names, got {many!r}",
+                      "e.g. individuals: [mouse1, mouse2]; quote names that look like numbers")
+        dup = [i for k, i in enumerate(many) if i in many[:k]]
+        if dup:
+            self.fail(f"{where}.individuals", f"repeats {dup[0]!r}",
+                      "list each individual once")
+        return list(many)
 
 
 def arena_from_dict(data: dict[str, Any], source: str = "<arena>") -> Arena:
@@ -434,3 +565,23 @@ def default_arena() -> Arena:
     See ``docs/arena.md`` for a drawing and ``../shared/docs/TASK.md`` for the task.
     """
     return load_arena(default_arena_path())
+
+
+def open_field_arena_path() -> Path:
+    """Path of the shipped open-field arena YAML (a template for open-field rigs)."""
+    return Path(str(resources.files("behavtrack.data").joinpath("open_field.yaml")))
+
+
+def open_field_arena() -> Arena:
+    """Return the shipped open field: two mice sharing one 50 x 50 cm box, no partition.
+
+    ``open_field_arena().is_open`` is True; see ``docs/arena.md`` (open fields).
+
+    Examples
+    --------
+    >>> arena = open_field_arena()
+    >>> arena.is_open, arena.individuals, arena.partner_of("mouse1")
+    (True, ['mouse1', 'mouse2'], 'mouse2')
+
+    """
+    return load_arena(open_field_arena_path())

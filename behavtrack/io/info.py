@@ -10,7 +10,7 @@ and the tidy CSV of the MARL grid world) are summarised the same way, with steps
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -59,6 +59,7 @@ def describe_pose(
     fps: float | None = None,
     arena: str | os.PathLike | Any | None = None,
     require: Sequence[str] | None = None,
+    aliases: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Summarise one pose or agent-rollout file.
 
@@ -76,6 +77,8 @@ def describe_pose(
         ``fps`` is used if neither ``fps`` nor the file gives one).
     require
         Body parts (canonical names) the file must have; one missing is an error.
+    aliases
+        Extra body-part aliases (name in the file -> canonical name).
 
     Returns
     -------
@@ -126,7 +129,7 @@ def describe_pose(
             for r in rollouts
         ]
         return out
-    ds = load_pose(path, fps=fps, arena=arena)
+    ds = load_pose(path, fps=fps, arena=arena, aliases=aliases)
     require_keypoints(ds, require or [], path)
     return describe_dataset(ds, threshold) | {"file": str(path)}
 

@@ -177,6 +177,7 @@ def load_review_session(
     bouts: str | os.PathLike | None = None,
     arena: str | os.PathLike | None = None,
     fps: float | None = None,
+    aliases: dict[str, str] | None = None,
 ) -> ReviewSession:
     """Gather a session's files for review.
 
@@ -192,6 +193,8 @@ def load_review_session(
         Files that override (or stand in for) the folder's.
     fps
         Frames per second, when neither ``session.json``, the pose nor the video says.
+    aliases
+        Extra body-part aliases of the pose file (name in the file -> canonical name).
 
     Returns
     -------
@@ -241,7 +244,7 @@ def load_review_session(
         arena_path, arena_obj = None, None
 
     fps = fps or meta.get("fps") or (arena_obj.fps if arena_obj is not None else None)
-    ds = load_pose(pose_path, fps=fps) if pose_path is not None else None
+    ds = load_pose(pose_path, fps=fps, aliases=aliases) if pose_path is not None else None
     n_video = None
     if video_path is not None:
         from behavtrack.io.video import VideoReader

@@ -781,12 +781,6 @@ class HMMClassifier:
     @classmethod
     def load(cls, path: str | os.PathLike) -> HMMClassifier:
         """Read and validate a model JSON file."""
-        path = Path(path)
-        if not path.is_file():
-            raise InputError(path, "no such model file", "check the path")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(path, f"is not a JSON model file ({type(exc).__name__})",
-                             "models are JSON written by 'behavtrack train'") from None
-        return cls.from_dict(data, source=str(path))
+        from behavtrack.strategies.model_file import read_model_json
+
+        return cls.from_dict(read_model_json(path), source=str(path))

@@ -1,37 +1,124 @@
-"""Where the shipped model lives and how a model file is chosen and loaded."""
+"""Where the shipped models live, which one fits a recording, and how a model file is loaded.
+
+Two models are shipped (``models/README.md`` says how each was trained):
+
+- ``default.json``: the cooperation task (two mice on either side of a partition, poke ports,
+  the rig's log), trained on the simulated ``labeled_examples/``;
+- ``social.json``: two mice in one open arena, trained on three real recordings with human
+  interaction labels; it needs no arena and detects ``interaction``.
+
+:func:`choose_model` picks one for a recording: the social model for two animals without an
+arena or in an open arena, the cooperation model otherwise.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 from behavtrack.errors import InputError
-from behavtrack.strategies.hmm import HMMClassifier
 
-__all__ = ["default_model_path", "load_model"]
+__all__ = ["SHIPPED_MODELS", "default_model_path", "shipped_model_path", "choose_model",
+           "load_model", "model_from_dict", "read_model_json"]
+
+#: Shipped model name -> what it is for.
+SHIPPED_MODELS: dict[str, str] = {
+    "default": "the cooperation task: a partition, poke ports and the rig's log (simulated "
+               "labelled sessions)",
+    "social": "two mice in one open arena, no arena file needed (3 real recordings with "
+              "human interaction labels)",
+}
+
+
+def shipped_model_path(name: str = "default") -> Path:
+    """Return the path of a shipped model (``"default"`` or ``"social"``).
+
+    That is ``behavtrack/data/models/<name>.json`` when installed, else ``models/<name>.json``
+    of the source tree. ``BEHAVTRACK_MODEL`` overrides the default model's path.
+    """
+    if name not in SHIPPED_MODELS:
+        raise InputError("model", f"no shipped model {name!r}",
+                         f"shipped: {', '.join(SHIPPED_MODELS)}")
+    env = os.environ.get("BEHAVTRACK_MODEL")
+    if env and name == "default":
+        return Path(env)
+    here = Path(__file__).resolve()
+    for cand in (here.parents[1] / "data" / "models" / f"{name}.json",
+                 here.parents[2] / "models" / f"{name}.json"):
+        if cand.is_file():
+            return cand
+    return here.parents[2] / "models" / f"{name}.json"
 
 
 def default_model_path() -> Path:
-    """Return the path of the shipped model.
+    """Return the path of the shipped cooperation-task model (see :func:`shipped_model_path`)."""
+    return shipped_model_path("default")
 
-    That is ``behavtrack/data/models/default.json`` when installed, else
-    ``models/default.json`` of the source tree (``BEHAVTRACK_MODEL`` overrides both).
+
+def choose_model(arena: Any = None, n_individuals: int = 2) -> tuple[str, str]:
+    """Name of the shipped model that fits a recording, and why.
+
+    Parameters
+    ----------
+    arena
+        The recording's arena, or ``None``.
+    n_individuals
+        Animals in the pose.
+
+    Returns
+    -------
+    name, reason
+        ``("social", ...)`` for two animals without an arena or in an open arena, else
+        ``("default", ...)``.
+
+    Examples
+    --------
+    >>> choose_model(None, 2)[0]
+    'social'
+
     """
-    env = os.environ.get("BEHAVTRACK_MODEL")
-    if env:
-        return Path(env)
-    here = Path(__file__).resolve()
-    for cand in (here.parents[1] / "data" / "models" / "default.json",
-                 here.parents[2] / "models" / "default.json"):
-        if cand.is_file():
-            return cand
-    return here.parents[2] / "models" / "default.json"
+    if n_individuals == 2 and arena is None:
+        return "social", "two animals and no arena"
+    if n_individuals == 2 and getattr(arena, "is_open", False):
+        return "social", "two animals in an open arena"
+    if arena is None:
+        return "default", f"{n_individuals} animal(s) and no arena"
+    return "default", "an arena with compartments (the cooperation task)"
 
 
-def load_model(path: str | os.PathLike | None = None) -> HMMClassifier:
+def model_from_dict(data: Any, source: str = "<model>") -> Any:
+    """Rebuild a classifier from its JSON dict, choosing the class by its ``kind``."""
+    from behavtrack.strategies.hmm import HMMClassifier
+    from behavtrack.strategies.hybrid import KIND as HYBRID_KIND
+    from behavtrack.strategies.hybrid import HybridHMMClassifier
+
+    kind = data.get("kind") if isinstance(data, dict) else None
+    if kind == HYBRID_KIND:
+        return HybridHMMClassifier.from_dict(data, source=source)
+    if kind == "behavtrack.HMMClassifier":
+        return HMMClassifier.from_dict(data, source=source)
+    raise InputError(source, f"is not a behavtrack model (kind {kind!r})",
+                     "train one with 'behavtrack train'")
+
+
+def read_model_json(path: str | os.PathLike) -> Any:
+    """Return the parsed JSON of a model file, or raise the one-line error."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(p, "no such model file", "check the path")
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(p, f"is not a JSON model file ({type(exc).__name__})",
+                         "models are JSON written by 'behavtrack train'") from None
+
+
+def load_model(path: str | os.PathLike | None = None) -> Any:
     """Load a model file (JSON, validated); ``None`` loads the shipped default model."""
     p = Path(path) if path is not None else default_model_path()
     if path is None and not p.is_file():
         raise InputError(p, "the shipped default model is missing",
                          "build it: see models/README.md, or pass --model")
-    return HMMClassifier.load(p)
+    return model_from_dict(read_model_json(p), source=str(p))

@@ -30,8 +30,9 @@ from behavtrack.io.bouts import BEHAVIORS, bouts_to_frames, frames_to_bouts, wri
 from behavtrack.strategies.hmm import HMMClassifier
 
 __all__ = ["ClassifyResult", "LabeledSession", "classify_session", "classify_features",
-           "detect_pokes", "load_labeled_session", "labeled_from_boris", "train_model",
-           "check_events", "evaluate", "unlabeled_tables"]
+           "detect_pokes", "load_labeled_session", "labeled_from_boris", "boris_frame_labels",
+           "train_model", "check_events", "evaluate", "predict_sessions", "unlabeled_tables",
+           "MUTUAL_BEHAVIORS", "CLASSIFIERS"]
 
 EVENT_COLUMNS = ["time_s", "subject", "event", "value", "frame"]
 #: Files of a classify output folder.
@@ -172,7 +173,7 @@ def name_by_arena(pose: xr.Dataset, arena: Arena | None) -> tuple[xr.Dataset, li
     """
     from behavtrack.features.clean import assign_compartments
 
-    if arena is None or not arena.individuals:
+    if arena is None or not arena.individuals or getattr(arena, "is_open", False):
         return pose, []
     inds = [str(i) for i in np.atleast_1d(pose["individual"].values)]
     if set(inds) & set(arena.individuals):
@@ -188,14 +189,16 @@ def name_by_arena(pose: xr.Dataset, arena: Arena | None) -> tuple[xr.Dataset, li
         f"{i} -> {new[i]}" for i in inds)]
 
 
-def classify_features(features: pd.DataFrame, model: HMMClassifier
+def classify_features(features: pd.DataFrame, model: Any
                       ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], list[str]]:
     """Decode every animal of a feature table with ``model``.
 
-    The model is restricted to the features present (the others are marginalised out);
-    ``waiting`` is dropped without geometry features, ``interaction`` without social ones,
-    and ``approach`` (to the partition or the partner) when both are absent.
-    Frames where the animal is not tracked at all are labelled ``other`` with NaN posteriors.
+    ``waiting`` is dropped without partition/port features, ``interaction`` without social
+    ones, and ``approach`` when both are absent. Features the model needs but the table lacks
+    are marginalised out (Gaussian HMM) or treated as unknown (hybrid). The animals of a pair
+    are decoded together where the model supports it (mutual behaviours pooled, see
+    :meth:`behavtrack.strategies.hybrid.HybridHMMClassifier.decode_group`). Frames where the
+    animal is not tracked at all are labelled ``other`` with NaN posteriors.
 
     Returns
     -------
@@ -221,26 +224,37 @@ def classify_features(features: pd.DataFrame, model: HMMClassifier
         else:
             m = model.restrict(have, drop)
         if lacking:
-            notes.append(f"features {lacking} are not available; the model was marginalised "
-                         "over them")
+            shown = ", ".join(lacking[:6]) + (f" and {len(lacking) - 6} more"
+                                              if len(lacking) > 6 else "")
+            notes.append(f"{len(lacking)} of the model's {len(model.feature_names_)} features "
+                         f"are not available ({shown}); the model treats them as unknown")
         if drop:
             lacking_inputs = [w for w, g in (("an arena", "geometry"), ("a partner", "social"))
                               if g in skipped]
             notes.append(f"behaviour(s) {drop} cannot be detected without "
                          f"{' or '.join(lacking_inputs)}; never predicted")
     fps = features.attrs.get("fps")
-    labels, proba = {}, {}
     inds = list(dict.fromkeys(features.index.get_level_values("individual")))
+    tables = []
     for ind in inds:
         x = features.xs(ind, level="individual")
         x.attrs = dict(features.attrs)
-        if m is None:  # nothing but "other" can be told apart
-            lab = np.full(len(x), "other", dtype=object)
+        tables.append(x)
+    if m is None:  # nothing but "other" can be told apart
+        decoded = []
+        for x in tables:
             p = np.zeros((len(x), len(BEHAVIORS)))
             p[:, BEHAVIORS.index("other")] = 1.0
-        else:
+            decoded.append((np.full(len(x), "other", dtype=object), p))
+    elif hasattr(m, "decode_group"):
+        decoded = [(lab, _reorder(p, m.behaviors_)) for lab, p in m.decode_group(tables, fps)]
+    else:
+        decoded = []
+        for x in tables:
             lab, p = m.decode(x, fps=fps)
-            p = _reorder(p, m.behaviors_)
+            decoded.append((lab, _reorder(p, m.behaviors_)))
+    labels, proba = {}, {}
+    for ind, x, (lab, p) in zip(inds, tables, decoded, strict=True):
         if "tracked" in x.columns:
             lost = x["tracked"].to_numpy() < 0.5
             if lost.any():
@@ -258,7 +272,8 @@ def _reorder(p: np.ndarray, behaviors: Sequence[str]) -> np.ndarray:
     return out
 
 
-def _resolve_input(pose: Any, arena: Any, events: Any, fps: float | None):
+def _resolve_input(pose: Any, arena: Any, events: Any, fps: float | None,
+                   aliases: dict[str, str] | None = None):
     """Pose Dataset, arena, events, session meta and file paths for a pose/session input."""
     from behavtrack.io.pose import load_pose
 
@@ -288,15 +303,15 @@ def _resolve_input(pose: Any, arena: Any, events: Any, fps: float | None):
         if arena is not None and not isinstance(arena, Arena):
             files["arena"] = Path(arena)
         arena = _as_arena(arena)
-        ds = load_pose(p, fps=fps, arena=arena)
+        ds = load_pose(p, fps=fps, arena=arena, aliases=aliases)
     arena = _as_arena(arena)
     if fps and ds.attrs.get("fps") and abs(float(ds.attrs["fps"]) - float(fps)) > 1e-6 * fps:
         raise InputError(ds.attrs.get("source_file", "pose"), f"the pose file says "
                          f"{ds.attrs['fps']} fps but {fps} fps was given",
                          "drop --fps or fix the file")
     if not ds.attrs.get("fps"):
-        raise InputError(ds.attrs.get("source_file", "pose"), "has no frame rate",
-                         "give --fps, or an arena with fps:")
+        raise InputError(ds.attrs.get("source_file", "pose"), "has no frame rate (the file "
+                         "does not store one)", "give --fps, or an arena with fps:")
     if events is not None and not isinstance(events, pd.DataFrame):
         files["events"] = Path(events)
     ev, _ = _as_events(events, float(ds.attrs["fps"]))
@@ -313,6 +328,7 @@ def classify_session(
     *,
     fps: float | None = None,
     png: bool = True,
+    aliases: dict[str, str] | None = None,
 ) -> ClassifyResult:
     """Classify one session and write its classify output folder.
 
@@ -331,13 +347,18 @@ def classify_session(
         The rig's log (DataFrame or CSV path). Without it, pokes are detected from the pose
         (``poke_source: pose`` in ``session.json``).
     model
-        A fitted :class:`HMMClassifier` or a model JSON path; ``None`` = shipped default.
+        A fitted classifier or a model JSON path; ``None`` = the shipped model that fits the
+        recording (:func:`behavtrack.strategies.model_file.choose_model`: the social model for
+        two animals without an arena or in an open arena, else the cooperation-task model);
+        the notes say which.
     quiet
         No progress bar.
     fps
         Frame rate, when the pose file does not say it.
     png
         Also draw ``ethogram.png``.
+    aliases
+        Extra body-part aliases for the pose file (name in the file -> canonical name).
 
     Returns
     -------
@@ -354,8 +375,9 @@ def classify_session(
     )
     from behavtrack.export.provenance import file_record
     from behavtrack.features import compute_features
+    from behavtrack.features.table import feature_request
     from behavtrack.io.events import write_events
-    from behavtrack.strategies.model_file import default_model_path, load_model
+    from behavtrack.strategies.model_file import choose_model, load_model, shipped_model_path
 
     out = Path(out_dir)
     if out.exists() and not out.is_dir():  # checked before the work
@@ -365,13 +387,18 @@ def classify_session(
     try:
         next(steps, None)
         model_path = None
-        if not isinstance(model, HMMClassifier):
-            model_path = Path(model) if model is not None else default_model_path()
+        if isinstance(model, (str, os.PathLike)):
+            model_path = Path(model)
             model = load_model(model)
-        ds, arena, ev, meta, files = _resolve_input(pose, arena, events, fps)
+        ds, arena, ev, meta, files = _resolve_input(pose, arena, events, fps, aliases)
         fps_ = float(ds.attrs["fps"])
         n = int(ds.sizes["time"])
         ds, notes = name_by_arena(ds, arena)
+        if model is None:
+            name, why = choose_model(arena, int(ds.sizes.get("individual", 1)))
+            model_path = shipped_model_path(name)
+            model = load_model(model_path)
+            notes.insert(0, f"model: the shipped {name} model ({model_path.name}: {why})")
         if ev is not None:
             ev, ev_notes = check_events(ev, fps_, n, str(files.get("events") or "events"))
             notes += ev_notes
@@ -386,7 +413,7 @@ def classify_session(
             notes.append("no events and no arena: pokes cannot be detected; events.csv is empty")
         next(steps, None)
         feats = compute_features(ds, arena, used_events if arena is not None or ev is not None
-                                 else None)
+                                 else None, **feature_request(model.feature_names_))
         notes += feats.attrs.get("notes", [])
         next(steps, None)
         labels, proba, cls_notes = classify_features(feats, model)
@@ -431,7 +458,8 @@ def classify_session(
                 inputs={k: file_record(v) if v is not None and Path(v).is_file() else
                         (str(v) if v is not None else None) for k, v in files.items()},
                 model=model_rec,
-                parameters={"fps": fps_, "n_frames": n, "min_bout_s": model.min_bout_s,
+                parameters={"fps": fps_, "n_frames": n,
+                            "min_bout_s": getattr(model, "min_bout_used_s_", model.min_bout_s),
                             "feature_groups_skipped": feats.attrs.get("skipped", {}),
                             "px_per_cm": feats.attrs.get("px_per_cm"),
                             "scale_source": feats.attrs.get("scale_source"),
@@ -526,45 +554,155 @@ def _truth_from_session(sess: Any, folder: Path, inds: list[str], n: int, fps: f
                      "label it (simulate, BORIS, or the napari review) first")
 
 
-def load_labeled_session(folder: str | os.PathLike) -> LabeledSession:
-    """Features and truth of a labelled session folder (``labels.csv`` or ``bouts.csv``)."""
+#: Features computed for training: the feature table, every own-to-partner body-part distance
+#: and short-window statistics (see :func:`behavtrack.features.compute_features`).
+TRAINING_FEATURES: dict[str, Any] = {"pair_keypoints": True}
+
+
+def _training_features(ds: xr.Dataset, arena: Arena | None, events: pd.DataFrame | None
+                       ) -> pd.DataFrame:
     from behavtrack.features import compute_features
+    from behavtrack.features.table import DEFAULT_WINDOW_FEATURES
+
+    return compute_features(ds, arena, events, windows=DEFAULT_WINDOW_FEATURES,
+                            **TRAINING_FEATURES)
+
+
+def load_labeled_session(folder: str | os.PathLike,
+                         aliases: dict[str, str] | None = None) -> LabeledSession:
+    """Features and truth of a labelled session folder (``labels.csv`` or ``bouts.csv``)."""
     from behavtrack.io.session import load_session
 
     folder = Path(folder)
     sess = load_session(folder)
-    ds = sess.load_pose()
-    feats = compute_features(ds, sess.arena, sess.events)
+    ds = sess.load_pose(aliases=aliases)
+    feats = _training_features(ds, sess.arena, sess.events)
     inds = feats.attrs["individuals"]
     truth = _truth_from_session(sess, folder, inds, feats.attrs["n_frames"], feats.attrs["fps"])
     return LabeledSession(folder.name, feats, truth)
+
+
+#: Behaviours of the pair: a bout coded for one subject holds for both animals.
+MUTUAL_BEHAVIORS: tuple[str, ...] = ("interaction",)
+
+
+def boris_frame_labels(bouts: pd.DataFrame, individuals: Sequence[str], n_frames: int,
+                       fps: float, mutual: Sequence[str] = MUTUAL_BEHAVIORS,
+                       source: str | os.PathLike = "BORIS") -> tuple[dict[str, np.ndarray],
+                                                                      list[str]]:
+    """Per-frame training labels of each individual from BORIS bouts.
+
+    - A bout of a behaviour in ``mutual`` (``interaction``) is a bout of the pair: it labels
+      every individual, whichever subject it was coded for. So does a bout coded with no
+      focal subject.
+    - An individual that is coded (it has bouts of its own, or the export codes a mutual
+      behaviour) is ``other`` wherever no bout covers it: the coder looked and saw none of
+      the coded behaviours.
+    - An individual without rows of its own, in an export without mutual behaviours, is
+      unlabelled (``""``): nobody looked at it.
+
+    Parameters
+    ----------
+    bouts
+        From :func:`behavtrack.io.boris.load_boris` (names already mapped).
+    individuals
+        The pose's individuals.
+    n_frames, fps
+        Length and frame rate of the pose.
+    mutual
+        Behaviours of the pair (``()``: every bout belongs to its subject alone).
+    source
+        The BORIS file, named in errors.
+
+    Returns
+    -------
+    labels, notes
+        individual -> labels; remarks (bouts cut at the end of the pose).
+
+    """
+    notes: list[str] = []
+    inds = [str(i) for i in individuals]
+    subj = bouts["individual"].fillna("").astype(str)
+    unknown = sorted(set(subj) - set(inds) - {""})
+    if unknown:
+        example = f"{unknown[0]}={inds[0]}" if inds else "SUBJECT=INDIVIDUAL"
+        raise InputError(source, f"BORIS subject(s) {unknown} match no individual of the pose "
+                         f"{inds}", f"map them with --subject-map {example} "
+                         "(subject_map= in Python)")
+    duration = n_frames / fps
+    stop = bouts["stop_s"].to_numpy(dtype=float)
+    if len(stop) and np.nanmax(stop) > duration + 0.5 / fps:
+        over = float(np.nanmax(stop) - duration)
+        cut = int((bouts["start_s"].to_numpy(dtype=float) >= duration).sum())
+        notes.append(f"{source}: the BORIS export runs {over:.1f} s beyond the pose "
+                     f"({duration:.1f} s); labels after the pose's last frame are cut"
+                     + (f" ({cut} bout(s) dropped)" if cut else ""))
+    is_mutual = (bouts["behavior"].astype(str).isin(list(mutual)).to_numpy()
+                 | (subj == "").to_numpy())
+    coded = set(subj[~is_mutual]) | (set(inds) if is_mutual.any() else set())
+    out: dict[str, np.ndarray] = {}
+    for ind in inds:
+        if ind not in coded:
+            out[ind] = np.full(n_frames, "", dtype=object)
+            continue
+        own = bouts[(subj == ind).to_numpy() & ~is_mutual]
+        lab = bouts_to_frames(own, n_frames, fps, ind)
+        pair = bouts[is_mutual].assign(individual=ind)
+        if len(pair):
+            both = bouts_to_frames(pair, n_frames, fps, ind, fill="")
+            lab = np.where(both != "", both, lab)
+        out[ind] = lab
+    return out, notes
 
 
 def labeled_from_boris(boris: str | os.PathLike, pose: str | os.PathLike,
                        arena: Arena | str | os.PathLike | None = None,
                        events: str | os.PathLike | None = None,
                        behavior_map: dict[str, str] | None = None,
-                       subject_map: dict[str, str] | None = None) -> LabeledSession:
-    """Return a labelled session from a BORIS export and the pose of the same video."""
-    from behavtrack.features import compute_features
+                       subject_map: dict[str, str] | None = None,
+                       *, fps: float | None = None,
+                       aliases: dict[str, str] | None = None,
+                       mutual: Sequence[str] = MUTUAL_BEHAVIORS,
+                       notes: list[str] | None = None) -> LabeledSession:
+    """Return a labelled session from a BORIS export and the pose of the same video.
+
+    Parameters
+    ----------
+    boris, pose
+        The BORIS export and the pose file of the same video.
+    arena, events
+        Optional arena and rig log of the session.
+    behavior_map, subject_map
+        BORIS behaviour -> behavtrack behaviour (``{"interact": "interaction"}``) and BORIS
+        subject -> pose individual.
+    fps
+        Frame rate of the pose, when the file does not store it (else the arena's).
+    aliases
+        Extra body-part aliases for the pose file.
+    mutual
+        Behaviours of the pair (see :func:`boris_frame_labels`).
+    notes
+        A list that receives remarks (labels cut at the end of the pose).
+
+    """
     from behavtrack.io.boris import load_boris
     from behavtrack.io.pose import load_pose
 
     arena = _as_arena(arena)
-    ds = load_pose(pose, arena=arena)
+    ds = load_pose(pose, fps=fps, arena=arena, aliases=aliases)
     if not ds.attrs.get("fps"):
-        raise InputError(pose, "has no frame rate", "give an arena with fps:")
-    ev, _ = _as_events(events, float(ds.attrs["fps"]))
-    feats = compute_features(ds, arena, ev)
-    bouts = load_boris(boris, behavior_map=behavior_map, subject_map=subject_map)
-    inds = feats.attrs["individuals"]
-    unknown = sorted(set(bouts["individual"].astype(str)) - set(inds))
-    if unknown:
-        raise InputError(boris, f"subject(s) {unknown} are not individuals of the pose {inds}",
-                         "map them with a subject map")
-    n, fps = feats.attrs["n_frames"], feats.attrs["fps"]
-    truth = {ind: bouts_to_frames(bouts, n, fps, ind) for ind in inds}
-    return LabeledSession(Path(boris).stem, feats, truth)
+        raise InputError(pose, "has no frame rate (the file does not store one)",
+                         "give --fps (fps= in Python), or an arena with fps:")
+    rate = float(ds.attrs["fps"])
+    ev, _ = _as_events(events, rate)
+    feats = _training_features(ds, arena, ev)
+    bouts = load_boris(boris, behavior_map=behavior_map, subject_map=subject_map, fps=rate)
+    labels, extra = boris_frame_labels(bouts, feats.attrs["individuals"],
+                                       feats.attrs["n_frames"], rate, mutual, boris)
+    if notes is not None:
+        notes.extend(extra)
+    name = Path(boris).parent.name if Path(boris).stem == "boris" else Path(boris).stem
+    return LabeledSession(name, feats, labels)
 
 
 def unlabeled_tables(folder: str | os.PathLike) -> list[pd.DataFrame]:
@@ -586,44 +724,74 @@ def unlabeled_tables(folder: str | os.PathLike) -> list[pd.DataFrame]:
     return out
 
 
-def _sequences(sessions: Sequence[LabeledSession]) -> tuple[list[pd.DataFrame], list]:
-    X, y = [], []
+def _sequences(sessions: Sequence[LabeledSession]) -> tuple[list[pd.DataFrame], list, list]:
+    """Per-animal feature tables, their labels and their session names."""
+    X, y, groups = [], [], []
     for s in sessions:
         for ind, lab in s.labels.items():
             x = s.features.xs(ind, level="individual")
             x.attrs = dict(s.features.attrs)
             X.append(x)
             y.append(lab)
-    return X, y
+            groups.append(s.name)
+    return X, y, groups
+
+
+def predict_sessions(model: Any, sessions: Sequence[LabeledSession]) -> list[np.ndarray]:
+    """Predicted labels of every animal of every session, in :func:`_sequences` order.
+
+    The animals of a session are decoded together when the model can
+    (``decode_group``), as ``classify`` does.
+    """
+    X, _, groups = _sequences(sessions)
+    out: list[np.ndarray] = []
+    if not hasattr(model, "decode_group"):
+        return [model.predict(x) for x in X]
+    i = 0
+    while i < len(X):
+        j = i
+        while j < len(X) and groups[j] == groups[i]:
+            j += 1
+        out += [lab for lab, _ in model.decode_group(X[i:j])]
+        i = j
+    return out
 
 
 def evaluate(model: Any, sessions: Sequence[LabeledSession]) -> dict:
     """Frame and bout scores of ``model`` (anything with ``predict(X)``) on labelled sessions."""
     from behavtrack.strategies.metrics import bout_scores, frame_scores
 
-    X, y = _sequences(sessions)
-    pred = [model.predict(x) for x in X]
+    _, y, _ = _sequences(sessions)
+    pred = predict_sessions(model, sessions)
     return {"frame": frame_scores(y, pred), "bout": bout_scores(y, pred)}
+
+
+#: Classifiers :func:`train_model` can fit.
+CLASSIFIERS = ("hybrid", "gaussian")
 
 
 def train_model(
     labeled: Sequence[str | os.PathLike | LabeledSession],
     out: str | os.PathLike | None = None,
     *,
+    classifier: str = "hybrid",
     folds: int = 4,
     covariance_type: str = "full",
-    min_bout_s: float = 0.5,
+    min_bout_s: float | None = None,
     em_iter: int = 0,
     seed: int = 0,
     quiet: bool = False,
     unlabeled: Sequence[str | os.PathLike] = (),
-) -> HMMClassifier:
-    """Train an HMM on labelled sessions, measure it on held-out sessions, save it as JSON.
+    aliases: dict[str, str] | None = None,
+) -> Any:
+    """Train a classifier on labelled sessions, measure it on held-out sessions, save it as JSON.
 
     The held-out metrics come from cross-validation over sessions: the sessions (sorted by
     name, then shuffled with ``seed``) are split into ``folds`` groups; each group is
     classified by a model fitted on the others, and the scores pool those predictions. The
-    saved model is then fitted on every session.
+    saved model is then fitted on every session. The hybrid classifier chooses its own
+    hyperparameters by an inner cross-validation inside each training set, so the held-out
+    sessions never inform them (nested cross-validation).
 
     Parameters
     ----------
@@ -631,57 +799,90 @@ def train_model(
         Session folders (with ``labels.csv`` or ``bouts.csv``) or :class:`LabeledSession`.
     out
         Model JSON to write (``None`` = do not write).
+    classifier
+        ``"hybrid"`` (gradient-boosted frame posteriors decoded by a duration-aware HMM,
+        :class:`~behavtrack.strategies.hybrid.HybridHMMClassifier`) or ``"gaussian"``
+        (the Gaussian-emission HMM, :class:`HMMClassifier`).
     folds
         Cross-validation folds over sessions (capped at the number of sessions; fewer than
         2 sessions or ``folds < 2`` = no held-out metrics).
-    covariance_type, min_bout_s, em_iter
-        Passed to :class:`HMMClassifier` (EM refinement uses the training sessions' features
-        without labels).
+    covariance_type, em_iter
+        Passed to :class:`HMMClassifier` (gaussian only; EM refinement uses the training
+        sessions' features without labels).
+    min_bout_s
+        Shortest bout (``None``: 0.5 s for the gaussian HMM, chosen by inner
+        cross-validation for the hybrid).
     seed
-        Seed of the fold assignment, of the sub-state split and of EM.
+        Seed of the fold assignment and of the classifier.
     quiet
         No progress bar.
     unlabeled
         Session folders without labels whose features join the EM refinement
-        (``em_iter > 0``); ignored otherwise.
+        (``em_iter > 0``; gaussian only).
+    aliases
+        Extra body-part aliases for the sessions' pose files.
 
     Returns
     -------
-    HMMClassifier
-        The fitted model; ``metrics_`` holds the held-out scores (HMM and rule baseline).
+    HybridHMMClassifier or HMMClassifier
+        The fitted model; ``metrics_`` holds the held-out scores (model and rule baseline).
 
     """
+    from behavtrack.strategies.hybrid import HybridHMMClassifier
     from behavtrack.strategies.metrics import bout_scores, frame_scores
     from behavtrack.strategies.rules import RuleClassifier
 
+    if classifier not in CLASSIFIERS:
+        raise InputError("classifier", f"must be one of {', '.join(CLASSIFIERS)}, got "
+                         f"{classifier!r}")
+    if classifier == "hybrid" and em_iter:
+        raise InputError("em_iter", "EM refinement is for the gaussian classifier only",
+                         "drop em_iter, or use classifier='gaussian'")
     if out is not None and Path(out).is_dir():  # checked before the work
         raise InputError(out, "is a folder, not a model file", "give a path ending in .json")
-    sessions = [s if isinstance(s, LabeledSession) else load_labeled_session(s)
+    sessions = [s if isinstance(s, LabeledSession) else load_labeled_session(s, aliases)
                 for s in progress(list(labeled), desc="features", quiet=quiet, unit="session")]
     if not sessions:
-        raise InputError("train", "no labelled sessions given")
+        raise InputError("labeled", "no labelled sessions given")
+    names = [s.name for s in sessions]
+    if len(set(names)) < len(names):  # e.g. two BORIS files named boris.csv
+        seen: dict[str, int] = {}
+        for s in sessions:
+            seen[s.name] = seen.get(s.name, 0) + 1
+            if names.count(s.name) > 1:
+                s.name = f"{s.name}#{seen[s.name]}"
     sessions.sort(key=lambda s: s.name)
     extra = [unlabeled_tables(p) for p in unlabeled] if em_iter else []
     extra_x = [x for tables in extra for x in tables]
 
-    def make() -> HMMClassifier:
-        return HMMClassifier(covariance_type=covariance_type, min_bout_s=min_bout_s,
+    def make() -> Any:
+        if classifier == "hybrid":
+            kw = {} if min_bout_s is None else {"min_bout_s": float(min_bout_s)}
+            return HybridHMMClassifier(random_state=seed, **kw)
+        return HMMClassifier(covariance_type=covariance_type,
+                             min_bout_s=0.5 if min_bout_s is None else min_bout_s,
                              em_iter=em_iter, random_state=seed)
 
-    metrics: dict[str, Any] = {"sessions": [s.name for s in sessions], "seed": seed}
+    def fit(train: list[LabeledSession]) -> Any:
+        X, y, groups = _sequences(train)
+        if classifier == "hybrid":
+            return make().fit(X, y, groups=groups)
+        return make().fit(X, y, unlabeled=X + extra_x if em_iter else ())
+
+    metrics: dict[str, Any] = {"sessions": [s.name for s in sessions], "seed": seed,
+                               "classifier": classifier}
     k = min(folds, len(sessions))
     if k >= 2:
         fold_of = np.random.default_rng(seed).permutation(len(sessions)) % k
         truth, hmm_pred, rule_pred = [], [], []
-        rules = RuleClassifier(min_bout_s=min_bout_s)
+        rules = RuleClassifier()
         for f in progress(range(k), desc="cross-validation", quiet=quiet, unit="fold"):
             tr = [s for s, g in zip(sessions, fold_of, strict=True) if g != f]
             te = [s for s, g in zip(sessions, fold_of, strict=True) if g == f]
-            X, y = _sequences(tr)
-            m = make().fit(X, y, unlabeled=X + extra_x if em_iter else ())
-            Xt, yt = _sequences(te)
+            m = fit(tr)
+            Xt, yt, _ = _sequences(te)
             truth += yt
-            hmm_pred += [m.predict(x) for x in Xt]
+            hmm_pred += predict_sessions(m, te)
             rule_pred += [rules.predict(x) for x in Xt]
         hm = {"frame": frame_scores(truth, hmm_pred), "bout": bout_scores(truth, hmm_pred)}
         rb = {"frame": frame_scores(truth, rule_pred), "bout": bout_scores(truth, rule_pred)}
@@ -692,8 +893,7 @@ def train_model(
             rules_frame_macro_f1=rb["frame"]["macro_f1"],
             rules_bout_macro_f1=rb["bout"]["macro_f1"], hmm=hm, rules=rb,
         )
-    X, y = _sequences(sessions)
-    model = make().fit(X, y, unlabeled=X + extra_x if em_iter else ())
+    model = fit(sessions)
     if em_iter:
         metrics["em"] = {"iterations": em_iter, "unlabeled_sessions": [str(p) for p in unlabeled]}
     model.metrics_ = json.loads(json.dumps(metrics, default=_jsonable))

@@ -1,0 +1,52 @@
+"""Options shared by several commands: ``--alias OLD=NEW`` and other ``OLD=NEW`` maps."""
+
+from __future__ import annotations
+
+import argparse
+
+from behavtrack.errors import InputError
+
+__all__ = ["add_alias_option", "aliases_of", "pairs"]
+
+
+def add_alias_option(parser: argparse.ArgumentParser) -> None:
+    """Add the repeatable ``--alias OLD=NEW`` option (a body part's name -> canonical name)."""
+    parser.add_argument(
+        "--alias", action="append", default=[], metavar="OLD=NEW",
+        help="read the body part OLD of the pose file as the canonical part NEW (repeat; "
+        "e.g. --alias snout_tip=nose --alias tail=tail_base; canonical names: nose, head, "
+        "left_ear, right_ear, neck, centroid, left_hip, right_hip, tail_base)")
+
+
+def pairs(items: list[str], option: str, allow_empty: bool = True
+          ) -> dict[str, str | None] | None:
+    """Parse ``OLD=NEW`` options into a mapping (``OLD=`` maps to ``None`` where allowed).
+
+    Examples
+    --------
+    >>> pairs(["interact=interaction", "sniff="], "--behavior-map")
+    {'interact': 'interaction', 'sniff': None}
+
+    """
+    out: dict[str, str | None] = {}
+    for item in items:
+        old, sep, new = item.partition("=")
+        if not sep or not old.strip() or (not new.strip() and not allow_empty):
+            example = "snout_tip=nose" if option == "--alias" else "interact=interaction"
+            raise InputError(option, f"{item!r} is not OLD=NEW", f"e.g. {option} {example}")
+        out[old.strip()] = new.strip() or None
+    return out or None
+
+
+def aliases_of(args: argparse.Namespace) -> dict[str, str] | None:
+    """Return the ``--alias`` options of parsed arguments as a checked mapping."""
+    from behavtrack.io.aliases import CANONICAL_KEYPOINTS
+
+    mapping = pairs(getattr(args, "alias", []) or [], "--alias", allow_empty=False)
+    if not mapping:
+        return None
+    odd = [v for v in mapping.values() if v not in CANONICAL_KEYPOINTS]
+    if odd:
+        raise InputError("--alias", f"{odd[0]!r} is not a canonical body part",
+                         f"use one of {', '.join(CANONICAL_KEYPOINTS)}")
+    return {k: str(v) for k, v in mapping.items()}

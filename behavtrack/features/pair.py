@@ -1,0 +1,85 @@
+"""Features of a pair beyond the basic social ones: every keypoint to every partner keypoint.
+
+SimBA and MARS describe a pair by the distances between all pairs of body parts across the two
+animals, their relative heading and how fast they close in; behavtrack computes the same from
+whatever body parts the pose has. Column names of the keypoint distances are
+``dist__<own part>__<partner part>`` (cm), e.g. ``dist__nose__tail_base``: the animal's own
+nose to its partner's tail base (the partner's row has the mirror image).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+__all__ = ["DIST_PREFIX", "keypoint_distance_name", "parse_keypoint_distance",
+           "keypoint_distances"]
+
+DIST_PREFIX = "dist__"
+_DIST = re.compile(r"^dist__(?P<own>.+?)__(?P<partner>.+)$")
+
+
+def keypoint_distance_name(own: str, partner: str) -> str:
+    """Column name of the distance from the own ``own`` part to the partner's ``partner``.
+
+    Examples
+    --------
+    >>> keypoint_distance_name("nose", "tail_base")
+    'dist__nose__tail_base'
+
+    """
+    return f"{DIST_PREFIX}{own}__{partner}"
+
+
+def parse_keypoint_distance(name: str) -> tuple[str, str] | None:
+    """Return ``(own, partner)`` of a keypoint-distance column name, or ``None``.
+
+    Examples
+    --------
+    >>> parse_keypoint_distance("dist__left_ear__tail_base")
+    ('left_ear', 'tail_base')
+    >>> parse_keypoint_distance("nose_nose") is None
+    True
+
+    """
+    m = _DIST.match(name)
+    return (m["own"], m["partner"]) if m else None
+
+
+def keypoint_distances(pos: np.ndarray, keypoints: list[str], partner: np.ndarray,
+                       scale: float) -> dict[str, np.ndarray]:
+    """Distances from each own keypoint to each partner keypoint, for every animal.
+
+    Parameters
+    ----------
+    pos
+        ``(time, keypoint, individual, 2)`` positions (pixels).
+    keypoints
+        Keypoint names.
+    partner
+        Index of each individual's partner (``[1, 0]`` for a pair).
+    scale
+        Centimetres per pixel.
+
+    Returns
+    -------
+    dict
+        ``dist__<own>__<partner>`` -> ``(time, individual)`` in cm (NaN where either part is
+        unknown), plus ``pair_min_dist``: the smallest of them in each frame.
+
+    """
+    t, k, n_ind, _ = pos.shape
+    other = pos[:, :, partner]  # (T, K, I, 2)
+    out: dict[str, np.ndarray] = {}
+    all_d = np.empty((k, k, t, n_ind))
+    for i in range(k):
+        d = np.linalg.norm(pos[:, i, None] - other, axis=-1) * scale  # (T, K, I)
+        all_d[i] = np.moveaxis(d, 1, 0)
+        for j in range(k):
+            out[keypoint_distance_name(keypoints[i], keypoints[j])] = all_d[i, j]
+    flat = all_d.reshape(k * k, t, n_ind)
+    known = np.isfinite(flat).any(axis=0)
+    out["pair_min_dist"] = np.where(known, np.min(np.where(np.isfinite(flat), flat, np.inf),
+                                                  axis=0), np.nan)
+    return out
