@@ -9,13 +9,15 @@ Figures, all measured in one run and printed; JSON written to
 * **real**: the openfield video of ``../shared/data`` against its DeepLabCut predictions:
   median snout and tail-base distance (px), share of frames within 10 px, and the share of
   frames where the two disagree on which end is the head.
-* **speed**: tracker frames/s against decode-only frames/s on the same video, same run: the
-  openfield video (78 s) and the same played 10 times in a row (13 min), where the fixed
-  cost of the background model weighs less.
-* **memory**: peak resident memory tracking the openfield video and its 10x version, each
-  in a fresh subprocess.
+* **speed**: the whole process a user runs, ``behavtrack track VIDEO --out DIR -q``, against
+  its floor, a process that only decodes the same file (``cv2.VideoCapture.grab()`` to the
+  end), alternating, medians of ``--repeats`` runs each (see ``bench_track_process.py``):
+  the openfield video (H.264, 78 s) and the same played 10 times in a row (MPEG-4 part 2,
+  13 min).
+* **memory**: peak resident memory of those ``behavtrack track`` processes, openfield video
+  against its 10x version.
 
-Usage: ``python benchmarks/bench_tracker.py [--quick] [--sim-seconds S]``.
+Usage: ``python benchmarks/bench_tracker.py [--quick] [--sim-seconds S] [--repeats N]``.
 """
 
 from __future__ import annotations
@@ -23,10 +25,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -145,14 +145,6 @@ def bench_real(workdir: Path) -> dict:
     return res
 
 
-_MEM_SCRIPT = """
-import resource, sys
-from behavtrack.tracking import track_video
-ds = track_video(sys.argv[1], quiet=True)
-print(ds.sizes["time"], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-"""
-
-
 def make_long_video(workdir: Path, repeats: int = 10) -> Path:
     """The openfield video played ``repeats`` times in a row, re-encoded (mp4v)."""
     import cv2
@@ -171,50 +163,30 @@ def make_long_video(workdir: Path, repeats: int = 10) -> Path:
     return long
 
 
-def bench_speed(video: Path) -> dict:
-    """Decode-only frames/s, then tracker frames/s, on ``video`` in this run."""
-    from behavtrack.io.video import VideoReader
-    from behavtrack.tracking import track_video
+def bench_speed(video: Path, repeats: int) -> dict:
+    """Whole-process ``behavtrack track`` against decode-only, alternating (medians)."""
+    from bench_track_process import measure
 
-    t0 = time.perf_counter()
-    with VideoReader(video) as reader:
-        n_dec = sum(1 for _ in reader.iter_frames())
-    decode_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    ds = track_video(video, quiet=True)
-    track_s = time.perf_counter() - t0
-    n = int(ds.sizes["time"])
+    res = measure(video, repeats, echo=False)
+    med = res["median"]
+    report = res["tracker_report"]
     return {
-        "frames": n,
-        "decode_fps": n_dec / decode_s,
-        "tracker_fps_total": n / track_s,
-        "tracker_fps_stream": n / float(ds.attrs["stream_s"]),
-        "background_s": float(ds.attrs["background_s"]),
-        "ratio_total": (n / track_s) / (n_dec / decode_s),
-        "ratio_stream": (n / float(ds.attrs["stream_s"])) / (n_dec / decode_s),
+        "frames": res["frames"],
+        "repeats": res["repeats"],
+        "load_1min_before_after": res["load_1min_before_after"],
+        "floor_wall_s": med["floor"]["wall_s"],
+        "track_wall_s": med["track"]["wall_s"],
+        "floor_cpu_s": med["floor"]["cpu_s"],
+        "track_cpu_s": med["track"]["cpu_s"],
+        "ratio_wall": res["ratio_wall"],
+        "ratio_cpu": res["ratio_cpu"],
+        "decode_fps": res["frames"] / med["floor"]["wall_s"],
+        "tracker_fps": res["frames"] / med["track"]["wall_s"],
+        "peak_rss_mib": med["track"]["peak_rss_mib"],
+        "passes": report["passes"],
+        "decode": report["decode"],
+        "tracker_timing_s": report["timing_s"],
     }
-
-
-_MEM_SCRIPT = """
-import resource, sys
-from behavtrack.tracking import track_video
-ds = track_video(sys.argv[1], quiet=True)
-print(ds.sizes["time"], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-"""
-
-
-def bench_memory(short: Path, long: Path) -> dict:
-    """Peak RSS tracking ``short`` and ``long``, each in a fresh subprocess."""
-    out = {}
-    for label, video in (("short", short), ("long", long)):
-        proc = subprocess.run([sys.executable, "-c", _MEM_SCRIPT, str(video)], cwd=ROOT,
-                              capture_output=True, text=True, check=True,
-                              env={**os.environ, "BEHAVTRACK_QUIET": "1"})
-        frames, kib = proc.stdout.split()[-2:]
-        out[label] = {"frames": int(frames), "peak_rss_mib": int(kib) / 1024}
-    out["long_over_short_frames"] = out["long"]["frames"] / out["short"]["frames"]
-    out["long_over_short_peak_rss"] = out["long"]["peak_rss_mib"] / out["short"]["peak_rss_mib"]
-    return out
 
 
 def main() -> None:
@@ -224,6 +196,8 @@ def main() -> None:
                         help="a 20 s simulation, no 10x video (memory figure meaningless)")
     parser.add_argument("--sim-seconds", type=float, default=120.0)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="alternating runs of the tracker and its floor, per video (>= 3)")
     args = parser.parse_args()
     seconds = 20.0 if args.quick else args.sim_seconds
     results: dict = {"machine_load_1min": os.getloadavg()[0]}
@@ -233,10 +207,19 @@ def main() -> None:
         if OPENFIELD.is_file() and DLC_CSV.is_file():
             results["real_openfield"] = bench_real(work)
             long = make_long_video(work, 1 if args.quick else 10)
-            results["speed"] = {"openfield": bench_speed(OPENFIELD)}
-            if not args.quick:
-                results["speed"]["openfield_x10"] = bench_speed(long)
-            results["memory"] = bench_memory(OPENFIELD, long)
+            results["speed"] = {"openfield": bench_speed(OPENFIELD, args.repeats)}
+            results["speed"]["openfield_x10"] = bench_speed(long, args.repeats)
+            short_rss = results["speed"]["openfield"]["peak_rss_mib"]
+            long_rss = results["speed"]["openfield_x10"]["peak_rss_mib"]
+            results["memory"] = {
+                "short": {"frames": results["speed"]["openfield"]["frames"],
+                          "peak_rss_mib": short_rss},
+                "long": {"frames": results["speed"]["openfield_x10"]["frames"],
+                         "peak_rss_mib": long_rss},
+                "long_over_short_frames": results["speed"]["openfield_x10"]["frames"]
+                / results["speed"]["openfield"]["frames"],
+                "long_over_short_peak_rss": long_rss / short_rss,
+            }
         else:
             print(f"skipping real-video figures: {OPENFIELD} not found", file=sys.stderr)
     s = results["simulated"]
@@ -260,10 +243,11 @@ def main() -> None:
               f"(light animal, 600 frames): snout median "
               f"{r['inverted_600_frames_snout_median_px']:.2f} px")
         for name, sp in results["speed"].items():
-            print(f"speed on {name} ({sp['frames']} frames): decode {sp['decode_fps']:.0f} fps, "
-                  f"tracker {sp['tracker_fps_total']:.0f} fps overall ({sp['ratio_total']:.2f} "
-                  f"of decode; background {sp['background_s']:.1f} s), streaming pass "
-                  f"{sp['tracker_fps_stream']:.0f} fps ({sp['ratio_stream']:.2f} of decode)")
+            print(f"speed on {name} ({sp['frames']} frames; whole process, medians of "
+                  f"{sp['repeats']}, load {sp['load_1min_before_after']}): decode-only "
+                  f"{sp['floor_wall_s']:.2f} s, behavtrack track {sp['track_wall_s']:.2f} s: "
+                  f"ratio {sp['ratio_wall']:.2f} ({sp['ratio_cpu']:.2f} in CPU time); "
+                  f"{sp['passes']} pass(es), {sp['decode']}")
         m = results["memory"]
         print(f"memory: peak RSS {m['short']['peak_rss_mib']:.0f} MiB for {m['short']['frames']} "
               f"frames, {m['long']['peak_rss_mib']:.0f} MiB for {m['long']['frames']} frames "

@@ -257,3 +257,153 @@ def test_output_under_a_file_is_refused_before_tracking(tmp_path: Path, out: str
         output_paths(tmp_path / "video.mp4", tmp_path / out)
     assert output_paths(tmp_path / "v.mp4", tmp_path / "new" / "dir")["h5"] == (
         tmp_path / "new" / "dir" / "v.h5")
+
+
+# ---- one forward pass: the warm-up model, and when the tracker learns from the whole video --
+def _matched_error(ds, centres: np.ndarray) -> np.ndarray:
+    """Centroid error per frame and animal, labels matched to the truth on the first frame."""
+    got = ds.position.sel(keypoint="centroid").transpose("time", "individual", "space").values
+    first = int(np.flatnonzero(np.isfinite(got[:, :, 0]).all(axis=1))[0])
+    d0 = np.hypot(*(got[first][:, None] - centres[first][None]).transpose(2, 0, 1))
+    perm = np.argmin(d0, axis=1)
+    return np.hypot(*(got - centres[:, perm]).transpose(2, 0, 1))
+
+
+def test_video_longer_than_the_warm_up_is_read_once(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import behavtrack.tracking.tracker as tracker
+
+    monkeypatch.setattr(tracker, "WARMUP_SECONDS", 2.0)  # 50 frames at 25 fps
+    centres, headings = walk(150, [[80, 120]], [[2.0, 0.7]])
+    video = tmp_path / "walk.avi"
+    draw_clip(video, centres, headings)
+    ds = track_video(video, out=tmp_path / "out", quiet=True)
+    report = json.loads((tmp_path / "out" / "walk.tracking.json").read_text())
+    assert report["passes"] == 1 and ds.attrs["passes"] == 1
+    assert report["background"]["learned_from"] == "first 50 frames"
+    assert report["frames_read"] == 150
+    assert np.nanmedian(_matched_error(ds, centres)) < 4.0
+
+
+def test_animal_resting_through_the_warm_up_is_relearned(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A resting animal burnt into the warm-up's background leaves a ghost when it moves off.
+
+    The tracker then learns from frames sampled over the whole video and tracks it again.
+    """
+    import behavtrack.tracking.tracker as tracker
+
+    monkeypatch.setattr(tracker, "WARMUP_SECONDS", 2.0)
+    n, rest = 150, 110
+    walker, head_w = walk(n, [[60, 60]], [[2.0, 0.4]], margin=40.0)
+    walker[:, 0, 1] = np.clip(walker[:, 0, 1], 40, 90)  # stays in the top part
+    leaving, head_l = walk(n - rest, [[240, 180]], [[-3.0, 0.0]])
+    resting = np.concatenate([np.repeat(leaving[:1], rest, axis=0), leaving])
+    head_r = np.concatenate([np.repeat(head_l[:1], rest, axis=0), head_l])
+    centres = np.concatenate([walker, resting], axis=1)
+    headings = np.concatenate([head_w, head_r], axis=1)
+    video = tmp_path / "rest.avi"
+    draw_clip(video, centres, headings)
+    ds = track_video(video, n_animals=2, out=tmp_path / "out", quiet=True)
+    report = json.loads((tmp_path / "out" / "rest.tracking.json").read_text())
+    assert report["passes"] == 2
+    assert report["background"]["learned_from"] == "whole video"
+    assert report["frames_read"] == n
+    err = _matched_error(ds, centres)
+    assert np.isfinite(err).all()
+    assert np.median(err[:rest]) < 4.0  # the resting animal too, not a ghost
+
+
+def test_animal_arriving_after_the_warm_up(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """No animal in the warm-up (the arena filmed empty first): learn from the whole video."""
+    import behavtrack.tracking.tracker as tracker
+
+    monkeypatch.setattr(tracker, "WARMUP_SECONDS", 2.0)
+    n, arrive = 150, 80
+    centres, headings = walk(n, [[60, 120]], [[2.0, 0.5]])
+    centres[:arrive] = -500.0  # off the frame: nothing drawn
+    video = tmp_path / "late.avi"
+    draw_clip(video, centres, headings)
+    ds = track_video(video, out=tmp_path / "out", quiet=True)
+    assert ds.attrs["passes"] == 2
+    got = ds.position.sel(keypoint="centroid", individual="mouse1").transpose("time", "space")
+    assert not np.isfinite(got.values[:arrive]).any()
+    err = np.hypot(*(got.values[arrive:] - centres[arrive:, 0]).T)
+    assert np.isfinite(err).all() and np.median(err) < 4.0
+
+
+# ---- outputs: DeepLabCut files written without pandas, the command's imports ----------------
+@pytest.mark.parametrize(("names", "n_frames"), [(["mouse1"], 37), (["mouse1", "mouse2"], 4200)])
+def test_pose_files_are_what_pandas_writes(tmp_path: Path, names: list[str],
+                                           n_frames: int) -> None:
+    """The direct writers give the files movement's DataFrame and pandas give, byte for byte
+    (CSV, written in blocks of rows) and node for node, attribute for attribute (HDF5)."""
+    import tables
+    from movement.io import load_poses, save_poses
+
+    from behavtrack.tracking._dlc_files import dlc_values, write_dlc_csv, write_dlc_h5
+    from behavtrack.tracking.orient import KEYPOINTS
+
+    rng = np.random.default_rng(1)
+    pos = rng.normal(200, 80, (n_frames, 2, len(KEYPOINTS), len(names)))
+    conf = rng.random((n_frames, len(KEYPOINTS), len(names)))
+    pos[3:6] = np.nan
+    conf[3:6] = 0.0
+    conf[7, 0, 0] = 1.0
+    conf[8, 1, 0] = 2.5e-7
+    ds = load_poses.from_numpy(position_array=pos, confidence_array=conf,
+                               individual_names=names, keypoint_names=list(KEYPOINTS), fps=30.0)
+    frames = save_poses.to_dlc_style_df(ds, split_individuals=len(names) == 1)
+    df = next(iter(frames.values())) if isinstance(frames, dict) else frames
+    df.columns = df.columns.set_levels(["behavtrack-builtin"], level="scorer")
+    df.to_hdf(tmp_path / "pandas.h5", key="df_with_missing", mode="w")
+    df.to_csv(tmp_path / "pandas.csv", sep=",")
+    values = dlc_values(pos, conf)
+    individuals = None if len(names) == 1 else names
+    write_dlc_h5(tmp_path / "direct.h5", values, "behavtrack-builtin", KEYPOINTS, individuals)
+    write_dlc_csv(tmp_path / "direct.csv", values, "behavtrack-builtin", KEYPOINTS, individuals)
+    assert (tmp_path / "direct.csv").read_bytes() == (tmp_path / "pandas.csv").read_bytes()
+
+    def layout(path: Path) -> dict:
+        with tables.open_file(path) as f:
+            return {
+                node._v_pathname: (
+                    type(node).__name__,
+                    {k: repr(node._v_attrs[k]) for k in node._v_attrs._v_attrnames},
+                    (str(node.dtype), node.shape, node.read().tobytes())
+                    if hasattr(node, "dtype") else None,
+                )
+                for node in f.walk_nodes("/")
+            }
+
+    assert layout(tmp_path / "direct.h5") == layout(tmp_path / "pandas.h5")
+    back = pd.read_hdf(tmp_path / "direct.h5")
+    pd.testing.assert_frame_equal(back, df)
+
+
+def test_cli_track_is_quiet_and_imports_no_heavy_module(tmp_path: Path) -> None:
+    """``behavtrack track VIDEO --out DIR -q`` (-q after the command) prints nothing and
+    imports neither pandas, xarray, movement nor the other heavy modules."""
+    import subprocess
+    import sys
+
+    video = tmp_path / "clip.avi"
+    draw_clip(video, *walk(30, [[80, 120]], [[2.0, 0.5]]))
+    heavy = ["pandas", "xarray", "movement", "matplotlib", "dask", "hmmlearn", "pynwb",
+             "scipy", "sklearn", "napari"]
+    code = (
+        "import sys\n"
+        "from behavtrack.cli import main\n"
+        "status = main(sys.argv[1:])\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules), status)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, "track", str(video), "--out", str(tmp_path / "out"),
+         "-q"], capture_output=True, text=True, timeout=120,
+        env={k: v for k, v in __import__("os").environ.items() if k != "BEHAVTRACK_QUIET"},
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[] 0"
+    assert run.stderr == ""
+    assert (tmp_path / "out" / "clip.h5").is_file()

@@ -132,3 +132,72 @@ def test_cli_error_on_a_broken_video_is_one_line(tmp_path: Path) -> None:
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("behavtrack track: error: ")
     assert "broken.mp4" in lines[0]
+
+
+# ---- decoding straight to grey ----------------------------------------------------------------
+def _plain_gray(path: Path, n: int) -> list[np.ndarray]:
+    cap = cv2.VideoCapture(str(path))
+    out = []
+    for _ in range(n):
+        ok, bgr = cap.read()
+        assert ok
+        out.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))
+    cap.release()
+    return out
+
+
+def test_openfield_decodes_straight_to_grey(openfield: Path) -> None:
+    """H.264 yuv444p, limited range: the luma plane, mapped, is exactly OpenCV's grey."""
+    plain = _plain_gray(openfield, 30)
+    with VideoReader(openfield) as reader:
+        assert reader.decode == "limited-range luma"
+        for (i, frame), ref in zip(reader.iter_frames(stop=30), plain, strict=True):
+            assert np.array_equal(frame, ref), i
+    with VideoReader(openfield, luma=True) as raw:  # the plane as decoded: 16..235
+        assert raw.decode == "limited-range luma (unmapped)"
+        y = raw[5].astype(float)
+        assert np.array_equal(np.clip(np.round((y - 16) * 255 / 219), 0, 255), plain[5])
+
+
+@pytest.mark.parametrize(("fourcc", "suffix", "expect"), [
+    ("mp4v", ".mp4", "limited-range luma"),
+    ("MJPG", ".avi", "full-range luma"),
+    ("FFV1", ".avi", "BGR to grey"),  # no luma plane (BGRA): decoded to colour
+])
+def test_codecs_decode_to_the_same_grey(tmp_path: Path, fourcc: str, suffix: str,
+                                        expect: str) -> None:
+    path = tmp_path / f"clip{suffix}"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), 25.0, (96, 64))
+    if not writer.isOpened():
+        pytest.skip(f"this OpenCV cannot write {fourcc}")
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:64, 0:96]
+    for i in range(12):
+        grey = (40 + 2 * xx + yy + 5 * i + rng.normal(0, 3, xx.shape)).clip(0, 255)
+        writer.write(cv2.cvtColor(grey.astype(np.uint8), cv2.COLOR_GRAY2BGR))
+    writer.release()
+    plain = _plain_gray(path, 12)
+    with VideoReader(path) as reader:
+        assert reader.decode == expect
+        frames = [f for _, f in reader.iter_frames()]
+        assert reader[7].shape == (64, 96)
+    for frame, ref in zip(frames, plain, strict=True):
+        diff = np.abs(frame.astype(int) - ref)
+        assert diff.max() <= 2 and diff.mean() <= 0.5
+        if expect == "BGR to grey":
+            assert diff.max() == 0
+
+
+def test_iter_frames_select_moves_forward_only(tmp_path: Path) -> None:
+    path = tmp_path / "ramp.avi"
+    _write_avi(path, 60)
+    with VideoReader(path) as reader:
+        got = list(reader.iter_frames(start=3, select={5, 17, 40, 70}))
+        assert [i for i, _ in got] == [5, 17, 40]
+        assert abs(float(got[1][1].mean()) - 4 * 17) < 3
+        assert reader.position == 60 and reader.bad_frames == []
+        # streaming from the start after opening needs no seek: frame 0 was kept
+        first = VideoReader(path)
+        assert first.position == 1
+        assert [i for i, _ in first.iter_frames(stop=3)] == [0, 1, 2]
+        first.close()

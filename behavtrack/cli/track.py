@@ -35,14 +35,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="DeepLabCut project config.yaml or SLEAP model folder")
     p.add_argument("--python", default=None, metavar="EXE",
                    help="python of the environment where DeepLabCut / sleap-nn is installed")
+    # also accepted after the command (``behavtrack track VIDEO --out DIR -q``); SUPPRESS
+    # keeps a -q given before the command
+    p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                   help="no progress bars or messages")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Track every video; return 2 if any failed."""
-    from behavtrack.errors import InputError
-    from behavtrack.tracking import track
+    import os
 
+    from behavtrack.errors import InputError
+
+    quiet = bool(getattr(args, "quiet", False))
+    if quiet:
+        os.environ["BEHAVTRACK_QUIET"] = "1"
     if len(args.videos) > 1 and args.out.lower().endswith((".h5", ".slp")):  # one pose file
         raise InputError("--out", f"names one pose file ({args.out}) for {len(args.videos)} "
                          "videos", "give a folder: each video gets its own pose file in it")
@@ -54,14 +62,24 @@ def run(args: argparse.Namespace) -> int:
     status = 0
     for video in args.videos:
         try:
-            ds = track(video, backend=args.backend, model=args.model, python=args.python,
-                       arena=arena, n_animals=args.animals, out=args.out, quiet=args.quiet)
+            if args.backend == "builtin":
+                # arrays and files only: no xarray / pandas / movement to import
+                from behavtrack.tracking.tracker import check_builtin_options, run_builtin
+
+                check_builtin_options(args.model, args.python)
+                attrs = run_builtin(video, arena=arena, n_animals=args.animals, out=args.out,
+                                    quiet=quiet).attrs
+            else:
+                from behavtrack.tracking import track
+
+                attrs = track(video, backend=args.backend, model=args.model,
+                              python=args.python, arena=arena, n_animals=args.animals,
+                              out=args.out, quiet=quiet).attrs
         except InputError as exc:
             print(f"behavtrack track: error: {exc}", file=sys.stderr)
             status = 2
             continue
-        a = ds.attrs
-        if not args.quiet:
-            print(f"{video}: {a['frames_read']}/{a['frames_expected']} frames read, "
-                  f"{a.get('bad_frames', 0)} undecodable -> {a['output_file']}")
+        if not quiet:
+            print(f"{video}: {attrs['frames_read']}/{attrs['frames_expected']} frames read, "
+                  f"{attrs.get('bad_frames', 0)} undecodable -> {attrs['output_file']}")
     return status

@@ -17,6 +17,8 @@ they stand out in an overhead silhouette.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 __all__ = ["FIELDS", "N_FIELDS", "pose_from_mask"]
@@ -37,11 +39,73 @@ N_FIELDS = len(FIELDS)
 F = {name: i for i, name in enumerate(FIELDS)}
 
 
-def _ends(points: np.ndarray, along: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
-    """Mean of the outline points within ``tol`` of the largest and smallest projection."""
-    hi = along >= along.max() - tol
-    lo = along <= along.min() + tol
-    return points[hi].mean(axis=0), points[lo].mean(axis=0)
+def _up2(img: np.ndarray, w: int, h: int) -> np.ndarray:
+    """Double ``img`` (nearest neighbour) to ``(h, w)``: an odd last row or column repeats."""
+    import cv2
+
+    up = cv2.resize(img, (2 * img.shape[1], 2 * img.shape[0]), interpolation=cv2.INTER_NEAREST)
+    if up.shape != (h, w):
+        up = cv2.copyMakeBorder(up, 0, h - up.shape[0], 0, w - up.shape[1], cv2.BORDER_REPLICATE)
+    return up
+
+
+def _dilated_window(
+    img: np.ndarray, kernel: np.ndarray, scale: int, x0: int, y0: int, x1: int, y1: int
+) -> np.ndarray:
+    """Return ``img`` dilated, enlarged ``scale`` times, in the window ``[y0:y1, x0:x1]``.
+
+    The same as dilating all of ``img`` and enlarging it (nearest neighbour; an odd last
+    row or column of the enlarged image repeats, as :func:`_up2` does), but only the
+    part of ``img`` the window needs is dilated.
+    """
+    import cv2
+
+    ih, iw = img.shape
+    ry, rx = kernel.shape[0] // 2, kernel.shape[1] // 2
+    # the window in ``img``'s pixels, then with the kernel's reach around it
+    hx0, hy0 = min(x0 // scale, iw - 1), min(y0 // scale, ih - 1)
+    hx1, hy1 = min(-(-x1 // scale), iw), min(-(-y1 // scale), ih)
+    ex0, ey0 = max(0, hx0 - rx), max(0, hy0 - ry)
+    ex1, ey1 = min(iw, hx1 + rx), min(ih, hy1 + ry)
+    grown = cv2.dilate(img[ey0:ey1, ex0:ex1], kernel)[hy0 - ey0:hy1 - ey0, hx0 - ex0:hx1 - ex0]
+    if scale == 1:
+        return grown
+    up = cv2.resize(grown, (scale * grown.shape[1], scale * grown.shape[0]),
+                    interpolation=cv2.INTER_NEAREST)
+    # beyond ``img``'s last row or column (an odd size): repeat it
+    short_x, short_y = max(0, x1 - scale * hx1), max(0, y1 - scale * hy1)
+    if short_x or short_y:
+        up = cv2.copyMakeBorder(up, 0, short_y, 0, short_x, cv2.BORDER_REPLICATE)
+    return up[y0 - scale * hy0:y1 - scale * hy0, x0 - scale * hx0:x1 - scale * hx0]
+
+
+def _erode(
+    img: np.ndarray,
+    kernel: np.ndarray,
+    offset: tuple[int, int],
+    crop_size: tuple[int, int],
+    frame_size: tuple[int, int] | None,
+) -> np.ndarray:
+    """Erode a crop: background beyond its sides, foreground beyond the frame's edges.
+
+    ``img`` is the crop (or the crop reduced by half), ``crop_size`` the crop's full-size
+    ``(width, height)``. Without ``frame_size``, OpenCV's default (foreground beyond every
+    side).
+    """
+    import cv2
+
+    if frame_size is None:
+        return cv2.erode(img, kernel)
+    r = kernel.shape[0] // 2
+    (x0, y0), (w, h), (fw, fh) = offset, crop_size, frame_size
+    top, bottom = r * (y0 <= 0), r * (y0 + h >= fh)
+    left, right = r * (x0 <= 0), r * (x0 + w >= fw)
+    if top or bottom or left or right:
+        padded = cv2.copyMakeBorder(img, top, bottom, left, right, cv2.BORDER_CONSTANT,
+                                    value=255)
+        eroded = cv2.erode(padded, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0)
+        return eroded[top:top + img.shape[0], left:left + img.shape[1]]
+    return cv2.erode(img, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0)
 
 
 def pose_from_mask(
@@ -49,13 +113,16 @@ def pose_from_mask(
     offset: tuple[int, int],
     kernel: np.ndarray,
     coarse_kernel: np.ndarray | None = None,
+    outline: np.ndarray | None = None,
+    frame_size: tuple[int, int] | None = None,
 ) -> np.ndarray | None:
     """Measure one animal from its foreground mask (a crop of the frame).
 
     Parameters
     ----------
     mask
-        ``uint8`` crop (0/255) holding one animal's foreground pixels, tail included.
+        ``uint8`` crop (0/255) holding one animal's foreground pixels, tail included, with
+        an empty margin of a pixel or more (except where the crop meets the frame's edge).
     offset
         ``(x0, y0)`` of the crop in the frame.
     kernel
@@ -65,6 +132,15 @@ def pose_from_mask(
         If given, the opening (and the dilation that finds thin parts) runs on the mask
         reduced by half with this element (about half of ``kernel``), which is several
         times faster for wide kernels; the body is then cut from the full-resolution mask.
+    outline
+        The mask's outer contour (``cv2.findContours`` layout, crop coordinates) if known;
+        otherwise it is found here.
+    frame_size
+        ``(width, height)`` of the frame. The opening treats what lies beyond the crop as
+        background, except beyond the frame's edges, where it treats it as foreground (an
+        animal cut by the frame's edge is not eaten away from there). Without it every
+        side of the crop is taken for a frame edge: the crop then needs an empty margin as
+        wide as the opening's radius.
 
     Returns
     -------
@@ -75,151 +151,153 @@ def pose_from_mask(
     """
     import cv2
 
-    if coarse_kernel is not None and min(mask.shape) >= 8:
-        h, w = mask.shape
+    h, w = mask.shape
+    if coarse_kernel is not None and min(h, w) >= 8:
         small = cv2.resize(mask, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
         _, small = cv2.threshold(small, 127, 255, cv2.THRESH_BINARY)
-        body_s = cv2.morphologyEx(small, cv2.MORPH_OPEN, coarse_kernel)
-        body = cv2.bitwise_and(mask, cv2.resize(body_s, (w, h), interpolation=cv2.INTER_NEAREST))
-        grown = cv2.resize(cv2.dilate(body_s, coarse_kernel), (w, h),
-                           interpolation=cv2.INTER_NEAREST)
+        body_s = cv2.dilate(_erode(small, coarse_kernel, offset, (w, h), frame_size),
+                            coarse_kernel)
+        body = cv2.bitwise_and(mask, _up2(body_s, w, h))
+        # the body grown by the opening's radius, to find the thin parts: at half size
+        grown_from, grown_kernel, grown_scale = body_s, coarse_kernel, 2
     else:
-        body = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
-        grown = None
+        body = cv2.dilate(_erode(mask, kernel, offset, (w, h), frame_size), kernel)
+        grown_from, grown_kernel, grown_scale = body, kernel, 1
     contours, _ = cv2.findContours(body, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     if not contours:
         return None
-    outline_c = max(contours, key=cv2.contourArea)
-    if len(contours) > 1:
-        body = np.zeros_like(body)
-        cv2.drawContours(body, [outline_c], -1, 255, thickness=-1)
+    outline_c = contours[0] if len(contours) == 1 else max(contours, key=cv2.contourArea)
     m = cv2.moments(outline_c)  # of the outline polygon: fast, and the same to < 1 px
     area = m["m00"]
     if area < 4:
         return None
+    if grown_scale == 1 and len(contours) > 1:
+        grown_from = np.zeros_like(body)
+        cv2.drawContours(grown_from, [outline_c], -1, 255, thickness=-1)
     cx, cy = m["m10"] / area, m["m01"] / area
     mu20, mu02, mu11 = m["mu20"] / area, m["mu02"] / area, m["mu11"] / area
-    theta = 0.5 * np.arctan2(2 * mu11, mu20 - mu02)
-    u = np.array([np.cos(theta), np.sin(theta)])
-    common = np.sqrt(((mu20 - mu02) / 2) ** 2 + mu11**2)
+    theta = 0.5 * math.atan2(2 * mu11, mu20 - mu02)
+    ux, uy = math.cos(theta), math.sin(theta)
+    common = math.sqrt(((mu20 - mu02) / 2) ** 2 + mu11**2)
     lam1 = (mu20 + mu02) / 2 + common
     lam2 = max((mu20 + mu02) / 2 - common, 1e-6)
-    elong = float(np.sqrt(lam1 / lam2))
+    elong = math.sqrt(lam1 / lam2)
 
-    outline = outline_c.reshape(-1, 2).astype(float)
-    rel = outline - (cx, cy)
-    along = rel @ u
-    across = rel @ np.array([-u[1], u[0]])
-    half = max(along.max(), -along.min(), 1.0)
+    # points as complex numbers x + iy: fewer, larger array operations
+    z = outline_c.reshape(-1, 2).astype(np.float64).view(np.complex128).ravel()
+    centre = complex(cx, cy)
+    u = complex(ux, uy)
+    rel = z - centre
+    frame_u = rel * u.conjugate()  # along the axis + i * across it
+    along, across = frame_u.real, frame_u.imag
+    a_max = float(along.max())
+    a_min = float(along.min())
+    half = max(a_max, -a_min, 1.0)
     tol = max(1.5, 0.06 * half)
-    end_a, end_b = _ends(outline, along, tol)
+    z_hi = z[along >= a_max - tol]
+    z_lo = z[along <= a_min + tol]
+    end_a = complex(z_hi.sum()) / len(z_hi)
+    end_b = complex(z_lo.sum()) / len(z_lo)
 
     # -- shape evidence: thin parts attached near an end, and which end tapers ----------
-    if grown is None:
-        grown = cv2.dilate(body, kernel)
-    thin = cv2.subtract(mask, grown)
-    tail_a = tail_b = 0.0
-    ta = end_a.copy()
-    tb = end_b.copy()
-    found = cv2.findNonZero(thin)
-    if found is not None:
-        pts = found.reshape(-1, 2).astype(float)
-        proj = (pts - (cx, cy)) @ u
-        radius = 0.45 * half + 3
-        near_a = np.hypot(*(pts - end_a).T) < radius
-        near_b = np.hypot(*(pts - end_b).T) < radius
-        tail_a = float(near_a.sum())
-        tail_b = float(near_b.sum())
+    # thin parts: foreground the grown body does not cover; only those within ``radius``
+    # of an end count, so they are looked for in a window around each end only
+    radius = 0.45 * half + 3
+    tails = []
+    for end in (end_a, end_b):
+        ex, ey = end.real, end.imag
+        wx0, wy0 = max(0, int(ex - radius)), max(0, int(ey - radius))
+        wx1, wy1 = min(w, int(ex + radius) + 2), min(h, int(ey + radius) + 2)
+        found = None
+        if wx1 > wx0 and wy1 > wy0:
+            grown = _dilated_window(grown_from, grown_kernel, grown_scale, wx0, wy0, wx1, wy1)
+            found = cv2.findNonZero(cv2.subtract(mask[wy0:wy1, wx0:wx1], grown))
+        if found is None:
+            tails.append((0.0, end))
+            continue
+        p = found.reshape(-1, 2).astype(np.float64).view(np.complex128).ravel()
+        p = p[np.abs(p + complex(wx0 - ex, wy0 - ey)) < radius] + complex(wx0, wy0)
+        if not len(p):
+            tails.append((0.0, end))
+            continue
         # the tail base: the outline point closest to where the thin part attaches
-        for near, which in ((near_a, "a"), (near_b, "b")):
-            if near.any():
-                root = pts[near][np.argmin(np.abs(proj[near]))]
-                k = np.argmin(np.hypot(*(outline - root).T))
-                if which == "a":
-                    ta = outline[k]
-                else:
-                    tb = outline[k]
+        root = p[np.abs(((p - centre) * u.conjugate()).real).argmin()]
+        tails.append((float(len(p)), complex(z[np.abs(z - root).argmin()])))
+    (tail_a, ta), (tail_b, tb) = tails
     tail_ev = (tail_b - tail_a) / (tail_a + tail_b + 4.0)  # > 0: tail at B, head at A
 
     band = 0.55 * half
-    wa = np.ptp(across[along > band]) if (along > band).sum() > 2 else 0.0
-    wb = np.ptp(across[along < -band]) if (along < -band).sum() > 2 else 0.0
+    wide_a = across[along > band]
+    wide_b = across[along < -band]
+    wa = float(wide_a.max() - wide_a.min()) if len(wide_a) > 2 else 0.0
+    wb = float(wide_b.max() - wide_b.min()) if len(wide_b) > 2 else 0.0
     taper_ev = (wb - wa) / (wa + wb + 1e-6)  # > 0: A narrower, head at A
-    shape = float(np.clip(1.5 * tail_ev + 0.7 * taper_ev, -1.0, 1.0))
+    shape = min(max(1.5 * tail_ev + 0.7 * taper_ev, -1.0), 1.0)
 
     # -- ears: lateral extremes of the outline a little behind each candidate head ------
-    def ears(sign: float) -> tuple[np.ndarray, np.ndarray]:
-        s_along = along * sign
-        sel = (s_along > 0.72 * half) & (s_along < 0.92 * half)
-        if sel.sum() < 3:
-            sel = s_along > 0.5 * half
-        lateral = across[sel] * sign  # > 0: animal's right in image coordinates
-        pts = outline[sel]
-        left = pts[np.argmin(lateral)]
-        right = pts[np.argmax(lateral)]
-        # ears sit inside the outline, not on it: pull a third of the way to the midline
-        mid = np.array([cx, cy]) + u * sign * float(s_along[sel].mean())
-        return left + (mid - left) / 3, right + (mid - right) / 3
-
-    a_l, a_r = ears(1.0)
-    b_l, b_r = ears(-1.0)
+    # (row 0: the head at A, the +u end; row 1: at B)
+    s_along = np.stack((along, -along))
+    sel = (s_along > 0.72 * half) & (s_along < 0.92 * half)
+    n_sel = sel.sum(axis=1).tolist()
+    for row in (0, 1):
+        if n_sel[row] < 3:
+            sel[row] = s_along[row] > 0.5 * half
+            n_sel[row] = max(1, int(np.count_nonzero(sel[row])))  # none: ears at the ends
+    lat = np.stack((across, -across))  # > 0: the animal's right in image coordinates
+    left = np.where(sel, lat, np.inf).argmin(axis=1).tolist()
+    right = np.where(sel, lat, -np.inf).argmax(axis=1).tolist()
+    # ears sit inside the outline, not on it: pull a third of the way to the midline
+    depth = (s_along * sel).sum(axis=1).tolist()
+    ears = []
+    for row, sign in ((0, 1.0), (1, -1.0)):
+        mid = centre + u * (sign * depth[row] / n_sel[row])
+        for k in (left[row], right[row]):
+            ear = complex(z[k])
+            ears.append(ear + (mid - ear) / 3)
     # -- nose tip. The snout is the sharpest convex point of the body's outline in the
     # head half (a bent head's tip is not the axis's end); the opening blunts a tapering
     # snout, so the tip is then extended into the full foreground along the snout's own
     # direction by at most the opening's radius.
     reach = 1.0 * (kernel.shape[0] // 2) + 2.0
-    width = float(np.ptp(across))
+    width = float(across.max() - across.min())
     lane = max(2.0, 0.25 * width)
     arc = max(4, int(round(0.4 * width)))
-    if len(outline) > 4 * arc:
-        prev = np.roll(outline, arc, axis=0)
-        nxt = np.roll(outline, -arc, axis=0)
-        mid = (prev + nxt) / 2
-        bulge = outline - mid
-        sharpness = np.hypot(*bulge.T) / (np.hypot(*(prev - nxt).T) + 1.0)
-        convex = np.einsum("ij,ij->i", bulge, rel) > 0
-    else:
-        bulge = rel
-        sharpness = np.zeros(len(outline))
-        convex = np.zeros(len(outline), dtype=bool)
+    snouts = np.array([end_a, end_b])
+    dirs = np.array([u, -u])  # along the axis, by default
+    if len(z) > 4 * arc:
+        # neighbours ``arc`` points before and after along the outline (it is closed)
+        z_prev = np.concatenate((z[-arc:], z[:-arc]))
+        z_next = np.concatenate((z[arc:], z[:arc]))
+        bulge = z - (z_prev + z_next) / 2
+        sharpness = np.abs(bulge) / (np.abs(z_prev - z_next) + 1.0)
+        # convex points (bulging away from the centre) in the head half
+        cand = ((bulge * rel.conjugate()).real > 0) & (s_along > 0.25 * half)
+        sharp = np.where(cand, sharpness, -1.0)
+        best = sharp.argmax(axis=1).tolist()
+        at_end = np.abs(z - snouts[:, None]).argmin(axis=1).tolist()
+        # keep the axis end unless the other point is clearly sharper (a bent head)
+        for row, (k, e) in enumerate(zip(best, at_end, strict=True)):
+            sk = float(sharp[row, k])
+            if sk >= 0 and sk > 1.3 * float(sharpness[e]) + 0.05:
+                snouts[row] = z[k]
+                dirs[row] = bulge[k] / (abs(bulge[k]) + 1e-9)
     # the tip lies on the outline of the full foreground: its outline points suffice
-    full_outlines, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    full = np.concatenate([c.reshape(-1, 2) for c in full_outlines]).astype(float)
-
-    def snout(end: np.ndarray, sign: float) -> tuple[np.ndarray, np.ndarray]:
-        """Return the snout point and direction if the head is at ``sign`` * u."""
-        cand = convex & (along * sign > 0.25 * half)
-        axis_dir = u * sign
-        if cand.any():
-            k = int(np.flatnonzero(cand)[np.argmax(sharpness[cand])])
-            at_end = int(np.argmin(np.hypot(*(outline - end).T)))
-            # keep the axis end unless the other point is clearly sharper (a bent head)
-            if sharpness[k] > 1.3 * sharpness[at_end] + 0.05:
-                d = bulge[k] / (np.hypot(*bulge[k]) + 1e-9)
-                return outline[k], d
-        return end, axis_dir
-
-    def tip(end: np.ndarray, d: np.ndarray) -> np.ndarray:
-        rel_f = full - end
-        f_along = rel_f @ d
-        f_across = rel_f @ np.array([-d[1], d[0]])
-        sel = (np.abs(f_across) < lane) & (f_along > -1.0) & (f_along < reach)
-        if not sel.any():
-            return end
-        far = f_along[sel].max()
-        near_tip = sel & (f_along > far - 1.5)
-        return full[near_tip].mean(axis=0)
-
-    na = tip(*snout(end_a, 1.0))
-    nb = tip(*snout(end_b, -1.0))
-    x0, y0 = offset
-    off = np.array([x0, y0], dtype=float)
-    rec = np.concatenate([
-        [cx + x0, cy + y0], u,
-        end_a + off, end_b + off,
-        a_l + off, a_r + off, b_l + off, b_r + off,
-        ta + off, tb + off,
-        na + off, nb + off,
-        [shape, elong, area],
-    ])
-    return rec
+    if outline is None:
+        full_outlines, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+        full = np.concatenate([c.reshape(-1, 2) for c in full_outlines])
+    else:
+        full = outline.reshape(-1, 2)
+    f = full.astype(np.float64).view(np.complex128).ravel()
+    fd = (f - snouts[:, None]) * dirs.conjugate()[:, None]  # along the snout + i * across
+    f_along = fd.real
+    lane_sel = (np.abs(fd.imag) < lane) & (f_along > -1.0) & (f_along < reach)
+    far = np.where(lane_sel, f_along, -np.inf).max(axis=1)
+    near_tip = lane_sel & (f_along > far[:, None] - 1.5)
+    n_tip = near_tip.sum(axis=1).tolist()
+    sums = (f * near_tip).sum(axis=1).tolist()
+    # no outline point in the lane: the snout point itself
+    tips = [sums[r] / n_tip[r] if n_tip[r] else complex(snouts[r]) for r in (0, 1)]
+    off = complex(*offset)
+    pts = [centre, end_a, end_b, *ears, ta, tb, *tips]
+    xy = [c for p in pts for c in ((p + off).real, (p + off).imag)]
+    return np.array([*xy[:2], ux, uy, *xy[2:], shape, elong, area], dtype=np.float64)

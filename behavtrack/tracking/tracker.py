@@ -1,13 +1,30 @@
 """The built-in tracker: :func:`track_video`, from a video file to a movement poses Dataset.
 
-Stages, in order: a background model learned from frames sampled over the whole video
-(:mod:`~behavtrack.tracking.background`); a calibration on those frames (an animal's size
-and body width); then one streaming pass over the video (frames decoded in a background
-thread while the previous one is processed, so memory stays flat) that segments each frame
-(:mod:`~behavtrack.tracking.segment`), keeps identities (:mod:`~behavtrack.tracking.identity`)
-and measures each animal's body (:mod:`~behavtrack.tracking.pose_from_blob`); finally the
-head end is chosen over time (:mod:`~behavtrack.tracking.orient`). The result is written as
-DeepLabCut .h5 and .csv and a ``.tracking.json`` report of frames read against expected.
+The video is read once, forwards, in a decoding thread (OpenCV releases the GIL while it
+decodes) that feeds a bounded queue while the previous frame is processed:
+
+1. **Warm-up.** The first frames (10 s of video, at most 96 MiB of frames) are decoded and
+   held. The background model (:mod:`~behavtrack.tracking.background`) and a calibration
+   (an animal's size and body width) are learned from 40 of them, evenly spaced. A video no
+   longer than the warm-up is learned from 40 frames spread over all of it.
+2. **Tracking pass.** Every frame, the held ones first, is segmented
+   (:mod:`~behavtrack.tracking.segment`; the reduced-resolution step runs in the decoding
+   thread whenever the tracker is the slower of the two), identities are kept
+   (:mod:`~behavtrack.tracking.identity`) and each animal's body is measured
+   (:mod:`~behavtrack.tracking.pose_from_blob`). Only a few floats per frame are kept.
+3. **Check.** An animal that rested through the warm-up is part of its background; when it
+   moves off, the floor it uncovers differs from the background with the animals' opposite
+   polarity (a *ghost*). A ghost that lasts 0.5 s, or a warm-up with no animal in it, means
+   the warm-up's model cannot be trusted: the tracker then reads on (forwards, grabbing
+   frames, decoding only the samples) to learn the model from 40 frames sampled over the
+   whole video, and tracks the video again from its start with it. This second pass is the
+   only case in which frames are decoded twice.
+4. The head end is chosen over time (:mod:`~behavtrack.tracking.orient`), and the result is
+   written as DeepLabCut .h5 and .csv (:mod:`~behavtrack.tracking._dlc_files`) and a
+   ``.tracking.json`` report of frames read against expected.
+
+Memory does not grow with the video's length: the held warm-up frames, the 40 samples, the
+decoding queue and the per-frame records (a few floats per frame).
 """
 
 from __future__ import annotations
@@ -17,29 +34,47 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xarray as xr
 
 from behavtrack.errors import InputError
-from behavtrack.files import atomic_path, atomic_write_text, progress
-from behavtrack.io.arena import Arena
 from behavtrack.io.video import VideoReader
-from behavtrack.tracking.background import background_from_samples, sample_frames
+from behavtrack.tracking.background import Background, background_from_samples
 from behavtrack.tracking.identity import MotionAssigner, by_compartment
 from behavtrack.tracking.orient import KEYPOINTS, orient_records
 from behavtrack.tracking.pose_from_blob import N_FIELDS, pose_from_mask
-from behavtrack.tracking.segment import Segmenter
+from behavtrack.tracking.segment import Coarse, Segmenter
 
-__all__ = ["track", "track_video", "output_paths", "save_tracks", "Calibration", "calibrate"]
+if TYPE_CHECKING:
+    import xarray as xr
+
+    from behavtrack.io.arena import Arena
+
+__all__ = ["track", "track_video", "run_builtin", "TrackResult", "output_paths",
+           "save_tracks", "Calibration", "calibrate"]
 
 SCORER = "behavtrack-builtin"
 
+#: Warm-up: how much video (seconds) and memory (bytes) the held first frames may take.
+WARMUP_SECONDS = 10.0
+WARMUP_BYTES = 96 * 2**20
+#: Decoded frames the decoding thread may queue ahead (frames, bytes): it keeps decoding
+#: while the warm-up's model is learned.
+QUEUE_FRAMES = 64
+QUEUE_BYTES = 24 * 2**20
+#: A ghost lasting this long (seconds) makes the tracker learn from the whole video.
+GHOST_SECONDS = 0.5
+#: The ghost is measured on every GHOST_STEP-th frame.
+GHOST_STEP = 3
+
 
 class Calibration:
-    """What the tracker learns from the sampled frames before the streaming pass.
+    """What the tracker learns from the sampled frames before the tracking pass.
 
     Attributes
     ----------
@@ -106,40 +141,184 @@ def calibrate(
     return Calibration(float(np.median(areas)), float(np.median(widths)))
 
 
-def _prefetch(frames: Iterator[tuple[int, np.ndarray]], size: int = 8) -> Iterator:
-    """Decode frames in a thread (OpenCV releases the GIL) with a bounded queue."""
-    q: queue.Queue = queue.Queue(maxsize=size)
-    done = object()
-    stop = threading.Event()
+# ---- decoding in a thread -------------------------------------------------------------------
+_DONE = object()
 
-    def work() -> None:
+
+class _Prefetch:
+    """Decode frames in a thread into a bounded queue; optionally segment them there too.
+
+    Iterating yields ``(index, frame, coarse)``; ``coarse`` is ``prepare(index, frame)`` when
+    the decoding thread had time for it (the queue at least half full: the consumer is the
+    slower side), else ``None`` (the consumer runs it).
+    """
+
+    def __init__(self, frames: Iterator[tuple[int, np.ndarray]], size: int = 16) -> None:
+        self.prepare: Callable[[int, np.ndarray], Coarse] | None = None
+        self._frames = frames
+        self._size = size
+        self._q: queue.Queue = queue.Queue(maxsize=size)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._work, daemon=True,
+                                        name="behavtrack-decode")
+        self._thread.start()
+
+    def _work(self) -> None:
+        q, half = self._q, self._size // 2
         try:
-            for item in frames:
-                if stop.is_set():
+            for index, frame in self._frames:
+                if self._stop.is_set():
                     break
-                q.put(item)
+                prepare = self.prepare
+                coarse = (prepare(index, frame) if prepare is not None and q.qsize() >= half
+                          else None)
+                q.put((index, frame, coarse))
         except BaseException as exc:  # forwarded to the consumer
             q.put(exc)
         finally:
-            q.put(done)
+            q.put(_DONE)
 
-    thread = threading.Thread(target=work, daemon=True)
-    thread.start()
-    try:
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray, Coarse | None]]:
         while True:
-            item = q.get()
-            if item is done:
-                break
+            item = self._q.get()
+            if item is _DONE:
+                self._q.put(_DONE)  # iterating again ends at once
+                return
             if isinstance(item, BaseException):
                 raise item
             yield item
-    finally:
-        stop.set()
-        while thread.is_alive():
+
+    def stop(self) -> list[tuple[int, np.ndarray, Coarse | None]]:
+        """Stop the thread; return the frames it decoded that were not consumed."""
+        self._stop.set()
+        left = []
+        while self._thread.is_alive() or not self._q.empty():
             try:
-                q.get_nowait()
+                left.append(self._q.get(timeout=0.02))
             except queue.Empty:
-                thread.join(0.05)
+                continue
+        return [it for it in left if isinstance(it, tuple)]
+
+
+# ---- one tracking pass ------------------------------------------------------------------------
+@dataclass
+class _Model:
+    """Background, segmentation and calibration: everything a tracking pass needs."""
+
+    background: Background
+    segmenter: Segmenter
+    calib: Calibration
+    learned_from: str
+
+
+@dataclass
+class _Pass:
+    """Per-frame tracking with one model; records a few floats per frame and animal."""
+
+    model: _Model
+    n_frames: int
+    n_animals: int
+    compartments: list[int] | None
+    ghost_frames: int = 0  # 0: no ghost check; else every GHOST_STEP-th frame is checked
+    records: np.ndarray = field(init=False)
+    read: int = 0
+    ghost_at: int | None = None
+
+    def __post_init__(self) -> None:
+        calib = self.model.calib
+        self.records = np.full((self.n_frames, self.n_animals, N_FIELDS), np.nan)
+        self._assigner = None
+        if self.compartments is None and self.n_animals > 1:
+            self._assigner = MotionAssigner(
+                self.n_animals, calib.typical_area, max_jump=6 * np.sqrt(calib.typical_area)
+            )
+        # one animal: only the largest blob matters
+        self._limit = 1 if self.compartments is None and self.n_animals == 1 else None
+        h, w = self.model.background.image.shape
+        self._frame_size = (w, h)
+        s = self.model.segmenter.scale
+        self._ghost_min = max(4, int(0.1 * calib.min_area / (s * s)))
+        self._ghost_checks = -(-self.ghost_frames // GHOST_STEP)  # checks in a row
+        self._ghost_run = 0
+
+    def coarse(self, index: int, frame: np.ndarray) -> Coarse:
+        """Segment the frame at reduced resolution (measuring a ghost every few frames)."""
+        check = self.ghost_frames > 0 and index % GHOST_STEP == 0
+        return self.model.segmenter.coarse(frame, ghost=check)
+
+    def process(self, index: int, frame: np.ndarray, coarse: Coarse | None) -> bool:
+        """Track one frame; return ``False`` (frame not used) once a ghost has lasted."""
+        seg = self.model.segmenter
+        if coarse is None:
+            coarse = self.coarse(index, frame)
+        if self.ghost_frames and index % GHOST_STEP == 0:
+            if coarse.ghost >= self._ghost_min:
+                self._ghost_run += 1
+                if self._ghost_run >= self._ghost_checks:
+                    self.ghost_at = index
+                    return False
+            else:
+                self._ghost_run = 0
+        self.read += 1
+        blobs = seg.refine(frame, coarse, self._limit)
+        if self.compartments is not None:
+            chosen = by_compartment(blobs, self.compartments)
+        elif self._assigner is not None:
+            chosen = self._assigner.assign(blobs)
+        else:
+            chosen = blobs[:1]
+        calib = self.model.calib
+        for k, blob in enumerate(chosen):
+            if blob is None:
+                continue
+            rec = pose_from_mask(blob.mask, blob.offset, calib.kernel, calib.coarse_kernel,
+                                 outline=blob.outline, frame_size=self._frame_size)
+            if rec is not None and index < self.n_frames:
+                self.records[index, k] = rec
+        return True
+
+
+# ---- outputs ----------------------------------------------------------------------------------
+@dataclass
+class TrackResult:
+    """The built-in tracker's poses as arrays, with its report.
+
+    Attributes
+    ----------
+    position
+        ``(time, 2, keypoint, individual)`` x, y (NaN where an animal was not found).
+    confidence
+        ``(time, keypoint, individual)`` in 0..1.
+    individuals, keypoints
+        Names along those axes.
+    fps
+        Frame rate.
+    attrs
+        What :func:`track_video` puts in the Dataset's ``attrs``.
+    report
+        The ``.tracking.json`` report.
+
+    """
+
+    position: np.ndarray
+    confidence: np.ndarray
+    individuals: list[str]
+    keypoints: list[str]
+    fps: float
+    attrs: dict[str, Any]
+    report: dict[str, Any]
+
+    def to_dataset(self) -> xr.Dataset:
+        """Return the poses as a movement poses Dataset (imports movement)."""
+        from movement.io import load_poses
+
+        ds = load_poses.from_numpy(
+            position_array=self.position, confidence_array=self.confidence,
+            individual_names=list(self.individuals), keypoint_names=list(self.keypoints),
+            fps=float(self.fps), source_software=SCORER,
+        )
+        ds.attrs.update(self.attrs)
+        return ds
 
 
 def output_paths(video: str | os.PathLike, out: str | os.PathLike) -> dict[str, Path]:
@@ -167,24 +346,40 @@ def output_paths(video: str | os.PathLike, out: str | os.PathLike) -> dict[str, 
     }
 
 
+def _write_tracks(
+    position: np.ndarray,
+    confidence: np.ndarray,
+    individuals: list[str],
+    keypoints: list[str],
+    h5: str | os.PathLike,
+    csv: str | os.PathLike | None,
+) -> None:
+    from behavtrack.files import atomic_path
+    from behavtrack.tracking._dlc_files import dlc_values, write_dlc_csv, write_dlc_h5
+
+    values = dlc_values(position, confidence)
+    inds = None if len(individuals) == 1 else list(individuals)
+    with atomic_path(h5) as tmp:
+        write_dlc_h5(tmp, values, SCORER, keypoints, inds)
+    if csv is not None:
+        with atomic_path(csv) as tmp:
+            write_dlc_csv(tmp, values, SCORER, keypoints, inds)
+
+
 def save_tracks(ds: xr.Dataset, h5: str | os.PathLike, csv: str | os.PathLike | None) -> None:
     """Write a poses Dataset as DeepLabCut .h5 (and .csv), each atomically.
 
     One individual is written in the single-animal layout, several in the multi-animal
-    layout (with the ``individuals`` header row), both as DeepLabCut writes them.
+    layout (with the ``individuals`` header row), both as DeepLabCut writes them (the
+    layout pandas gives movement's ``to_dlc_style_df``; scorer ``behavtrack-builtin``).
     """
-    from movement.io import save_poses
-
-    frames = save_poses.to_dlc_style_df(ds, split_individuals=ds.sizes["individual"] == 1)
-    df = next(iter(frames.values())) if isinstance(frames, dict) else frames
-    df.columns = df.columns.set_levels([SCORER], level="scorer")
-    with atomic_path(h5) as tmp:
-        df.to_hdf(tmp, key="df_with_missing", mode="w")
-    if csv is not None:
-        with atomic_path(csv) as tmp:
-            df.to_csv(tmp, sep=",")
+    pos = ds.position.transpose("time", "space", "keypoint", "individual").values
+    conf = ds.confidence.transpose("time", "keypoint", "individual").values
+    _write_tracks(pos, conf, [str(i) for i in ds.individual.values],
+                  [str(k) for k in ds.keypoint.values], h5, csv)
 
 
+# ---- the tracker ------------------------------------------------------------------------------
 def _individuals(arena: Arena | None, n_animals: int | None) -> tuple[list[str], list[int] | None]:
     """Names of the animals and, with a partition, the compartment index of each."""
     if arena is not None and arena.units == "px":
@@ -210,6 +405,220 @@ def _require_fit(arena: Arena | None, reader: VideoReader) -> None:
             f"does not fit the {reader.width}x{reader.height} frames of {reader.path.name}",
             "give the arena of this setup (pixel coordinates of this video)",
         )
+
+
+def _spread(n: int, k: int) -> list[int]:
+    """``k`` indices spread evenly over ``range(n)`` (at least 3, at most ``n``)."""
+    k = int(max(3, min(k, n)))
+    return [int(i) for i in np.unique(np.linspace(0, n - 1, k).round().astype(int))]
+
+
+def _learn(
+    frames: list[np.ndarray],
+    indices: list[int],
+    wanted: int,
+    reader: VideoReader,
+    arena: Arena | None,
+    n_animals: int,
+    learned_from: str,
+) -> _Model:
+    """Background, segmenter and calibration from sample frames (see the module's notes)."""
+    if len(frames) < 3:
+        raise InputError(
+            reader.path, f"only {len(frames)} of {wanted} sampled frames could be decoded",
+            "re-encode the video",
+        )
+    samples = np.stack(frames)
+    background = background_from_samples(samples, indices)
+    segmenter = Segmenter(
+        background, arena, min_area=max(15.0, 2e-4 * reader.width * reader.height)
+    )
+    calib = calibrate(samples, segmenter, n_animals, reader.path)
+    segmenter.min_area = calib.min_area
+    segmenter.pad = int(np.ceil(1.5 * calib.half_width)) + 2
+    return _Model(background, segmenter, calib, learned_from)
+
+
+def _queue_length(reader: VideoReader) -> int:
+    """How many decoded frames the decoding thread may queue ahead."""
+    return int(max(8, min(QUEUE_FRAMES, QUEUE_BYTES // max(1, reader.width * reader.height))))
+
+
+def _held_length(reader: VideoReader, fps: float) -> int:
+    """How many first frames the warm-up holds."""
+    by_time = int(round(WARMUP_SECONDS * fps))
+    by_memory = WARMUP_BYTES // max(1, reader.width * reader.height)
+    return int(max(16, min(by_time, by_memory)))
+
+
+def _track_frames(
+    tracking: _Pass, frames: Iterable[tuple[int, np.ndarray, Coarse | None]],
+    samples: dict[int, np.ndarray], wanted: set[int], desc: str, total: int, quiet: bool,
+) -> None:
+    """Run ``tracking`` over ``frames``, keeping the frames in ``wanted`` in ``samples``."""
+    from behavtrack.files import progress
+
+    for index, frame, coarse in progress(frames, total=total, desc=desc, quiet=quiet,
+                                          unit="frame"):
+        if index in wanted:
+            samples[index] = frame
+        if not tracking.process(index, frame, coarse):
+            break
+
+
+def _read_samples(
+    reader: VideoReader, start: int, wanted: set[int], quiet: bool
+) -> Iterable[tuple[int, np.ndarray]]:
+    """Decode the frames in ``wanted`` from ``start`` on, grabbing the others (no seek)."""
+    from behavtrack.files import progress
+
+    if not wanted:
+        return ()
+    frames = reader.iter_frames(start=start, stop=max(wanted) + 1, select=wanted)
+    return progress(frames, total=len(wanted), desc="background (whole video)", quiet=quiet,
+                    unit="frame")
+
+
+def run_builtin(
+    video: str | os.PathLike,
+    arena: Arena | None = None,
+    n_animals: int | None = None,
+    out: str | os.PathLike | None = None,
+    quiet: bool = False,
+    *,
+    n_background: int = 40,
+) -> TrackResult:
+    """Track a video with the built-in tracker; return arrays (no xarray, no movement).
+
+    Parameters and errors as for :func:`track_video`, which wraps this function; the
+    command line uses it directly (it starts faster: pandas, xarray and movement are not
+    imported).
+    """
+    names, compartments = _individuals(arena, n_animals)
+    paths = output_paths(video, out) if out is not None else None  # checked before the work
+    # grey straight from the decoder; one decoding thread, run in parallel with the tracking
+    with VideoReader(video, luma=True, threads=1) as reader:
+        _require_fit(arena, reader)
+        fps = reader.fps
+        if not np.isfinite(fps):
+            fps = arena.fps if arena is not None and arena.fps else 30.0
+        n = reader.n_frames
+        desc = f"tracking {reader.path.name}"
+        t_start = time.perf_counter()
+        wanted_list = _spread(n, n_background)
+        wanted = set(wanted_list)
+        samples: dict[int, np.ndarray] = {}
+        hold = _held_length(reader, fps)
+        passes = 1
+        stream = _Prefetch(reader.iter_frames(), _queue_length(reader))
+        try:
+            # 1. warm-up: hold the first frames
+            held: deque[tuple[int, np.ndarray, Coarse | None]] = deque()
+            whole = True
+            for item in stream:
+                held.append(item)
+                if item[0] in wanted:
+                    samples[item[0]] = item[1]
+                if item[0] + 1 >= hold and item[0] + 1 < n:
+                    whole = False
+                    break
+            model: _Model | None
+            if whole:  # the video is no longer than the warm-up: samples span all of it
+                used = [i for i in wanted_list if i in samples]
+                model = _learn([samples[i] for i in used], used, len(wanted_list), reader,
+                               arena, len(names), "whole video")
+            else:
+                pos = _spread(len(held), n_background)
+                try:
+                    model = _learn([held[p][1] for p in pos], [held[p][0] for p in pos],
+                                   len(pos), reader, arena, len(names),
+                                   f"first {len(held)} frames")
+                except InputError:
+                    model = None  # no animal in the warm-up: learn from the whole video
+            t_learned = time.perf_counter()
+            # 2. the tracking pass, the held frames first
+            tracking = None
+            if model is not None:
+                tracking = _Pass(model, n, len(names), compartments,
+                                 ghost_frames=0 if whole else max(5, round(GHOST_SECONDS * fps)))
+                stream.prepare = tracking.coarse
+
+                def frames() -> Iterator[tuple[int, np.ndarray, Coarse | None]]:
+                    while held:
+                        yield held.popleft()
+                    yield from stream
+
+                _track_frames(tracking, frames(), samples, wanted, desc, n, quiet)
+            # 3. a ghost, or no animal in the warm-up: learn from the whole video, track again
+            if tracking is None or tracking.ghost_at is not None:
+                passes = 2
+                last = tracking.ghost_at if tracking is not None else held[-1][0]
+                held.clear()
+                for index, frame, _ in stream.stop():
+                    if index in wanted:
+                        samples[index] = frame
+                rest = {i for i in wanted if i not in samples and i > last}
+                start = reader.position if reader.position >= 0 else last + 1
+                for index, frame in _read_samples(reader, start, rest, quiet):
+                    samples[index] = frame
+                used = [i for i in wanted_list if i in samples]
+                model = _learn([samples[i] for i in used], used, len(wanted_list), reader,
+                               arena, len(names), "whole video")
+                samples.clear()
+                t_learned = time.perf_counter()
+                tracking = _Pass(model, n, len(names), compartments)
+                stream = _Prefetch(reader.iter_frames(), _queue_length(reader))
+                stream.prepare = tracking.coarse
+                _track_frames(tracking, stream, samples, set(), desc + " (again)", n, quiet)
+        finally:
+            stream.stop()  # stop the decoding thread before the reader is released
+        t_end = time.perf_counter()
+        bad = sorted(reader.bad_frames)
+        source = str(reader.path)
+        decode = reader.decode
+    assert model is not None and tracking is not None
+    position = np.full((n, 2, len(KEYPOINTS), len(names)), np.nan)
+    confidence = np.zeros((n, len(KEYPOINTS), len(names)))
+    for k in range(len(names)):
+        position[..., k], confidence[..., k] = orient_records(tracking.records[:, k])
+    found = np.isfinite(position[:, 0, KEYPOINTS.index("centroid"), :])
+    background = model.background
+    report = {
+        "video": source,
+        "tracker": SCORER,
+        "frames_expected": int(n),
+        "frames_read": int(tracking.read),
+        "bad_frames": [int(b) for b in bad],
+        "fps": float(fps),
+        "individuals": names,
+        "frames_with_animal": {nm: int(found[:, k].sum()) for k, nm in enumerate(names)},
+        "background": {
+            "polarity": "dark animals" if background.polarity > 0 else "light animals",
+            "threshold": background.threshold,
+            "samples": len(background.samples),
+            "learned_from": model.learned_from,
+        },
+        "passes": passes,
+        "decode": decode,
+        "timing_s": {
+            "background": round(t_learned - t_start, 3),
+            "stream": round(t_end - t_learned, 3),
+        },
+        "typical_area_px": model.calib.typical_area,
+        "body_half_width_px": model.calib.half_width,
+    }
+    attrs = dict(
+        fps=float(fps), source_file=source, frames_expected=int(n),
+        frames_read=int(tracking.read), bad_frames=len(bad), tracker=SCORER,
+        background_s=t_learned - t_start, stream_s=t_end - t_learned, passes=passes,
+    )
+    if paths is not None:
+        from behavtrack.files import atomic_write_text
+
+        _write_tracks(position, confidence, names, list(KEYPOINTS), paths["h5"], paths["csv"])
+        atomic_write_text(paths["report"], json.dumps(report, indent=2) + "\n")
+        attrs["output_file"] = str(paths["h5"])
+    return TrackResult(position, confidence, names, list(KEYPOINTS), float(fps), attrs, report)
 
 
 def track_video(
@@ -254,98 +663,8 @@ def track_video(
         which no animal can be found.
 
     """
-    from movement.io import load_poses
-
-    names, compartments = _individuals(arena, n_animals)
-    paths = output_paths(video, out) if out is not None else None  # checked before the work
-    with VideoReader(video) as reader:
-        _require_fit(arena, reader)
-        t_start = time.perf_counter()
-        samples, indices = sample_frames(reader, n_background, quiet=quiet)
-        background = background_from_samples(samples, indices)
-        segmenter = Segmenter(
-            background, arena, min_area=max(15.0, 2e-4 * reader.width * reader.height)
-        )
-        calib = calibrate(samples, segmenter, len(names), reader.path)
-        del samples
-        segmenter.min_area = calib.min_area
-        segmenter.pad = int(np.ceil(1.5 * calib.half_width)) + 2
-        assigner = None
-        if compartments is None and len(names) > 1:
-            assigner = MotionAssigner(
-                len(names), calib.typical_area, max_jump=6 * np.sqrt(calib.typical_area)
-            )
-        n = reader.n_frames
-        records = np.full((n, len(names), N_FIELDS), np.nan, dtype=np.float64)
-        read = 0
-        t_stream = time.perf_counter()
-        frames = _prefetch(reader.iter_frames())
-        try:
-            for index, frame in progress(frames, total=n, desc=f"tracking {reader.path.name}",
-                                         quiet=quiet, unit="frame"):
-                read += 1
-                blobs = segmenter.blobs(frame)
-                if compartments is not None:
-                    chosen = by_compartment(blobs, compartments)
-                elif assigner is not None:
-                    chosen = assigner.assign(blobs)
-                else:
-                    chosen = blobs[:1]
-                for k, blob in enumerate(chosen):
-                    if blob is None:
-                        continue
-                    rec = pose_from_mask(blob.mask, blob.offset, calib.kernel,
-                                         calib.coarse_kernel)
-                    if rec is not None:
-                        records[index, k] = rec
-        finally:
-            frames.close()  # stop the decoding thread before the reader is released
-        t_end = time.perf_counter()
-        bad = sorted(reader.bad_frames)
-        fps = reader.fps
-        if not np.isfinite(fps):
-            fps = arena.fps if arena is not None and arena.fps else 30.0
-        source = str(reader.path)
-    position = np.full((n, 2, len(KEYPOINTS), len(names)), np.nan)
-    confidence = np.zeros((n, len(KEYPOINTS), len(names)))
-    for k in range(len(names)):
-        position[..., k], confidence[..., k] = orient_records(records[:, k])
-    ds = load_poses.from_numpy(
-        position_array=position, confidence_array=confidence, individual_names=names,
-        keypoint_names=list(KEYPOINTS), fps=float(fps), source_software=SCORER,
-    )
-    found = np.isfinite(position[:, 0, KEYPOINTS.index("centroid"), :])
-    report = {
-        "video": source,
-        "tracker": SCORER,
-        "frames_expected": int(n),
-        "frames_read": int(read),
-        "bad_frames": [int(b) for b in bad],
-        "fps": float(fps),
-        "individuals": names,
-        "frames_with_animal": {nm: int(found[:, k].sum()) for k, nm in enumerate(names)},
-        "background": {
-            "polarity": "dark animals" if background.polarity > 0 else "light animals",
-            "threshold": background.threshold,
-            "samples": len(background.samples),
-        },
-        "timing_s": {
-            "background": round(t_stream - t_start, 3),
-            "stream": round(t_end - t_stream, 3),
-        },
-        "typical_area_px": calib.typical_area,
-        "body_half_width_px": calib.half_width,
-    }
-    ds.attrs.update(
-        fps=float(fps), source_file=source, frames_expected=int(n), frames_read=int(read),
-        bad_frames=len(bad), tracker=SCORER, background_s=t_stream - t_start,
-        stream_s=t_end - t_stream,
-    )
-    if paths is not None:
-        save_tracks(ds, paths["h5"], paths["csv"])
-        atomic_write_text(paths["report"], json.dumps(report, indent=2) + "\n")
-        ds.attrs["output_file"] = str(paths["h5"])
-    return ds
+    return run_builtin(video, arena=arena, n_animals=n_animals, out=out, quiet=quiet,
+                       n_background=n_background).to_dataset()
 
 
 def track(
@@ -387,10 +706,9 @@ def track(
 
     """
     if backend == "builtin":
-        if model is not None or python is not None:
-            raise InputError("--model", "is only used with --backend deeplabcut or sleap",
-                             "drop --model/--python, or choose a model backend")
+        check_builtin_options(model, python)
         return track_video(video, arena=arena, n_animals=n_animals, out=out, quiet=quiet)
+    from behavtrack.files import atomic_write_text
     from behavtrack.tracking.backends import run_backend
 
     if out is None:
@@ -408,3 +726,12 @@ def track(
     atomic_write_text(Path(ds.attrs["output_file"]).with_suffix(".tracking.json"),
                       json.dumps(report, indent=2) + "\n")
     return ds
+
+
+def check_builtin_options(
+    model: str | os.PathLike | None, python: str | os.PathLike | None
+) -> None:
+    """Raise :class:`InputError` if a model backend's options are given to the built-in one."""
+    if model is not None or python is not None:
+        raise InputError("--model", "is only used with --backend deeplabcut or sleap",
+                         "drop --model/--python, or choose a model backend")
