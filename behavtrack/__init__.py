@@ -6,15 +6,47 @@ The package is laid out in the order data flows through it::
 
 ``simulate`` makes sessions with known truth; ``batch`` runs the pipeline over many
 sessions; ``cli`` and ``napari`` are thin faces over the library.
+
+The in-memory API, for a notebook (nothing is written)::
+
+    import behavtrack as bt
+    pose = bt.load_pose("rec_dlc.csv", fps=30)
+    labels = bt.classify(pose)              # per-frame behaviour and posteriors
+    bouts = bt.bouts_from_labels(labels)
 """
 
-from importlib.metadata import PackageNotFoundError, version
+import importlib
 
-try:
-    __version__ = version("behavtrack")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+unknown"
-
+from behavtrack._version import __version__
 from behavtrack.errors import BehavtrackError, InputError
 
-__all__ = ["BehavtrackError", "InputError", "__version__"]
+#: The in-memory API (``import behavtrack as bt``): name -> module. Each is imported on first
+#: use, so ``import behavtrack`` stays light. Writers of output folders live in
+#: :mod:`behavtrack.export`, and the workflows (``classify_session``, ``train_model``,
+#: ``run_batch``) next to their stages.
+_API: dict[str, str] = {
+    "load_pose": "behavtrack.io.pose",
+    "load_arena": "behavtrack.io.arena",
+    "load_events": "behavtrack.io.events",
+    "load_boris": "behavtrack.io.boris",
+    "compute_features": "behavtrack.features.table",
+    "feature_request": "behavtrack.features.table",
+    "load_model": "behavtrack.strategies.model_file",
+    "classify": "behavtrack.strategies.frames",
+    "bouts_from_labels": "behavtrack.strategies.frames",
+    "trials_from_events": "behavtrack.task.trials",
+    "session_table": "behavtrack.learning.sessions",
+    "learning_curves": "behavtrack.learning.curves",
+}
+
+__all__ = ["BehavtrackError", "InputError", "__version__", *_API]
+
+
+def __getattr__(name: str):
+    if name in _API:
+        return getattr(importlib.import_module(_API[name]), name)
+    raise AttributeError(f"module 'behavtrack' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

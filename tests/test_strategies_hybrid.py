@@ -8,7 +8,7 @@ import pytest
 from sklearn.base import clone
 
 from behavtrack.errors import InputError
-from behavtrack.strategies import HybridHMMClassifier, load_model
+from behavtrack.strategies import HMMClassifier, HybridHMMClassifier, RuleClassifier, load_model
 from behavtrack.strategies.hybrid import duration_hmm
 from behavtrack.strategies.metrics import runs_of
 
@@ -111,11 +111,18 @@ def test_broken_model_files_are_one_line_errors(fitted, tmp_path, edit, message)
     assert "\n" not in str(err.value)
 
 
-def test_sklearn_conventions():
-    m = HybridHMMClassifier(max_iter=7, posterior_scale=0.5)
-    c = clone(m)
-    assert c.get_params() == m.get_params() and c is not m
-    assert c.set_params(max_iter=9).max_iter == 9
+@pytest.mark.parametrize("estimator", [
+    HybridHMMClassifier(max_iter=7, posterior_scale=0.5),
+    HMMClassifier(min_bout_s=0.3, n_substates={"other": 3}),
+    RuleClassifier(interaction_cm=3.0),
+])
+def test_every_classifier_follows_sklearn_conventions(estimator):
+    c = clone(estimator)
+    assert c.get_params() == estimator.get_params() and c is not estimator
+    name, value = next(iter(c.get_params().items()))
+    assert c.set_params(**{name: value}) is c
+    with pytest.raises(ValueError):
+        c.set_params(no_such_parameter=1)
 
 
 def test_one_behaviour_or_mismatched_labels_are_refused():

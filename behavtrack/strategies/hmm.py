@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from hmmlearn.hmm import GaussianHMM
+from sklearn.base import BaseEstimator
 from threadpoolctl import threadpool_limits
 
 from behavtrack.errors import InputError
@@ -279,7 +280,7 @@ def _as_frame(X: Any, names: Sequence[str] | None) -> pd.DataFrame:
     return pd.DataFrame(arr, columns=list(names))
 
 
-class HMMClassifier:
+class HMMClassifier(BaseEstimator):
     """Supervised Gaussian HMM over the behaviours, with scikit-learn conventions.
 
     Parameters
@@ -363,23 +364,6 @@ class HMMClassifier:
         self.port_gate_cm = port_gate_cm
         self.n_substates = n_substates
         self.random_state = random_state
-
-    # ---- sklearn API ------------------------------------------------------------------
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Return the constructor parameters."""
-        return {k: getattr(self, k) for k in (
-            "features", "behaviors", "covariance_type", "min_covar", "transition_prior",
-            "min_bout_s", "max_gap_s", "em_iter", "log_features", "soon_features", "soon_tau_s",
-            "port_features", "port_gate_cm",
-            "n_substates", "random_state")}
-
-    def set_params(self, **params: Any) -> HMMClassifier:
-        """Set constructor parameters; return self."""
-        for k, v in params.items():
-            if k not in self.get_params():
-                raise ValueError(f"unknown parameter {k!r}")
-            setattr(self, k, v)
-        return self
 
     def _transform(self, X: pd.DataFrame, fit: bool = False) -> np.ndarray:
         names = self.feature_names_

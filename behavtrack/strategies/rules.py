@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
 from behavtrack.io.bouts import BEHAVIORS
 from behavtrack.strategies.hmm import enforce_min_bout
@@ -25,7 +26,7 @@ from behavtrack.strategies.hmm import enforce_min_bout
 __all__ = ["RuleClassifier"]
 
 
-class RuleClassifier:
+class RuleClassifier(BaseEstimator):
     """The rule baseline (scikit-learn conventions; ``fit`` learns nothing).
 
     Parameters
