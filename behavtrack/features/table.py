@@ -42,7 +42,7 @@ from behavtrack.features.windows import (
     WINDOW_STATS,
     parse_window_name,
     window_name,
-    window_statistics,
+    window_table,
 )
 from behavtrack.io.arena import Arena
 
@@ -375,15 +375,18 @@ def compute_features(
     for base, stats in _window_spec(windows, window_s, window_stats).items():
         if base not in cols:
             continue
+        table = window_table(cols[base], fps, stats)
         for w in sorted({w for ws in stats.values() for w in ws}):
-            wanted = [st for st, ws in stats.items() if w in ws]
-            for st, values in window_statistics(cols[base], fps, wanted, w).items():
-                name = window_name(base, st, w)
-                cols[name] = values
-                order.append(name)
+            for st in WINDOW_STATS:
+                if (st, w) in table:
+                    name = window_name(base, st, w)
+                    cols[name] = table[(st, w)]
+                    order.append(name)
     index = pd.MultiIndex.from_product([inds, np.arange(n)], names=["individual", "frame"])
-    data = {k: np.asarray(cols[k], dtype=float).T.reshape(-1) for k in order}
-    df = pd.DataFrame(data, index=index)
+    data = np.empty((len(order), n_ind, n))  # one block: no copy when the frame is built
+    for i, k in enumerate(order):
+        data[i] = np.asarray(cols[k], dtype=float).T
+    df = pd.DataFrame(data.reshape(len(order), -1).T, index=index, columns=order, copy=False)
     df.attrs.update(
         fps=fps, n_frames=int(n), individuals=inds, px_per_cm=float(px_per_cm),
         scale_source=scale_source, skipped=skipped, notes=notes,

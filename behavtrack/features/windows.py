@@ -16,7 +16,7 @@ import numpy as np
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
 __all__ = ["WINDOW_STATS", "DEFAULT_WINDOWS_S", "window_name", "parse_window_name",
-           "window_statistics"]
+           "window_statistics", "window_table"]
 
 WINDOW_STATS: tuple[str, ...] = ("mean", "std", "min", "max")
 #: Window lengths (seconds) used by default: a third of a second, one second, three seconds.
@@ -55,13 +55,82 @@ def _window_frames(window_s: float, fps: float) -> int:
     return w if w % 2 else w + 1
 
 
-def _moving_sum(v: np.ndarray, w: int) -> np.ndarray:
-    """Centred moving sum along axis 0 (``w`` odd), the window cut at the ends."""
-    n = len(v)
-    cs = np.concatenate([np.zeros((1,) + v.shape[1:]), np.cumsum(v, axis=0)])
+def _window_sums(cs: np.ndarray, w: int) -> np.ndarray:
+    """Centred sums over ``w`` (odd) frames from a cumulative sum with a leading zero row.
+
+    The window is cut at the ends of the recording. Interior frames are one slice
+    difference; only the ``w // 2`` frames at each end need index arithmetic.
+    """
+    n = len(cs) - 1
     half = w // 2
-    idx = np.arange(n)
-    return cs[np.minimum(idx + half + 1, n)] - cs[np.maximum(idx - half, 0)]
+    out = np.empty((n,) + cs.shape[1:])
+    if n > 2 * half:
+        out[half:n - half] = cs[2 * half + 1:] - cs[:n - 2 * half]
+    edge = np.concatenate([np.arange(min(half, n)), np.arange(max(n - half, min(half, n)), n)])
+    out[edge] = cs[np.minimum(edge + half + 1, n)] - cs[np.maximum(edge - half, 0)]
+    return out
+
+
+def window_table(values: np.ndarray, fps: float, spec: dict[str, Sequence[float]]
+                 ) -> dict[tuple[str, float], np.ndarray]:
+    """Several window statistics of one feature at once (cumulative sums shared).
+
+    Parameters
+    ----------
+    values
+        Array of shape ``(time, ...)``.
+    fps
+        Frames per second.
+    spec
+        stat -> window lengths in seconds, e.g. ``{"mean": [0.333, 1.0], "max": [1.0]}``.
+
+    Returns
+    -------
+    dict
+        ``(stat, window_s)`` -> array of the shape of ``values``.
+
+    """
+    v = np.asarray(values, dtype=float)
+    unknown = set(spec) - set(WINDOW_STATS)
+    if unknown:
+        raise ValueError(f"unknown window statistic(s) {sorted(unknown)}; use {WINDOW_STATS}")
+    out: dict[tuple[str, float], np.ndarray] = {}
+    if len(v) == 0:
+        return {(st, w): v.copy() for st, ws in spec.items() for w in ws}
+    ok = np.isfinite(v)
+    zero = np.zeros((1,) + v.shape[1:])
+    x = np.where(ok, v, 0.0)
+    cs_n = np.concatenate([zero, np.cumsum(ok, axis=0, dtype=float)])
+    cs_x = (np.concatenate([zero, np.cumsum(x, axis=0)])
+            if "mean" in spec or "std" in spec else None)
+    cs_x2 = np.concatenate([zero, np.cumsum(x * x, axis=0)]) if "std" in spec else None
+    lo = hi = None
+    windows = sorted({float(w) for ws in spec.values() for w in ws})
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for w_s in windows:
+            w = _window_frames(w_s, fps)
+            cnt = _window_sums(cs_n, w)
+            some = cnt > 0
+            denom = np.maximum(cnt, 1)
+            mean = None
+            if w_s in spec.get("mean", ()) or w_s in spec.get("std", ()):
+                mean = _window_sums(cs_x, w) / denom
+            if w_s in spec.get("mean", ()):
+                out[("mean", w_s)] = np.where(some, mean, np.nan)
+            if w_s in spec.get("std", ()):
+                var = np.maximum(_window_sums(cs_x2, w) / denom - mean ** 2, 0.0)
+                out[("std", w_s)] = np.where(some, np.sqrt(var), np.nan)
+            if w_s in spec.get("min", ()):
+                if lo is None:
+                    lo = np.where(ok, v, np.inf)
+                m = minimum_filter1d(lo, w, axis=0, mode="nearest")
+                out[("min", w_s)] = np.where(some, m, np.nan)
+            if w_s in spec.get("max", ()):
+                if hi is None:
+                    hi = np.where(ok, v, -np.inf)
+                m = maximum_filter1d(hi, w, axis=0, mode="nearest")
+                out[("max", w_s)] = np.where(some, m, np.nan)
+    return out
 
 
 def window_statistics(values: np.ndarray, fps: float, stats: Sequence[str],
@@ -91,31 +160,8 @@ def window_statistics(values: np.ndarray, fps: float, stats: Sequence[str],
     {'mean': [1.0, 2.0, 4.0, 4.0], 'max': [1.0, 3.0, 5.0, 5.0]}
 
     """
-    v = np.asarray(values, dtype=float)
-    w = _window_frames(window_s, fps)
-    ok = np.isfinite(v)
-    out: dict[str, np.ndarray] = {}
-    if len(v) == 0:
-        return {s: v.copy() for s in stats}
-    cnt = _moving_sum(ok.astype(float), w)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if "mean" in stats or "std" in stats:
-            x = np.where(ok, v, 0.0)
-            s1 = _moving_sum(x, w)
-            mean = np.where(cnt > 0, s1 / np.maximum(cnt, 1), np.nan)
-            if "mean" in stats:
-                out["mean"] = mean
-            if "std" in stats:
-                s2 = _moving_sum(x * x, w)
-                var = np.maximum(s2 / np.maximum(cnt, 1) - mean ** 2, 0.0)
-                out["std"] = np.where(cnt > 0, np.sqrt(var), np.nan)
-        if "min" in stats:
-            m = minimum_filter1d(np.where(ok, v, np.inf), w, axis=0, mode="nearest")
-            out["min"] = np.where(cnt > 0, m, np.nan)
-        if "max" in stats:
-            m = maximum_filter1d(np.where(ok, v, -np.inf), w, axis=0, mode="nearest")
-            out["max"] = np.where(cnt > 0, m, np.nan)
     unknown = set(stats) - set(WINDOW_STATS)
     if unknown:
         raise ValueError(f"unknown window statistic(s) {sorted(unknown)}; use {WINDOW_STATS}")
-    return {s: out[s] for s in stats}
+    table = window_table(values, fps, {st: [float(window_s)] for st in stats})
+    return {st: table[(st, float(window_s))] for st in stats}
