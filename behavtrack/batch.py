@@ -27,7 +27,13 @@ import pandas as pd
 
 from behavtrack import __version__
 from behavtrack.errors import InputError
-from behavtrack.files import atomic_path, atomic_write_text, progress, sha256
+from behavtrack.files import (
+    atomic_path,
+    atomic_write_text,
+    folder_lock,
+    progress,
+    sha256,
+)
 
 __all__ = [
     "SessionJob",
@@ -323,7 +329,8 @@ def _process(job: SessionJob, out_dir: Path, model: str | None, stage: Callable[
     stage("classify")
     params = params or {}
     classify_session(pose, out_dir, arena=arena, events=events, model=model, quiet=True,
-                     fps=params.get("fps"), aliases=params.get("aliases"))
+                     fps=params.get("fps"), aliases=params.get("aliases"),
+                     individuals=params.get("individuals"))
     if meta is not None and pose == out_dir / "pose.h5":
         # tracked from a session folder's video: carry the session's metadata over
         merged = json.loads((out_dir / "session.json").read_text(encoding="utf-8"))
@@ -338,8 +345,14 @@ def run_session(
     out_root: str | os.PathLike,
     model: str | None = None,
     params: dict[str, Any] | None = None,
+    nwb: bool = False,
 ) -> dict[str, Any]:
     """Process one session (track if a video, then classify); never raises.
+
+    With ``nwb``, the session's NWB file is also written to ``OUT/nwb/<session>.nwb``
+    (:func:`behavtrack.export.nwb.export_session_nwb`), also for an up-to-date session whose
+    file is missing; ``nwb`` is not part of the fingerprint, so asking for it never
+    re-classifies.
 
     Returns
     -------
@@ -357,6 +370,9 @@ def run_session(
     try:
         fingerprint = _fingerprint(job, model, params)  # inputs are hashed once per run
         if _recorded_fingerprint(out_dir) == fingerprint:
+            if nwb and not _nwb_path(out_root, job).is_file():
+                stage = "nwb"
+                _write_nwb(job, out_dir, out_root, params)
             return {"session_id": job.session_id, "status": "skipped", "seconds": 0.0}
         with threadpool_limits(limits=1):
             def set_stage(name: str) -> None:
@@ -364,6 +380,9 @@ def run_session(
                 stage = name
 
             _process(job, out_dir, model, set_stage, params)
+            if nwb:
+                stage = "nwb"
+                _write_nwb(job, out_dir, out_root, params)
         record = {
             "session_id": job.session_id,
             "job": asdict(job),
@@ -379,6 +398,20 @@ def run_session(
         return {"session_id": job.session_id, "status": "failed", "stage": stage,
                 "error": f"{type(exc).__name__}: {message}", "detail": detail,
                 "seconds": time.perf_counter() - t0}
+
+
+def _nwb_path(out_root: str | os.PathLike, job: SessionJob) -> Path:
+    from behavtrack.export.nwb import nwb_name
+
+    return Path(out_root) / "nwb" / f"{nwb_name(job.session_id)}.nwb"
+
+
+def _write_nwb(job: SessionJob, out_dir: Path, out_root: str | os.PathLike,
+               params: dict[str, Any]) -> None:
+    from behavtrack.export.nwb import export_session_nwb
+
+    target = _nwb_path(out_root, job)
+    export_session_nwb(out_dir, target, name=target.stem, aliases=params.get("aliases"))
 
 
 # ---- executors -----------------------------------------------------------------------------
@@ -457,6 +490,8 @@ def run_batch(
     connect_timeout_s: float = 10.0,
     fps: float | None = None,
     aliases: dict[str, str] | None = None,
+    individuals: Sequence[str] | None = None,
+    nwb: bool = False,
 ) -> BatchResult:
     """Run the pipeline over many sessions, then the cohort's statistics.
 
@@ -486,14 +521,21 @@ def run_batch(
         Frame rate of pose files that do not store one.
     aliases
         Extra body-part aliases of the pose files (name in the file -> canonical name).
+    individuals
+        The two animals to analyse in poses of more than two (names as in the pose files).
+    nwb
+        Also write each session's NWB file to ``OUT/nwb/<session>.nwb`` (``docs/nwb.md``).
 
     Returns
     -------
     BatchResult
 
     """
+    from behavtrack.io.framerate import check_fps
+
     if jobs < 1:
         raise InputError("--jobs", f"must be at least 1, got {jobs}")
+    fps = check_fps(fps, "--fps")
     t0 = time.perf_counter()
     out = Path(out_dir)
     if out.exists() and not out.is_dir():  # checked before the work
@@ -504,39 +546,42 @@ def run_batch(
     model_s = str(Path(model).resolve()) if model else None
     if model_s and not Path(model_s).is_file():
         raise InputError(model, "no such model file", "give a model JSON from behavtrack train")
-    out.mkdir(parents=True, exist_ok=True)
-    result = BatchResult(out_dir=out)
-    for rec in _map(run_session, todo, jobs, scheduler, quiet, connect_timeout_s,
-                    out_root=str(out), model=model_s,
-                    params={k: v for k, v in (("fps", fps), ("aliases", aliases)) if v}):
-        if rec["status"] == "done":
-            result.done.append(rec["session_id"])
-        elif rec["status"] == "skipped":
-            result.skipped.append(rec["session_id"])
-        else:
-            result.failed.append({k: str(rec.get(k, "")) for k in
-                                  ("session_id", "stage", "error", "detail")})
-    failures = pd.DataFrame(result.failed, columns=["session_id", "stage", "error", "detail"])
-    with atomic_path(out / "failures.csv") as tmp:
-        failures.sort_values("session_id").to_csv(tmp, index=False)
-    if stats and result.session_dirs:
-        from behavtrack.learning import compute_stats
+    with folder_lock(out, "behavtrack batch"):  # a second run on this --out is refused
+        result = BatchResult(out_dir=out)
+        for rec in _map(run_session, todo, jobs, scheduler, quiet, connect_timeout_s,
+                        out_root=str(out), model=model_s, nwb=nwb,
+                        params={k: v for k, v in (("fps", fps), ("aliases", aliases),
+                                                  ("individuals", list(individuals or [])))
+                                if v}):
+            if rec["status"] == "done":
+                result.done.append(rec["session_id"])
+            elif rec["status"] == "skipped":
+                result.skipped.append(rec["session_id"])
+            else:
+                result.failed.append({k: str(rec.get(k, "")) for k in
+                                      ("session_id", "stage", "error", "detail")})
+        failures = pd.DataFrame(result.failed,
+                                columns=["session_id", "stage", "error", "detail"])
+        with atomic_path(out / "failures.csv") as tmp:
+            failures.sort_values("session_id").to_csv(tmp, index=False)
+        if stats and result.session_dirs:
+            from behavtrack.learning import compute_stats
 
-        try:
-            compute_stats(result.session_dirs, out / "stats", quiet=quiet)
-            result.stats_dir = out / "stats"
-        except InputError as exc:  # e.g. sessions without pair/session metadata
-            result.stats_error = str(exc)
-    result.seconds = time.perf_counter() - t0
-    summary = {
-        "behavtrack": __version__,
-        "inputs": [str(i) for i in inputs],
-        "done": result.done, "skipped": result.skipped,
-        "failed": [f["session_id"] for f in result.failed],
-        "stats": str(result.stats_dir) if result.stats_dir else None,
-        "stats_error": result.stats_error,
-        "seconds": round(result.seconds, 3),
-        "jobs": jobs, "scheduler": scheduler,
-    }
-    atomic_write_text(out / "batch.json", json.dumps(summary, indent=2))
+            try:
+                compute_stats(result.session_dirs, out / "stats", quiet=quiet)
+                result.stats_dir = out / "stats"
+            except InputError as exc:  # e.g. sessions without pair/session metadata
+                result.stats_error = str(exc)
+        result.seconds = time.perf_counter() - t0
+        summary = {
+            "behavtrack": __version__,
+            "inputs": [str(i) for i in inputs],
+            "done": result.done, "skipped": result.skipped,
+            "failed": [f["session_id"] for f in result.failed],
+            "stats": str(result.stats_dir) if result.stats_dir else None,
+            "stats_error": result.stats_error,
+            "seconds": round(result.seconds, 3),
+            "jobs": jobs, "scheduler": scheduler,
+        }
+        atomic_write_text(out / "batch.json", json.dumps(summary, indent=2))
     return result

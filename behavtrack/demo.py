@@ -117,7 +117,8 @@ def run_demo(
     quiet
         No progress bars and no stage messages.
     say
-        Where stage messages go (default: print to stderr unless ``quiet``).
+        Where stage messages go (default: print to stdout, with the summary the CLI prints
+        after them, unless ``quiet``; progress bars go to stderr).
 
     Returns
     -------
@@ -138,7 +139,7 @@ def run_demo(
     if say is None:
         def say(msg: str) -> None:
             if not quiet:
-                print(msg, file=sys.stderr, flush=True)
+                print(msg, file=sys.stdout, flush=True)
     out = Path(out_dir)
     marker = out / "demo.json"
     if out.exists() and not out.is_dir():

@@ -157,10 +157,17 @@ def test_batch_cli_bad_input_exit_2(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 def test_batch_of_bare_pose_files_classifies_and_explains_missing_stats(cohort: Path,
                                                                        tmp_path: Path):
+    import h5py
+
     from behavtrack.io.arena import default_arena_path
 
-    nofps = run_batch([str(cohort / "pair01" / "day01" / "pose.h5")], tmp_path / "nofps",
-                      quiet=True, stats=False)  # a bare DLC file does not say its fps
+    # a DLC file as DeepLabCut writes it, alone in its folder, does not say its fps
+    (tmp_path / "bare").mkdir()
+    bare = tmp_path / "bare" / "pose.h5"
+    shutil.copy(cohort / "pair01" / "day01" / "pose.h5", bare)
+    with h5py.File(bare, "r+") as f:
+        del f.attrs["fps"]  # what behavtrack's save_pose adds
+    nofps = run_batch([str(bare)], tmp_path / "nofps", quiet=True, stats=False)
     assert not nofps.done and "frame rate" in nofps.failed[0]["error"]
     res = run_batch([str(cohort / "*" / "day01" / "pose.h5")], tmp_path / "o", quiet=True,
                     arena=default_arena_path())

@@ -123,10 +123,21 @@ def test_detect_pokes_counts_entries(session):
 
 
 def test_without_arena_there_is_no_waiting(session, tmp_path):
+    import h5py
+
     sess, folder = session
+    # alone and without the frame rate behavtrack stores in it, the file does not say it
+    (tmp_path / "bare").mkdir()
+    bare = shutil.copy(folder / "pose.h5", tmp_path / "bare" / "pose.h5")
+    with h5py.File(bare, "r+") as f:
+        del f.attrs["fps"]
     with pytest.raises(InputError, match="no frame rate"):
-        classify_session(folder / "pose.h5", tmp_path / "o", quiet=True, png=False)
-    res = classify_session(folder / "pose.h5", tmp_path / "o", fps=30.0, quiet=True, png=False)
+        classify_session(bare, tmp_path / "o", quiet=True, png=False)
+    assert not (tmp_path / "o").exists()
+    res = classify_session(bare, tmp_path / "o", fps=30.0, quiet=True, png=False)
+    # the file as behavtrack wrote it carries its rate
+    assert classify_session(folder / "pose.h5", tmp_path / "o2", quiet=True,
+                            png=False).meta["fps"] == 30.0
     assert "waiting" not in set(res.labels["behavior"])
     assert any("waiting" in n for n in res.notes)
     assert (tmp_path / "o" / "events.csv").is_file()
@@ -227,7 +238,7 @@ def test_cli_classify_and_train(session, tmp_path, capsys):
                          (["--min-bout-s", "-0.5"], "--min-bout-s: must be 0 or more"),
                          (["--unlabeled", str(root / "b")], "--unlabeled: is used only by"),
                          (["--em-iter", "2"], "--em-iter: EM refinement is for the gaussian"),
-                         (["--fps", "0"], "--fps: must be a positive number")):
+                         (["--fps", "0"], "--fps: frame rate must be a positive number")):
         code = main(["-q", "train", str(root / "a"), "--out", str(tmp_path / "x"), *bad])
         err = capsys.readouterr().err
         assert code == 2 and message in err and err.count("\n") == 1

@@ -1,4 +1,4 @@
-"""The classifier on real pose files recorded by others (../shared/data)."""
+"""The classifier on real pose files recorded by others (cuts in tests/data)."""
 
 import json
 
@@ -7,13 +7,13 @@ import pandas as pd
 from behavtrack.cli import main
 
 
-def test_real_single_mouse_without_arena_only_other(shared_data, tmp_path, capsys):
-    pose = shared_data / "video" / "openfield" / "m3v1mp4_dlc_predictions.csv"
+def test_real_single_mouse_without_arena_only_other(sample_data, tmp_path, capsys):
+    pose = sample_data / "video" / "openfield" / "m3v1mp4_dlc_predictions.csv"
     assert main(["classify", str(pose), "--fps", "30", "--out", str(tmp_path / "o")]) == 0
     out = capsys.readouterr().out
     assert "cannot be detected without an arena or a partner" in out
     eth = pd.read_csv(tmp_path / "o" / "ethogram.csv")
-    assert len(eth) == 2330 and set(eth["behavior"]) == {"other"}
+    assert len(eth) == 451 and set(eth["behavior"]) == {"other"}  # the sample's frames
     prov = json.loads((tmp_path / "o" / "provenance.json").read_text())
     assert prov["parameters"]["scale_source"].startswith(
         "estimated from the body axis nose-tail_base (8 cm on a mouse), median of")
@@ -21,8 +21,8 @@ def test_real_single_mouse_without_arena_only_other(shared_data, tmp_path, capsy
     assert 8 < prov["parameters"]["px_per_cm"] < 20
 
 
-def test_real_two_mouse_dlc_file_without_arena(shared_data, tmp_path):
-    pose = shared_data / "pose" / "mouse_multi.csv"
+def test_real_two_mouse_dlc_file_without_arena(sample_data, tmp_path):
+    pose = sample_data / "pose" / "mouse_multi.csv"
     assert main(["-q", "classify", str(pose), "--fps", "30", "--out", str(tmp_path / "o")]) == 0
     eth = pd.read_csv(tmp_path / "o" / "ethogram.csv")
     assert eth["individual"].nunique() == 2 and "waiting" not in set(eth["behavior"])
@@ -30,8 +30,8 @@ def test_real_two_mouse_dlc_file_without_arena(shared_data, tmp_path):
     assert meta["poke_source"] == "pose" and meta["window_s"] is None
 
 
-def test_real_file_without_frame_rate_is_exit_2(shared_data, tmp_path, capsys):
-    pose = shared_data / "pose" / "mouse_multi.csv"
+def test_real_file_without_frame_rate_is_exit_2(sample_data, tmp_path, capsys):
+    pose = sample_data / "pose" / "mouse_multi.csv"
     assert main(["classify", str(pose), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "frame rate" in err and len(err.strip().splitlines()) == 1

@@ -11,17 +11,17 @@ import pytest
 from behavtrack.compare.agents import analyze_rollout, grid_labels, replay_sync
 from behavtrack.learning import compute_stats
 
-# ../shared/data/marl/README.md, "Counts in this sample"
+# tests/data/marl/README.md (a copy of ../shared/data/marl/README.md), "Counts in this sample"
 EXPECTED = {0: dict(correct=3, miss=48, p1=22, p2=37, d1=2, d2=2),
             2000: dict(correct=53, miss=21, p1=67, p2=73, d1=53, d2=53),
             4000: dict(correct=73, miss=7, p1=74, p2=81, d1=73, d2=73)}
 
 
 @pytest.fixture(scope="module")
-def rollouts(shared_data):
+def rollouts(sample_data):
     from behavtrack.io.agents import load_rollouts
 
-    return {cp: load_rollouts(shared_data / "marl" / f"checkpoint_{cp}.mat")[0]
+    return {cp: load_rollouts(sample_data / "marl" / f"checkpoint_{cp}.mat")[0]
             for cp in EXPECTED}
 
 
@@ -103,8 +103,8 @@ def test_success_beats_chance_when_skilled(rollouts):
     assert again["chance_rate"] == rows[2000]["chance_rate"]  # seeded
 
 
-def test_grid_strategies_match_an_independent_count(shared_data, rollouts):
-    tidy = pd.read_csv(shared_data / "marl" / "rollouts_seed0.csv")
+def test_grid_strategies_match_an_independent_count(sample_data, rollouts):
+    tidy = pd.read_csv(sample_data / "marl" / "rollouts_seed0.csv")
     for cp, r in rollouts.items():
         d = tidy[tidy["checkpoint"] == cp]
         a1 = d[d["agent"] == "agent1"].reset_index(drop=True)
@@ -126,10 +126,10 @@ def test_grid_strategies_match_an_independent_count(shared_data, rollouts):
     assert frac[0] < frac[2000] < frac[4000]
 
 
-def test_mat_and_tidy_csv_give_the_same_sessions(shared_data, tmp_path):
-    a = compute_stats([shared_data / "marl" / f"checkpoint_{cp}.mat" for cp in EXPECTED],
+def test_mat_and_tidy_csv_give_the_same_sessions(sample_data, tmp_path):
+    a = compute_stats([sample_data / "marl" / f"checkpoint_{cp}.mat" for cp in EXPECTED],
                       tmp_path / "a", n_shifts=200, n_boot=100, quiet=True, figures=False)
-    b = compute_stats([shared_data / "marl" / "rollouts_seed0.csv"], tmp_path / "b",
+    b = compute_stats([sample_data / "marl" / "rollouts_seed0.csv"], tmp_path / "b",
                       n_shifts=200, n_boot=100, quiet=True, figures=False)
     cols = ["session", "progress", "n_pokes", "success_rate", "n_correct", "n_miss",
             "waiting_frac_time", "interaction_frac_time", "approach_frac_time"]
@@ -137,10 +137,10 @@ def test_mat_and_tidy_csv_give_the_same_sessions(shared_data, tmp_path):
     assert a.sessions["progress"].tolist() == [0.0, 0.5, 1.0]
 
 
-def test_agent_file_with_a_key_missing_is_reported_and_rest_computed(shared_data, tmp_path):
+def test_agent_file_with_a_key_missing_is_reported_and_rest_computed(sample_data, tmp_path):
     from scipy.io import loadmat, savemat
 
-    src = shared_data / "marl"
+    src = sample_data / "marl"
     folder = tmp_path / "agents"
     folder.mkdir()
     for cp in (0, 4000):

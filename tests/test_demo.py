@@ -37,10 +37,16 @@ CLASSIFY_OUTPUTS = ("ethogram.csv", "bouts.csv", "binary.csv", "provenance.json"
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
-    """The tiny demo, run once for the module."""
+    """The tiny demo, run once for the module (its stage lines kept in ``demo.printed``)."""
+    import contextlib
+
     out = tmp_path_factory.mktemp("demo") / "demo"
-    return run_demo(out, pairs=PAIRS, days=DAYS, duration_s=DURATION_S, fps=FPS, seed=SEED,
-                    jobs=1, quiet=True, agents=shipped_rollouts_dir())
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        res = run_demo(out, pairs=PAIRS, days=DAYS, duration_s=DURATION_S, fps=FPS, seed=SEED,
+                       jobs=1, quiet=False, agents=shipped_rollouts_dir())
+    res.printed = (stdout.getvalue(), stderr.getvalue())  # progress bars: off in the tests
+    return res
 
 
 class _Page(HTMLParser):
@@ -278,3 +284,35 @@ def test_report_renders_with_its_figure_in_headless_chromium(demo: DemoResult, t
     assert dark > 0.005, "screenshot is blank: no text or figure drawn"
     colour = pixels.max(axis=-1) - pixels.min(axis=-1)
     assert (colour > 60).mean() > 1e-3, "screenshot shows no coloured figure"
+
+
+def test_report_is_honest_about_simulated_mice_and_too_few_points(demo: DemoResult):
+    """Regression (issue 14): "Trends agree on 7 of 10 metrics" from 3 agent checkpoints,
+    nothing saying the mice are simulated, no ethogram or video frame to look at."""
+    text = " ".join(demo.report.read_text(encoding="utf-8").split())
+    assert "are SIMULATED (behavtrack simulate)" in text
+    assert "Trends are not compared" in text and "no power" in text
+    assert "Trends agree on" not in text
+    page = _page(demo.report)
+    alts = [v for tag, k, v in page.attrs if tag == "img" and k == "alt"]
+    assert alts == ["mice vs agents learning curves", "Ethograms of a few sessions",
+                    "Tracked pose on a video frame"]
+    assert "pose pose.h5 on the SIMULATED (rendered) video video.mp4" not in text  # in the PNG
+    assert "The video was rendered by the simulator." in text
+    agreement = _table(page, "Agreement of trends")
+    assert set(agreement["testable"]) == {"False"} and set(agreement["agree"]) == {"False"}
+    mice = _table(page, "Mice sessions")
+    assert set(mice["data"]) == {"simulated"} and set(mice["bouts_source"]) == {"classified"}
+    for name in ("ethograms.png", "pose_on_video.png"):
+        assert (demo.out_dir / "report" / name).is_file()
+
+
+def test_stage_lines_and_summary_on_one_stream(demo: DemoResult):
+    """Regression (issue 14): stage lines went to stderr, the summary to stdout."""
+    out, err = demo.printed
+    stages = [line for line in out.splitlines() if line.startswith("[")]
+    assert len(stages) == 6 and all(" ... " not in s for s in stages)
+    assert stages[-1].startswith("[compare mice with agents") and "done in" in stages[-1]
+    assert "tracker vs truth" in out
+    assert not [line for line in err.splitlines() if line.startswith("[")]
+    assert "0session" not in err

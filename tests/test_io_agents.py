@@ -12,7 +12,8 @@ import scipy.io
 from behavtrack.errors import InputError
 from behavtrack.io.agents import grid_arena, is_rollout_file, load_rollouts
 
-# From ../shared/data/marl/README.md: checkpoint -> correct, miss, pokes a1/a2, drinks a1/a2.
+# From tests/data/marl/README.md (a copy of ../shared/data/marl/README.md): checkpoint ->
+# correct, miss, pokes a1/a2, drinks a1/a2.
 README_COUNTS = {
     0: (3, 48, 22, 37, 2, 2),
     2000: (53, 21, 67, 73, 53, 53),
@@ -29,8 +30,8 @@ def _counts(events):
 
 
 @pytest.fixture(scope="module")
-def csv_rollouts(shared_data):
-    return {r.checkpoint: r for r in load_rollouts(shared_data / "marl/rollouts_seed0.csv")}
+def csv_rollouts(sample_data):
+    return {r.checkpoint: r for r in load_rollouts(sample_data / "marl/rollouts_seed0.csv")}
 
 
 def test_csv_counts_equal_readme(csv_rollouts):
@@ -41,8 +42,8 @@ def test_csv_counts_equal_readme(csv_rollouts):
         assert _counts(r.events) == want, ckpt
 
 
-def test_csv_positions_against_csv_module(shared_data, csv_rollouts):
-    with open(shared_data / "marl/rollouts_seed0.csv", newline="") as f:
+def test_csv_positions_against_csv_module(sample_data, csv_rollouts):
+    with open(sample_data / "marl/rollouts_seed0.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     r = csv_rollouts[2000]
     rows = [row for row in rows if row["checkpoint"] == "2000"]
@@ -63,9 +64,9 @@ def test_csv_positions_against_csv_module(shared_data, csv_rollouts):
     assert x[:, 0].max() <= 3 and x[:, 1].min() >= 4
 
 
-def test_mat_matches_csv_row_for_row_and_readme(shared_data, csv_rollouts):
+def test_mat_matches_csv_row_for_row_and_readme(sample_data, csv_rollouts):
     for ckpt, want in README_COUNTS.items():
-        path = shared_data / f"marl/checkpoint_{ckpt}.mat"
+        path = sample_data / f"marl/checkpoint_{ckpt}.mat"
         (m,) = load_rollouts(path)
         c = csv_rollouts[ckpt]
         assert m.checkpoint == ckpt
@@ -83,8 +84,8 @@ def test_mat_matches_csv_row_for_row_and_readme(shared_data, csv_rollouts):
         assert m.events[key].values.tolist() == c.events[key].values.tolist()
 
 
-def test_mat_columns_are_relative_to_half(shared_data):
-    path = shared_data / "marl/checkpoint_0.mat"
+def test_mat_columns_are_relative_to_half(sample_data):
+    path = sample_data / "marl/checkpoint_0.mat"
     raw = scipy.io.loadmat(path)
     (r,) = load_rollouts(path)
     np.testing.assert_array_equal(r.pose.position.values[:, 0, 0, 1], raw["agent2_loc"][:, 0] + 4)
@@ -103,14 +104,14 @@ def test_grid_arena_geometry():
     assert a.window_s == 2.0 and a.fps == 1.0
 
 
-def test_is_rollout_file(shared_data):
-    assert is_rollout_file(shared_data / "marl/rollouts_seed0.csv")
-    assert is_rollout_file(shared_data / "marl/checkpoint_0.mat")
-    assert not is_rollout_file(shared_data / "pose/mouse_multi.csv")
+def test_is_rollout_file(sample_data):
+    assert is_rollout_file(sample_data / "marl/rollouts_seed0.csv")
+    assert is_rollout_file(sample_data / "marl/checkpoint_0.mat")
+    assert not is_rollout_file(sample_data / "pose/mouse_multi.csv")
 
 
-def test_mat_with_a_key_missing(shared_data, tmp_path):
-    data = {k: v for k, v in scipy.io.loadmat(shared_data / "marl/checkpoint_0.mat").items()
+def test_mat_with_a_key_missing(sample_data, tmp_path):
+    data = {k: v for k, v in scipy.io.loadmat(sample_data / "marl/checkpoint_0.mat").items()
             if not k.startswith("__") and k != "agent2_nosepoke"}
     bad = tmp_path / "checkpoint_7.mat"
     scipy.io.savemat(bad, data)
@@ -119,8 +120,8 @@ def test_mat_with_a_key_missing(shared_data, tmp_path):
     assert str(exc.value).startswith(str(bad)) and "'agent2_nosepoke'" in str(exc.value)
 
 
-def test_csv_with_a_column_missing(shared_data, tmp_path):
-    lines = (shared_data / "marl/rollouts_seed0.csv").read_text().splitlines()[:21]
+def test_csv_with_a_column_missing(sample_data, tmp_path):
+    lines = (sample_data / "marl/rollouts_seed0.csv").read_text().splitlines()[:21]
     header = lines[0].split(",")
     drop = header.index("poke_col")
     bad = tmp_path / "rollouts.csv"
@@ -130,8 +131,8 @@ def test_csv_with_a_column_missing(shared_data, tmp_path):
         load_rollouts(bad)
 
 
-def test_mat_not_whole_episodes(shared_data, tmp_path):
-    data = {k: v for k, v in scipy.io.loadmat(shared_data / "marl/checkpoint_0.mat").items()
+def test_mat_not_whole_episodes(sample_data, tmp_path):
+    data = {k: v for k, v in scipy.io.loadmat(sample_data / "marl/checkpoint_0.mat").items()
             if not k.startswith("__")}
     p = tmp_path / "checkpoint_1.mat"
     scipy.io.savemat(p, data)
@@ -142,17 +143,17 @@ def test_mat_not_whole_episodes(shared_data, tmp_path):
 
 
 @pytest.mark.parametrize("frac", [0.0, 0.01, 0.5])
-def test_truncated_mat(shared_data, tmp_path, frac):
-    data = (shared_data / "marl/checkpoint_2000.mat").read_bytes()
+def test_truncated_mat(sample_data, tmp_path, frac):
+    data = (sample_data / "marl/checkpoint_2000.mat").read_bytes()
     p = tmp_path / "checkpoint_2000.mat"
     p.write_bytes(data[: int(len(data) * frac)])
     with pytest.raises(InputError, match="not a readable MATLAB file"):
         load_rollouts(p)
 
 
-def test_csv_cells_off_the_grid(shared_data, tmp_path):
+def test_csv_cells_off_the_grid(sample_data, tmp_path):
     """As for the .mat files, a CSV cell outside the 8 x 8 grid is refused, naming the column."""
-    df = pd.read_csv(shared_data / "marl/rollouts_seed0.csv").head(40)
+    df = pd.read_csv(sample_data / "marl/rollouts_seed0.csv").head(40)
     df.loc[df.index[3], "water_col"] = 8
     bad = tmp_path / "rollouts.csv"
     df.to_csv(bad, index=False)

@@ -28,8 +28,8 @@ def _start_stop_rows(path):
 
 @pytest.mark.parametrize("name", ["boris_old_tabular_export_1.csv",
                                   "boris_old_tabular_export_2.csv"])
-def test_old_tabular_export_against_rows(shared_data, name):
-    path = shared_data / "labels" / name
+def test_old_tabular_export_against_rows(sample_data, name):
+    path = sample_data / "labels" / name
     rows = _start_stop_rows(path)
     starts = [r for r in rows if r[2] == "START"]
     stops = [r for r in rows if r[2] == "STOP"]
@@ -54,8 +54,8 @@ def test_old_tabular_export_against_rows(shared_data, name):
     assert set(bouts.observation) == {first[1]}
 
 
-def test_boris_project_toggles(shared_data):
-    path = shared_data / "labels/boris_project.boris"
+def test_boris_project_toggles(sample_data):
+    path = sample_data / "labels/boris_project.boris"
     project = json.loads(path.read_text())
     (obs_id, obs), = project["observations"].items()
     events = obs["events"]
@@ -93,8 +93,8 @@ def test_new_tabular_export_with_point_events(tmp_path):
     assert set(dropped.behavior) == {"approach"}
 
 
-def test_unpaired_start_names_the_line(shared_data, tmp_path):
-    lines = (shared_data / "labels/boris_old_tabular_export_1.csv").read_text().splitlines()
+def test_unpaired_start_names_the_line(sample_data, tmp_path):
+    lines = (sample_data / "labels/boris_old_tabular_export_1.csv").read_text().splitlines()
     stop_line = next(i for i, line in enumerate(lines) if line.endswith(",STOP"))
     del lines[stop_line]
     bad = tmp_path / "bad.csv"
@@ -106,7 +106,7 @@ def test_unpaired_start_names_the_line(shared_data, tmp_path):
     assert msg.startswith(str(bad)) and f"line {stop_line}:" in msg
     assert "START of 'interact'" in msg and "no STOP" in msg and "\n" not in msg
     # a START left open at the end of the file
-    lines = (shared_data / "labels/boris_old_tabular_export_1.csv").read_text().splitlines()
+    lines = (sample_data / "labels/boris_old_tabular_export_1.csv").read_text().splitlines()
     del lines[-1]
     bad.write_text("\n".join(lines) + "\n")
     with pytest.raises(InputError, match=f"line {len(lines)}: START .* no STOP after it"):

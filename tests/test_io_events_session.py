@@ -58,10 +58,10 @@ def test_events_bad_input(tmp_path, text, match):
         load_events(p, fps=30)
 
 
-def _make_session(root, shared_data, name="s1", meta=None):
+def _make_session(root, sample_data, name="s1", meta=None):
     folder = root / name
     folder.mkdir(parents=True)
-    shutil.copy(shared_data / "pose/mouse_multi.csv", folder / "pose.csv")
+    shutil.copy(sample_data / "pose/mouse_multi.csv", folder / "pose.csv")
     save_arena(default_arena(), folder / "arena.yaml")
     (folder / "events.csv").write_text("frame,subject,event\n3,mouse1,poke\n")
     (folder / "labels.csv").write_text("frame,time_s,individual,behavior\n0,0.0,mouse1,Waiting\n")
@@ -69,8 +69,8 @@ def _make_session(root, shared_data, name="s1", meta=None):
     return folder
 
 
-def test_load_session(shared_data, tmp_path):
-    folder = _make_session(tmp_path, shared_data)
+def test_load_session(sample_data, tmp_path):
+    folder = _make_session(tmp_path, sample_data)
     s = load_session(folder)
     assert s.meta == {"pair": 1, "session": 2, "fps": 25.0}
     assert s.pose_path == folder / "pose.csv" and s.video_path is None and s.bouts_path is None
@@ -81,10 +81,10 @@ def test_load_session(shared_data, tmp_path):
     assert ds.attrs["fps"] == 25.0 and ds.sizes["individual"] == 2
 
 
-def test_load_session_optional_files_and_missing_pose(shared_data, tmp_path):
+def test_load_session_optional_files_and_missing_pose(sample_data, tmp_path):
     folder = tmp_path / "bare"
     folder.mkdir()
-    shutil.copy(shared_data / "pose/mouse_single.csv", folder / "pose.csv")
+    shutil.copy(sample_data / "pose/mouse_single.csv", folder / "pose.csv")
     s = load_session(folder)
     assert s.meta == {} and s.arena is None and s.events is None and s.labels is None
     (folder / "pose.csv").unlink()
@@ -94,10 +94,10 @@ def test_load_session_optional_files_and_missing_pose(shared_data, tmp_path):
         load_session(tmp_path / "nothing")
 
 
-def test_find_sessions_folders_globs_manifest(shared_data, tmp_path):
-    a = _make_session(tmp_path / "mice", shared_data, "pair0_day0")
-    b = _make_session(tmp_path / "mice", shared_data, "pair0_day1")
-    c = _make_session(tmp_path / "other", shared_data, "x")
+def test_find_sessions_folders_globs_manifest(sample_data, tmp_path):
+    a = _make_session(tmp_path / "mice", sample_data, "pair0_day0")
+    b = _make_session(tmp_path / "mice", sample_data, "pair0_day1")
+    c = _make_session(tmp_path / "other", sample_data, "x")
     assert find_sessions(tmp_path / "mice") == [a, b]
     assert find_sessions([str(tmp_path / "mice" / "*day1"), a]) == [b, a]
     manifest = tmp_path / "list.txt"
@@ -111,15 +111,15 @@ def test_find_sessions_folders_globs_manifest(shared_data, tmp_path):
         find_sessions(str(tmp_path / "zzz*"))
 
 
-def test_session_meta_bad_json(shared_data, tmp_path):
-    folder = _make_session(tmp_path, shared_data)
+def test_session_meta_bad_json(sample_data, tmp_path):
+    folder = _make_session(tmp_path, sample_data)
     (folder / "session.json").write_text("{oops")
     with pytest.raises(InputError, match="session.json: is not valid JSON"):
         load_session(folder)
 
 
-def test_session_json_names_the_pose(shared_data, tmp_path):
-    folder = _make_session(tmp_path, shared_data, meta={"files": {"pose": "other.csv"}})
+def test_session_json_names_the_pose(sample_data, tmp_path):
+    folder = _make_session(tmp_path, sample_data, meta={"files": {"pose": "other.csv"}})
     shutil.move(folder / "pose.csv", folder / "other.csv")
     assert load_session(folder).pose_path == folder / "other.csv"
     write_session_meta(folder, {"pose": "gone.h5"})

@@ -35,16 +35,17 @@ def _dlc_csv_table(path):
     return header, body
 
 
-def test_openfield_dlc_csv_values(shared_data):
-    path = shared_data / "video/openfield/m3v1mp4_dlc_predictions.csv"
+def test_openfield_dlc_csv_values(sample_data):
+    path = sample_data / "video/openfield/m3v1mp4_dlc_predictions.csv"
     header, body = _dlc_csv_table(path)
     ds = load_pose(path, fps=30)
     assert ds.attrs["fps"] == 30.0
     assert ds.attrs["source_file"] == str(path)
     assert list(ds.keypoint.values) == ["nose", "left_ear", "right_ear", "tail_base"]
     assert json.loads(ds.attrs["renamed_keypoints"])["snout"] == "nose"
-    assert ds.sizes["time"] == body.shape[0] == 2330
-    np.testing.assert_allclose(ds.time.values, np.arange(2330) / 30.0)
+    n = body.shape[0]  # the first 451 frames of the real video (tests/data/README.md)
+    assert ds.sizes["time"] == n == 451
+    np.testing.assert_allclose(ds.time.values, np.arange(n) / 30.0)
     originals = ["snout", "leftear", "rightear", "tailbase"]
     canon = ["nose", "left_ear", "right_ear", "tail_base"]
     for orig, name in zip(originals, canon, strict=True):
@@ -59,8 +60,8 @@ def test_openfield_dlc_csv_values(shared_data):
         np.testing.assert_allclose(sel.confidence.values, lk)
 
 
-def test_multi_animal_dlc_csv_values(shared_data):
-    path = shared_data / "pose/mouse_multi.csv"
+def test_multi_animal_dlc_csv_values(sample_data):
+    path = sample_data / "pose/mouse_multi.csv"
     header, body = _dlc_csv_table(path)
     ds = load_pose(path)
     assert ds.attrs["fps"] is None and ds.attrs["time_unit"] == "frames"
@@ -76,8 +77,8 @@ def test_multi_animal_dlc_csv_values(shared_data):
         )
 
 
-def test_sleap_analysis_values(shared_data):
-    path = shared_data / "pose/SLEAP_single-mouse_EPM.analysis.h5"
+def test_sleap_analysis_values(sample_data):
+    path = sample_data / "pose/SLEAP_single-mouse_EPM.analysis.h5"
     with h5py.File(path, "r") as f:
         tracks = f["tracks"][()]  # (tracks, 2, nodes, frames)
         nodes = [n.decode() for n in f["node_names"][()]]
@@ -90,13 +91,13 @@ def test_sleap_analysis_values(shared_data):
     assert ds.time.values[-1] == pytest.approx((tracks.shape[-1] - 1) / 30)
 
 
-def test_reaching_dlc_h5_with_python2_pickled_metadata(shared_data):
-    path = shared_data / "pose/reachingDEMO_2D.h5"
+def test_reaching_dlc_h5_with_python2_pickled_metadata(sample_data):
+    path = sample_data / "pose/reachingDEMO_2D.h5"
     with h5py.File(path, "r") as f:
-        raw = f["df_with_missing/table"]["values_block_0"]  # (800, 33 * 3)
+        raw = f["df_with_missing/table"]["values_block_0"]  # (100, 33 * 3): frames cut
     ds = load_pose(path)
-    assert ds.sizes["keypoint"] == 33 and ds.sizes["time"] == 800
-    xyl = raw.reshape(800, 33, 3)
+    assert ds.sizes["keypoint"] == 33 and ds.sizes["time"] == 100
+    xyl = raw.reshape(100, 33, 3)
     np.testing.assert_allclose(ds.position.sel(space="x").values[:, :, 0], xyl[:, :, 0])
     np.testing.assert_allclose(ds.position.sel(space="y").values[:, :, 0], xyl[:, :, 1])
     np.testing.assert_allclose(ds.confidence.values[:, :, 0], xyl[:, :, 2])
@@ -106,20 +107,20 @@ def test_reaching_dlc_h5_with_python2_pickled_metadata(shared_data):
     assert list(ds.keypoint.values) == canonical_names(names)
 
 
-def test_slp_and_old_layout_and_centroids(shared_data):
+def test_slp_and_old_layout_and_centroids(sample_data):
     from movement.io import load_dataset
 
     for name in ("flies_centered_pair_predictions.slp", "flies_two_old_layout.analysis.h5",
                  "SLEAP_three-mice_Aeon_mixed-labels.analysis.h5"):
-        path = shared_data / "pose" / name
+        path = sample_data / "pose" / name
         ds = load_pose(path)
         ref = load_dataset(path, source_software="SLEAP")
         np.testing.assert_allclose(ds.position.values, ref.position.values, equal_nan=True)
         assert ds.sizes["individual"] >= 2
 
 
-def test_fps_sources(shared_data, tmp_path):
-    path = shared_data / "pose/mouse_single.csv"
+def test_fps_sources(sample_data, tmp_path):
+    path = sample_data / "pose/mouse_single.csv"
     ds = load_pose(path)
     assert ds.attrs["fps"] is None
     with pytest.raises(InputError, match="frame rate is unknown"):
@@ -152,14 +153,14 @@ def test_aliases_table_and_extensions():
         aliases_mod.ALIASES.update(saved)
 
 
-def test_load_pose_user_aliases(shared_data):
-    ds = load_pose(shared_data / "pose/mouse_multi.csv", aliases={"spine2": "centroid"})
+def test_load_pose_user_aliases(sample_data):
+    ds = load_pose(sample_data / "pose/mouse_multi.csv", aliases={"spine2": "centroid"})
     assert "centroid" in ds.keypoint.values and "spine2" not in ds.keypoint.values
     require_keypoints(ds, ["nose", "left_ear", "right_ear", "centroid", "tail_base"])
 
 
-def test_require_keypoints_and_individuals(shared_data):
-    ds = load_pose(shared_data / "pose/SLEAP_three-mice_Aeon_mixed-labels.analysis.h5")
+def test_require_keypoints_and_individuals(sample_data):
+    ds = load_pose(sample_data / "pose/SLEAP_three-mice_Aeon_mixed-labels.analysis.h5")
     with pytest.raises(InputError) as exc:
         require_keypoints(ds, ["nose", "centroid"])
     msg = str(exc.value)
@@ -170,20 +171,23 @@ def test_require_keypoints_and_individuals(shared_data):
 
 
 @pytest.mark.parametrize("name", ["pose.h5", "pose.csv", "pose.analysis.h5"])
-def test_save_pose_round_trip(shared_data, tmp_path, name):
-    ds = load_pose(shared_data / "pose/mouse_multi.csv", fps=25)
+def test_save_pose_round_trip(sample_data, tmp_path, name):
+    ds = load_pose(sample_data / "pose/mouse_multi.csv", fps=25)
     out = save_pose(ds, tmp_path / name)
     assert out.is_file()
-    assert sorted(p.name for p in tmp_path.iterdir()) == [name]  # no temp file left behind
-    back = load_pose(out, fps=25)
+    sidecar = ["pose.pose.json"] if name.endswith(".csv") else []  # the CSV's frame rate
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([name, *sidecar])  # no temp
+    back = load_pose(out)  # the frame rate went with the file
+    assert back.attrs["fps"] == 25.0
+    assert back.attrs["fps_source"] == ("sidecar" if sidecar else "file")
     assert list(back.keypoint.values) == list(ds.keypoint.values)
     assert list(back.individual.values) == list(ds.individual.values)
     np.testing.assert_allclose(back.position.values, ds.position.values, equal_nan=True)
     np.testing.assert_allclose(back.confidence.values, ds.confidence.values, equal_nan=True)
 
 
-def test_save_pose_rejects_unknown_extension(shared_data, tmp_path):
-    ds = load_pose(shared_data / "pose/mouse_single.csv")
+def test_save_pose_rejects_unknown_extension(sample_data, tmp_path):
+    ds = load_pose(sample_data / "pose/mouse_single.csv")
     with pytest.raises(InputError, match="cannot write"):
         save_pose(ds, tmp_path / "pose.json")
     assert not list(tmp_path.iterdir())
@@ -202,9 +206,9 @@ def test_unknown_format(tmp_path):
         load_pose(p)
 
 
-def test_truncated_hdf5(shared_data, tmp_path):
+def test_truncated_hdf5(sample_data, tmp_path):
     for name in ("SLEAP_single-mouse_EPM.analysis.h5", "reachingDEMO_2D.h5"):
-        src = shared_data / "pose" / name
+        src = sample_data / "pose" / name
         dst = tmp_path / name
         data = src.read_bytes()
         dst.write_bytes(data[: len(data) // 3])
@@ -229,8 +233,8 @@ def test_hdf5_that_is_not_a_pose(tmp_path):
         load_pose(p)
 
 
-def test_no_individuals(shared_data, tmp_path):
-    src = shared_data / "pose/SLEAP_three-mice_Aeon_mixed-labels.analysis.h5"
+def test_no_individuals(sample_data, tmp_path):
+    src = sample_data / "pose/SLEAP_three-mice_Aeon_mixed-labels.analysis.h5"
     dst = tmp_path / "empty.analysis.h5"
     shutil.copy(src, dst)
     with h5py.File(dst, "r+") as f:
@@ -246,11 +250,11 @@ def test_no_individuals(shared_data, tmp_path):
     assert str(exc.value).startswith(str(dst)) and "holds no individuals" in str(exc.value)
 
 
-def test_nwb_fps_from_file(shared_data, tmp_path):
+def test_nwb_fps_from_file(sample_data, tmp_path):
     import pynwb
     from movement.io import save_poses
 
-    ds = load_pose(shared_data / "pose/mouse_single.csv", fps=25)
+    ds = load_pose(sample_data / "pose/mouse_single.csv", fps=25)
     path = tmp_path / "pose.nwb"
     with pynwb.NWBHDF5IO(str(path), "w") as io:
         io.write(save_poses.to_nwb_file(ds))
@@ -282,10 +286,10 @@ def test_anipose_csv(tmp_path):
                                cols["TailBase_score"])
 
 
-def test_rollout_file_is_not_a_pose(shared_data):
+def test_rollout_file_is_not_a_pose(sample_data):
     with pytest.raises(InputError, match="agent rollout file, not a pose file"):
-        load_pose(shared_data / "marl/rollouts_seed0.csv")
-    ds = load_pose(shared_data / "pose/mouse_single.csv")
+        load_pose(sample_data / "marl/rollouts_seed0.csv")
+    ds = load_pose(sample_data / "pose/mouse_single.csv")
     assert ds.time.values.dtype.kind == "i" and ds.time.values[-1] == ds.sizes["time"] - 1
 
 

@@ -146,9 +146,13 @@ def test_arena_shapes_round_trip_and_drawn_arena():
                         feats.assign(compartment=["", "", "", "middle"]))
 
 
-def _session_folder(tmp_path, shared_data):
+#: Frames of the real openfield video's sample (tests/data/video/openfield).
+N = 451
+
+
+def _session_folder(tmp_path, sample_data):
     """A small session folder: the real openfield video and DLC pose, hand-made bouts."""
-    src = shared_data / "video" / "openfield"
+    src = sample_data / "video" / "openfield"
     folder = tmp_path / "openfield"
     folder.mkdir()
     shutil.copy(src / "m3v1mp4_dlc_predictions.csv", folder / "pose.csv")
@@ -156,34 +160,34 @@ def _session_folder(tmp_path, shared_data):
     return folder, src / "m3v1mp4.mp4"
 
 
-def test_session_save_and_labeled_example(tmp_path, shared_data):
-    folder, video = _session_folder(tmp_path, shared_data)
+def test_session_save_and_labeled_example(tmp_path, sample_data):
+    folder, video = _session_folder(tmp_path, sample_data)
     sess = load_review_session(folder, video=video)
-    assert sess.n_frames == 2330 and sess.fps == 30.0
+    assert sess.n_frames == N and sess.fps == 30.0
     ind = sess.individuals[0]
     assert sess.bouts.empty and sess.video_path == video
     ed = BoutEditor(sess.bouts, sess.fps, sess.n_frames, sess.individuals)
     ed.make_bout(ind, 0, 300, "approach")
-    ed.make_bout(ind, 300, 2330, "waiting")
-    ed.split(ind, 1000)
-    ed.relabel(ind, 1500, "interaction")
+    ed.make_bout(ind, 300, N, "waiting")
+    ed.split(ind, 400)
+    ed.relabel(ind, 420, "interaction")
     path = save_reviewed_bouts(sess, ed.bouts)
     back = read_bouts_csv(path)
     assert back[["behavior", "start_frame", "stop_frame"]].values.tolist() == [
-        ["approach", 0, 300], ["waiting", 300, 1000], ["interaction", 1000, 2330]]
+        ["approach", 0, 300], ["waiting", 300, 400], ["interaction", 400, N]]
     again = load_review_session(folder, video=video)
     assert again.bouts_path == path and len(again.bouts) == 3
     ex = add_to_labeled_examples(again, tmp_path / "examples")
     assert sorted(p.name for p in ex.iterdir()) == ["bouts.csv", "labels.csv", "pose.csv",
                                                     "session.json"]
     labels = pd.read_csv(ex / "labels.csv")
-    assert len(labels) == 2330
-    assert labels.loc[999, "behavior"] == "waiting"
-    assert labels.loc[1000, "behavior"] == "interaction"
+    assert len(labels) == N
+    assert labels.loc[399, "behavior"] == "waiting"
+    assert labels.loc[400, "behavior"] == "interaction"
     meta = json.loads((ex / "session.json").read_text())
-    assert meta["labels_source"] == "review" and meta["n_frames"] == 2330 and meta["pair"] == 0
+    assert meta["labels_source"] == "review" and meta["n_frames"] == N and meta["pair"] == 0
     assert (video.parent / "m3v1mp4.mp4").is_file()  # inputs untouched
-    assert not (shared_data / "video" / "openfield" / "bouts.csv").exists()
+    assert not (sample_data / "video" / "openfield" / "bouts.csv").exists()
 
 
 def test_session_errors(tmp_path):
@@ -207,12 +211,12 @@ def test_arena_saved_from_session(tmp_path):
     assert loaded.window_s == arena.window_s and loaded.px_per_cm == arena.px_per_cm
 
 
-def test_classify_output_folder_finds_its_session(tmp_path, shared_data):
+def test_classify_output_folder_finds_its_session(tmp_path, sample_data):
     """A classify output folder has no pose: the one its provenance.json names is used."""
     from behavtrack.export.provenance import file_record, write_provenance
     from behavtrack.io.arena import save_arena
 
-    session, video = _session_folder(tmp_path, shared_data)
+    session, video = _session_folder(tmp_path, sample_data)
     shutil.copy(video, session / "video.mp4")
     save_arena(default_arena(), session / "arena.yaml")
     out = tmp_path / "classified"
@@ -221,9 +225,9 @@ def test_classify_output_folder_finds_its_session(tmp_path, shared_data):
                      inputs={"pose": file_record(session / "pose.csv"), "session": str(session),
                              "arena": file_record(session / "arena.yaml"), "events": None},
                      model=None, parameters={}, notes=[])
-    (out / "session.json").write_text(json.dumps({"fps": 30.0, "n_frames": 2330,
+    (out / "session.json").write_text(json.dumps({"fps": 30.0, "n_frames": N,
                                                   "poke_source": "pose"}))
-    labels = np.array(["waiting"] * 1000 + ["other"] * 1330)
+    labels = np.array(["waiting"] * 200 + ["other"] * (N - 200))
     from behavtrack.io.bouts import write_bouts_csv
 
     write_bouts_csv(frames_to_bouts(labels, 30.0, "individual_0"), out / "bouts.csv", 30.0)
@@ -231,7 +235,7 @@ def test_classify_output_folder_finds_its_session(tmp_path, shared_data):
     assert sess.folder == out and sess.pose_path == session / "pose.csv"
     assert sess.video_path == session / "video.mp4" and sess.arena is not None
     assert sess.meta["poke_source"] == "pose" and sess.meta["pair"] == 0
-    assert len(sess.bouts) == 2 and sess.n_frames == 2330
+    assert len(sess.bouts) == 2 and sess.n_frames == N
     ed = BoutEditor(sess.bouts, sess.fps, sess.n_frames, sess.individuals)
     ed.relabel("individual_0", 10, "approach")
     save_reviewed_bouts(sess, ed.bouts)

@@ -33,13 +33,13 @@ from behavtrack.napari.video_layer import VideoArray  # noqa: E402
 pytestmark = pytest.mark.napari
 
 FPS = 30.0
-N = 2330
+N = 451  # frames of the real openfield video's sample (tests/data/video/openfield)
 
 
 @pytest.fixture
-def openfield(tmp_path, shared_data):
+def openfield(tmp_path, sample_data):
     """A session folder from the real openfield video's DLC pose, with hand-made bouts."""
-    src = shared_data / "video" / "openfield"
+    src = sample_data / "video" / "openfield"
     folder = tmp_path / "openfield"
     folder.mkdir()
     shutil.copy(src / "m3v1mp4_dlc_predictions.csv", folder / "pose.csv")
@@ -48,8 +48,8 @@ def openfield(tmp_path, shared_data):
 
 
 def _write_bouts(folder, individual):
-    labels = np.array(["other"] * 300 + ["approach"] * 200 + ["waiting"] * 500
-                      + ["interaction"] * 300 + ["other"] * (N - 1300))
+    labels = np.array(["other"] * 60 + ["approach"] * 40 + ["waiting"] * 100
+                      + ["interaction"] * 60 + ["other"] * (N - 260))
     write_bouts_csv(frames_to_bouts(labels, FPS, individual), folder / "bouts.csv", FPS)
 
 
@@ -58,21 +58,21 @@ def _spans(widget, individual):
     return list(zip(b["behavior"], b["start_frame"], b["stop_frame"], strict=True))
 
 
-def test_open_real_openfield_video_with_dlc_pose(make_napari_viewer, openfield, shared_data):
+def test_open_real_openfield_video_with_dlc_pose(make_napari_viewer, openfield, sample_data):
     folder, video = openfield
     viewer = make_napari_viewer()
     widget = open_session(viewer, folder, video=video)
     layer = viewer.layers["video"]
     assert isinstance(layer.data, VideoArray)
     assert layer.data.shape == (N, 480, 640)
-    widget.set_frame(1234)
-    assert widget.frame == 1234 and widget.timeline.cursor == 1234
+    widget.set_frame(234)
+    assert widget.frame == 234 and widget.timeline.cursor == 234
     # lazy: only the frames shown were decoded, never the whole video
     assert 0 < layer.data.frames_decoded < 20
-    frame = layer.data[1234]
+    frame = layer.data[234]
     assert frame.shape == (480, 640) and frame.dtype == np.uint8 and frame.std() > 5
     # the points of frame 100 are the DLC predictions of row 100
-    dlc = pd.read_csv(shared_data / "video/openfield/m3v1mp4_dlc_predictions.csv",
+    dlc = pd.read_csv(sample_data / "video/openfield/m3v1mp4_dlc_predictions.csv",
                       header=[0, 1, 2], index_col=0)
     row = dlc.iloc[100].droplevel(0)
     want = np.array([[row[(bp, "y")], row[(bp, "x")]]
@@ -86,7 +86,8 @@ def test_open_real_openfield_video_with_dlc_pose(make_napari_viewer, openfield, 
     assert len(np.unique(tracks.data[:, 0])) == 4
     # the reader recognises the folder, and a widget opened later adopts its layers
     assert napari_get_reader(str(folder)) is not None
-    assert napari_get_reader(str(folder / "pose.csv")) is None
+    assert napari_get_reader(str(folder / "session.json")) is not None
+    assert napari_get_reader(str(folder / "pose.csv")) is not None  # a bare pose file too
 
 
 def test_edit_with_widget_and_keys_then_save_and_reload(make_napari_viewer, openfield, qtbot,
@@ -99,34 +100,34 @@ def test_edit_with_widget_and_keys_then_save_and_reload(make_napari_viewer, open
     viewer.layers.clear()
     viewer.window.remove_dock_widget("all")
     widget = open_session(viewer, folder, video=video)
-    assert _spans(widget, ind)[1:4] == [("approach", 300, 500), ("waiting", 500, 1000),
-                                        ("interaction", 1000, 1300)]
+    assert _spans(widget, ind)[1:4] == [("approach", 60, 100), ("waiting", 100, 200),
+                                        ("interaction", 200, 260)]
     # the timeline: a click on a bout jumps to its start; the slider moves the cursor
-    widget.timeline.click(700 / FPS, 0.0)  # x in seconds, y the row
-    assert widget.frame == 500 and widget.timeline.cursor == 500
-    # a real mouse click on the canvas, on the interaction bout (1000-1300)
+    widget.timeline.click(140 / FPS, 0.0)  # x in seconds, y the row
+    assert widget.frame == 100 and widget.timeline.cursor == 100
+    # a real mouse click on the canvas, on the interaction bout (200-260)
     tl = widget.timeline
     tl.canvas.draw()
-    x, y = tl.ax.transData.transform((1100 / FPS, 0.0))
+    x, y = tl.ax.transData.transform((230 / FPS, 0.0))
     ratio = tl.canvas.device_pixel_ratio
     from qtpy.QtCore import QPoint
 
     pos = QPoint(int(x / ratio), int(tl.canvas.height() - y / ratio))
     qtbot.mouseClick(tl.canvas, Qt.MouseButton.LeftButton, pos=pos)
-    assert widget.frame == 1000
-    viewer.dims.set_current_step(0, 650)
-    assert widget.timeline.cursor == 650
-    widget.span_box.setValue(10.0)  # 10 s window around the cursor
-    assert widget.timeline.ax.get_xlim() == pytest.approx((650 / FPS - 5, 650 / FPS + 5))
+    assert widget.frame == 200
+    viewer.dims.set_current_step(0, 130)
+    assert widget.timeline.cursor == 130
+    widget.span_box.setValue(4.0)  # 4 s window around the cursor
+    assert widget.timeline.ax.get_xlim() == pytest.approx((130 / FPS - 2, 130 / FPS + 2))
     widget.span_box.setValue(0.0)
     assert widget.timeline.ax.get_xlim() == pytest.approx((0, N / FPS))
 
-    # widget methods: split at 650, relabel the second half, undo the relabel
+    # widget methods: split at 130, relabel the second half, undo the relabel
     assert widget.split()
-    widget.set_frame(800)
+    widget.set_frame(160)
     assert widget.label("interaction")
     widget.undo()
-    assert _spans(widget, ind)[2:4] == [("waiting", 500, 650), ("waiting", 650, 1000)]
+    assert _spans(widget, ind)[2:4] == [("waiting", 100, 130), ("waiting", 130, 200)]
     widget.redo()
 
     # keys, pressed on the canvas: relabel, merge, delete, range
@@ -137,36 +138,36 @@ def test_edit_with_widget_and_keys_then_save_and_reload(make_napari_viewer, open
         key = KEYS[action].split("-")[-1]
         qtbot.keyClick(canvas, key, Qt.KeyboardModifier.ShiftModifier)
 
-    widget.set_frame(520)
+    widget.set_frame(104)
     qtbot.keyClick(canvas, Qt.Key.Key_Right,
                    Qt.KeyboardModifier.ShiftModifier)
-    assert widget.frame == 650  # next bout
+    assert widget.frame == 130  # next bout
     qtbot.keyClick(canvas, Qt.Key.Key_Left,
                    Qt.KeyboardModifier.ShiftModifier)
-    assert widget.frame == 500  # previous bout
-    widget.set_frame(520)
-    press("approach")  # bout 500-650 becomes approach
-    assert widget.editor.bout_at(ind, 520)["behavior"] == "approach"
-    press("merge_previous")  # merges with the approach bout 300-500
-    assert widget.editor.bout_at(ind, 520)[["start_frame", "stop_frame"]].tolist() == [300, 650]
-    widget.set_frame(1100)
+    assert widget.frame == 100  # previous bout
+    widget.set_frame(104)
+    press("approach")  # bout 100-130 becomes approach
+    assert widget.editor.bout_at(ind, 104)["behavior"] == "approach"
+    press("merge_previous")  # merges with the approach bout 60-100
+    assert widget.editor.bout_at(ind, 104)[["start_frame", "stop_frame"]].tolist() == [60, 130]
+    widget.set_frame(220)
     press("delete")
-    assert widget.editor.bout_at(ind, 1100) is None
-    widget.set_frame(1050)
+    assert widget.editor.bout_at(ind, 220) is None
+    widget.set_frame(210)
     press("mark")
-    widget.set_frame(1199)
-    press("waiting")  # a new bout over frames 1050..1199
-    assert widget.editor.bout_at(ind, 1100)[["behavior", "start_frame", "stop_frame"]].tolist() \
-        == ["waiting", 1050, 1200]
+    widget.set_frame(239)
+    press("waiting")  # a new bout over frames 210..239
+    assert widget.editor.bout_at(ind, 220)[["behavior", "start_frame", "stop_frame"]].tolist() \
+        == ["waiting", 210, 240]
     press("undo")
-    assert widget.editor.bout_at(ind, 1100) is None
+    assert widget.editor.bout_at(ind, 220) is None
     press("redo")
-    assert widget.merge("next")  # with the final 'other' bout, 1300..N (the gap is filled)
-    want = [("other", 0, 300), ("approach", 300, 650), ("interaction", 650, 1000),
-            ("waiting", 1050, N)]
+    assert widget.merge("next")  # with the final 'other' bout, 260..N (the gap is filled)
+    want = [("other", 0, 60), ("approach", 60, 130), ("interaction", 130, 200),
+            ("waiting", 210, N)]
     assert _spans(widget, ind) == want
     # an edit where there is no bout says so and changes nothing
-    widget.set_frame(1020)
+    widget.set_frame(204)
     assert not widget.split() and "no bout" in widget.status
     assert _spans(widget, ind) == want
 
@@ -184,7 +185,7 @@ def test_edit_with_widget_and_keys_then_save_and_reload(make_napari_viewer, open
     # and into the labeled examples, with per-frame labels
     ex = again.add_to_labeled_examples(tmp_path / "examples")
     labels = pd.read_csv(ex / "labels.csv")
-    assert labels["behavior"].iloc[[0, 400, 700, 1020, 1100]].tolist() == [
+    assert labels["behavior"].iloc[[0, 80, 140, 204, 220]].tolist() == [
         "other", "approach", "interaction", "other", "waiting"]
 
 
@@ -195,10 +196,10 @@ def test_screenshot_with_timeline_and_arena(make_napari_viewer, openfield, tmp_p
     viewer = make_napari_viewer(show=True)
     widget = open_session(viewer, folder, video=video)
     ind = widget.session.individuals[0]
-    widget.make_bout(0, 400, "approach")
-    widget.make_bout(400, 900, "waiting")
-    widget.make_bout(900, 1200, "interaction")
-    widget.set_frame(600)
+    widget.make_bout(0, 80, "approach")
+    widget.make_bout(80, 180, "waiting")
+    widget.make_bout(180, 240, "interaction")
+    widget.set_frame(120)
     # the arena: start from the default, move the partition, save, reload
     layer = widget.show_arena(default_arena())
     data = list(layer.data)
@@ -215,7 +216,7 @@ def test_screenshot_with_timeline_and_arena(make_napari_viewer, openfield, tmp_p
     assert layer.features["role"].iloc[-1] == "water_port"
     arena = load_arena(widget.save_arena())
     assert arena.compartments["left"].water_port.center == (60.0, 320.0)
-    assert widget.editor.bout_at(ind, 600)["behavior"] == "waiting"
+    assert widget.editor.bout_at(ind, 120)["behavior"] == "waiting"
     shot = viewer.screenshot(canvas_only=False, flash=False)
     path = tmp_path / "napari.png"
     from matplotlib.image import imsave
@@ -355,3 +356,58 @@ def test_draw_an_arena_from_scratch(make_napari_viewer, openfield, tmp_path):
 
     QApplication.processEvents()
     viewer.dims.set_current_step(0, 10)  # no error from a deleted timeline
+
+
+def test_reader_opens_a_bare_pose_file_with_its_video(make_napari_viewer, sample_data,
+                                                      tmp_path):
+    """Regression (issue 14): ``viewer.open("rec_dlc.csv", plugin="behavtrack")`` refused it."""
+    src = sample_data / "video" / "openfield"
+    shutil.copy(src / "m3v1mp4.mp4", tmp_path / "rec.mp4")
+    shutil.copy(src / "m3v1mp4_dlc_predictions.csv", tmp_path / "rec_dlc.csv")
+    viewer = make_napari_viewer()
+    viewer.open(str(tmp_path / "rec_dlc.csv"), plugin="behavtrack")
+    names = {layer.name for layer in viewer.layers}
+    assert {"video", "individual_0 keypoints", "individual_0 tracks"} <= names
+    assert viewer.layers["video"].data.shape == (N, 480, 640)
+    # the frame rate came from the video beside the pose; the dock adopts the pair of files
+    _, widget = viewer.window.add_plugin_dock_widget("behavtrack", "Review bouts")
+    assert widget.session is not None
+    assert widget.session.pose_path == tmp_path / "rec_dlc.csv"
+    assert widget.session.video_path == tmp_path / "rec.mp4"
+    assert widget.session.fps == pytest.approx(30.0, abs=0.01) and widget.editor.n_frames == N
+
+
+def test_reader_opens_a_video_alone_and_with_its_pose(make_napari_viewer, sample_data, tmp_path):
+    src = sample_data / "video" / "openfield"
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(src / "m3v1mp4.mp4", alone / "clip.mp4")
+    viewer = make_napari_viewer()
+    viewer.open(str(alone / "clip.mp4"), plugin="behavtrack")
+    assert [layer.name for layer in viewer.layers] == ["video"]
+    assert viewer.layers["video"].data.shape[0] == N
+    # a video whose pose (DeepLabCut's name for it) lies beside it opens with the pose
+    viewer.layers.clear()
+    shutil.copy(src / "m3v1mp4_dlc_predictions.csv",
+                alone / "clipDLC_resnet50_openfieldOct30shuffle1_6000.csv")
+    viewer.open(str(alone / "clip.mp4"), plugin="behavtrack")
+    assert {"video", "individual_0 keypoints"} <= {layer.name for layer in viewer.layers}
+
+
+@pytest.mark.parametrize("name", ["SLEAP_single-mouse_EPM.analysis.h5",
+                                  "flies_centered_pair_predictions.slp", "reachingDEMO_2D.h5"])
+def test_reader_opens_pose_files_of_every_format(make_napari_viewer, sample_data, tmp_path,
+                                                 name):
+    """A pose file alone (SLEAP, DeepLabCut HDF5) opens once its frame rate is beside it."""
+    from behavtrack.io.framerate import pose_stem
+
+    shutil.copy(sample_data / "pose" / name, tmp_path / name)
+    (tmp_path / f"{pose_stem(name)}.pose.json").write_text('{"fps": 30}')
+    viewer = make_napari_viewer()
+    viewer.open(str(tmp_path / name), plugin="behavtrack")
+    points = [layer for layer in viewer.layers if layer.name.endswith(" keypoints")]
+    assert points and "video" not in viewer.layers
+    # an events table or a rollout file is not ours
+    assert napari_get_reader(str(sample_data / "marl" / "rollouts_seed0.csv")) is None
+    assert napari_get_reader(str(sample_data / "labels" / "boris_old_tabular_export_1.csv")) \
+        is None

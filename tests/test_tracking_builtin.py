@@ -140,16 +140,14 @@ def test_animal_resting_most_of_the_video_is_tracked(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("inverted", [False, True])
-def test_real_openfield_against_deeplabcut(shared_data: Path, tmp_path: Path,
+def test_real_openfield_against_deeplabcut(sample_data: Path, tmp_path: Path,
                                            inverted: bool) -> None:
     """Snout median error against DeepLabCut's predictions, on 450 frames of the real video.
 
     Inverted, the same footage shows a light mouse on a dark floor (the other polarity).
     """
-    src = shared_data / "video/openfield/m3v1mp4.mp4"
-    csv = shared_data / "video/openfield/m3v1mp4_dlc_predictions.csv"
-    if not src.is_file() or not csv.is_file():
-        pytest.skip("openfield video or its DLC predictions missing")
+    src = sample_data / "video/openfield/m3v1mp4.mp4"
+    csv = sample_data / "video/openfield/m3v1mp4_dlc_predictions.csv"
     clip = tmp_path / "clip.avi"
     cap = cv2.VideoCapture(str(src))
     writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (640, 480))

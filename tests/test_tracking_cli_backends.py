@@ -226,7 +226,7 @@ def _model_bodyparts(backend: str, model: Path) -> list[str]:
     ("sleap", "BEHAVTRACK_SLEAP_MODEL", "BEHAVTRACK_SLEAP_PYTHON"),
 ])
 def test_backend_runs_a_trained_model(backend: str, env: str, python_env: str,
-                                      shared_data: Path, tmp_path: Path) -> None:
+                                      sample_data: Path, tmp_path: Path) -> None:
     """A trained model (e.g. a tiny one trained offline on a few openfield frames) tracks.
 
     Commands that make the environments and the tiny models: docs/tracking.md, "Model
@@ -241,7 +241,7 @@ def test_backend_runs_a_trained_model(backend: str, env: str, python_env: str,
     from behavtrack.io.aliases import canonical_names
     from behavtrack.io.pose import load_pose
 
-    src = shared_data / "video/openfield/m3v1mp4.mp4"
+    src = sample_data / "video/openfield/m3v1mp4.mp4"
     clip = tmp_path / "clip.mp4"
     cap = cv2.VideoCapture(str(src))
     writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (640, 480))

@@ -30,8 +30,10 @@ _COMMANDS = [
     "classify",
     "stats",
     "compare",
+    "agents",
     "review",
     "batch",
+    "export_nwb",
     "demo",
 ]
 

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from behavtrack.cli.options import add_alias_option, aliases_of
+from behavtrack.cli.options import (
+    add_alias_option,
+    add_individuals_option,
+    aliases_of,
+    fps_of,
+    individuals_of,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,9 +33,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "session)")
     p.add_argument("--fps", type=float, help="frame rate of pose files that do not store it")
     add_alias_option(p)
+    add_individuals_option(p)
     p.add_argument("--jobs", type=int, default=1, help="local worker processes (default 1)")
     p.add_argument("--scheduler", help="address of a Dask distributed scheduler (tcp://host:8786)")
     p.add_argument("--no-stats", action="store_true", help="skip the cohort statistics")
+    p.add_argument("--nwb", action="store_true",
+                   help="also write OUT/nwb/<session>.nwb for every session (docs/nwb.md)")
     p.set_defaults(func=run)
 
 
@@ -40,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     result = run_batch(
         args.inputs, args.out, arena=args.arena, events=args.events, model=args.model,
         jobs=args.jobs, scheduler=args.scheduler, stats=not args.no_stats, quiet=args.quiet,
-        fps=args.fps, aliases=aliases_of(args),
+        fps=fps_of(args), aliases=aliases_of(args), individuals=individuals_of(args),
+        nwb=args.nwb,
     )
     print(f"{len(result.done)} sessions done, {len(result.skipped)} up to date, "
           f"{len(result.failed)} failed in {result.seconds:.1f} s -> {result.out_dir}")

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from behavtrack.cli.options import add_alias_option, aliases_of
+from behavtrack.cli.options import (
+    add_alias_option,
+    add_individuals_option,
+    aliases_of,
+    fps_of,
+    individuals_of,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,8 +29,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", help="model JSON (default: the shipped model that fits: "
                    "social.json for two animals without an arena or in an open arena, else "
                    "default.json for the cooperation task)")
-    p.add_argument("--fps", type=float, help="frame rate, if the pose file lacks it")
+    p.add_argument("--fps", type=float, help="frame rate, if neither the pose file nor a "
+                   "sidecar or video beside it gives it")
     add_alias_option(p)
+    add_individuals_option(p)
     p.add_argument("--no-png", action="store_true", help="skip ethogram.png")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.set_defaults(func=run)
@@ -34,9 +42,10 @@ def run(args: argparse.Namespace) -> int:
     """Run ``behavtrack classify``."""
     from behavtrack.strategies.pipeline import classify_session
 
+    fps, aliases, individuals = fps_of(args), aliases_of(args), individuals_of(args)
     res = classify_session(args.pose, args.out, arena=args.arena, events=args.events,
-                           model=args.model, quiet=args.quiet, fps=args.fps,
-                           png=not args.no_png, aliases=aliases_of(args))
+                           model=args.model, quiet=args.quiet, fps=fps,
+                           png=not args.no_png, aliases=aliases, individuals=individuals)
     if not args.quiet:
         counts = res.bouts.groupby(["individual", "behavior"]).size()
         print(f"wrote {res.out_dir} ({len(res.bouts)} bouts; "

@@ -12,8 +12,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="mice vs agents on one progress axis: curves, trend agreement, report.html",
         description=(
             "Put the mice's and the agents' learning curves on one axis of training "
-            "progress, test per metric whether their trends agree, and write compare.png, "
-            "agreement.csv, compare_curves.csv and a self-contained report.html to --out."
+            "progress, test per metric whether their trends agree (when each side has at "
+            "least 5 progress points: with fewer a trend test has no power, and the report "
+            "says so), and write compare.png, agreement.csv, compare_curves.csv, "
+            "ethograms.png, pose_on_video.png (when a session has a video) and a "
+            "self-contained report.html to --out."
         ),
     )
     p.add_argument("--mice", required=True,
@@ -40,6 +43,9 @@ def run(args: argparse.Namespace) -> int:
     res = compare(args.mice, args.agents, args.out, n_bins=args.bins, n_boot=args.boot,
                   n_shifts=args.shifts, seed=args.seed, sync_limit=args.sync_limit,
                   episode_steps=args.episode_steps, quiet=args.quiet)
-    agree = int(res.agreement["agree"].sum())
-    print(f"trends agree on {agree} of {len(res.agreement)} metrics -> {res.report}")
+    from behavtrack.cli.stats import truth_notes
+
+    print(f"{res.headline} -> {res.report}")
+    for note in truth_notes(res.mice):
+        print(f"note: {note}")
     return 0

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from behavtrack.cli.options import add_alias_option, aliases_of
+from behavtrack.cli.options import add_alias_option, aliases_of, fps_of
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -49,10 +49,11 @@ def run(args: argparse.Namespace) -> int:
         arena = load_arena(args.arena)
     require = [p.strip() for p in (args.require or "").split(",") if p.strip()]
     aliases = aliases_of(args)
+    fps = fps_of(args)
     status = 0
     for i, path in enumerate(args.files):
         try:
-            info = describe_pose(path, threshold=args.threshold, fps=args.fps, arena=arena,
+            info = describe_pose(path, threshold=args.threshold, fps=fps, arena=arena,
                                  require=require, aliases=aliases)
         except InputError as exc:
             print(f"behavtrack info: error: {exc}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""Options shared by several commands: ``--alias OLD=NEW`` and other ``OLD=NEW`` maps."""
+"""Options shared by several commands: ``--alias OLD=NEW``, ``--individuals A,B``, ``--fps``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import argparse
 
 from behavtrack.errors import InputError
 
-__all__ = ["add_alias_option", "aliases_of", "pairs"]
+__all__ = ["add_alias_option", "aliases_of", "pairs", "add_individuals_option",
+           "individuals_of", "fps_of"]
 
 
 def add_alias_option(parser: argparse.ArgumentParser) -> None:
@@ -50,3 +51,25 @@ def aliases_of(args: argparse.Namespace) -> dict[str, str] | None:
         raise InputError("--alias", f"{odd[0]!r} is not a canonical body part",
                          f"use one of {', '.join(CANONICAL_KEYPOINTS)}")
     return {k: str(v) for k, v in mapping.items()}
+
+
+def add_individuals_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--individuals A,B``: the pair to analyse in a pose of more than two animals."""
+    parser.add_argument(
+        "--individuals", default=None, metavar="A,B",
+        help="the two animals to analyse, as named in the pose file (needed when it has more "
+        "than two; behavtrack info lists them)")
+
+
+def individuals_of(args: argparse.Namespace) -> list[str] | None:
+    """Return ``--individuals`` as a list of names (``None`` when not given)."""
+    from behavtrack.io.pose import parse_individuals
+
+    return parse_individuals(getattr(args, "individuals", None))
+
+
+def fps_of(args: argparse.Namespace) -> float | None:
+    """Return ``--fps``, checked to be a plausible frame rate (``None`` when not given)."""
+    from behavtrack.io.framerate import check_fps
+
+    return check_fps(getattr(args, "fps", None), "--fps")

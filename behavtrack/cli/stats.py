@@ -51,4 +51,22 @@ def run(args: argparse.Namespace) -> int:
     print(f"{len(res.sessions)} sessions of {n_pairs} pairs, {len(res.trials)} trials "
           f"-> {res.out_dir}" + (f" ({len(res.failures)} inputs not used: see failures.csv)"
                                  if len(res.failures) else ""))
+    for note in truth_notes(res.sessions):
+        print(f"note: {note}")
     return 0
+
+
+def truth_notes(sessions) -> list[str]:  # noqa: ANN001 - a pandas DataFrame
+    """Say which sessions are simulated, and which use the simulator's truth bouts."""
+    notes = []
+    mice = sessions[sessions["source"].astype(str) == "mice"]
+    if "data" in mice and (mice["data"] == "simulated").any():
+        n = int((mice["data"] == "simulated").sum())
+        notes.append(f"{n} of {len(mice)} mouse sessions are simulated (behavtrack simulate), "
+                     "not recorded")
+    if "bouts_source" in mice and (mice["bouts_source"] == "truth").any():
+        n = int((mice["bouts_source"] == "truth").sum())
+        notes.append(f"{n} session(s) were not classified: their strategy columns use the "
+                     "simulator's truth bouts (run behavtrack classify or batch on them to "
+                     "measure what the classifier finds)")
+    return notes

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from behavtrack.cli.options import add_alias_option, aliases_of, pairs
+from behavtrack.cli.options import (
+    add_alias_option,
+    add_individuals_option,
+    aliases_of,
+    fps_of,
+    individuals_of,
+    pairs,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,6 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-mutual", action="store_true",
                    help="every BORIS bout belongs to its subject alone")
     add_alias_option(p)
+    add_individuals_option(p)
     p.add_argument("--classifier", choices=["hybrid", "gaussian"], default="hybrid",
                    help="hybrid: gradient-boosted frame posteriors decoded by a duration-aware "
                    "HMM (default); gaussian: the Gaussian-emission HMM")
@@ -83,20 +91,20 @@ def run(args: argparse.Namespace) -> int:
     if args.unlabeled and not args.em_iter:
         raise InputError("--unlabeled", "is used only by the EM refinement",
                          "add --em-iter N (e.g. 5) and --classifier gaussian")
-    if args.fps is not None and not (args.fps > 0):
-        raise InputError("--fps", f"must be a positive number, got {args.fps}")
+    fps = fps_of(args)
     if args.no_mutual and args.mutual:
         raise InputError("--no-mutual", "contradicts --mutual", "give one of them")
     bmap = pairs(args.behavior_map, "--behavior-map")
     smap = pairs(args.subject_map, "--subject-map")
     aliases = aliases_of(args)
+    individuals = individuals_of(args)
     mutual = () if args.no_mutual else tuple(args.mutual or MUTUAL_BEHAVIORS)
     items: list = find_sessions(args.labeled) if args.labeled else []
     events = args.events or [None] * len(args.boris)
     notes: list[str] = []
     items += [labeled_from_boris(b, p, arena=args.arena, events=e, behavior_map=bmap,
-                                 subject_map=smap, fps=args.fps, aliases=aliases,
-                                 mutual=mutual, notes=notes)
+                                 subject_map=smap, fps=fps, aliases=aliases,
+                                 mutual=mutual, notes=notes, individuals=individuals)
               for b, p, e in zip(args.boris, args.pose, events, strict=True)]
     if not items:
         raise InputError("train", "no labelled sessions given",
@@ -107,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
                         covariance_type=args.covariance, min_bout_s=args.min_bout_s,
                         em_iter=args.em_iter, seed=args.seed, quiet=args.quiet,
                         unlabeled=find_sessions(args.unlabeled) if args.unlabeled else (),
-                        aliases=aliases)
+                        aliases=aliases, individuals=individuals)
     if not args.quiet:
         m = model.metrics_
         if m.get("n_test_sessions"):

@@ -9,20 +9,28 @@ whether the two trends agree:
   sessions of that side, and its p-value;
 - ``sign_agree``: both rhos have the same sign;
 - ``curve_r``: Pearson's r between the two pooled curves interpolated onto a common grid of
-  progress points (inside the range both sides cover), ``n_grid`` of them.
+  progress points (inside the range both sides cover), ``n_grid`` of them;
+- ``testable``: both sides have at least :data:`MIN_TREND_POINTS` distinct progress points.
+  With fewer, a rank correlation has no power (with 3 points every p-value is 0.33 or 1), so
+  the trends are not compared: ``agree`` is False and ``verdict`` says why.
 
-It draws one panel per metric (mice and agents on twin axes when units differ) and writes a
-self-contained ``report.html`` (figures embedded as base64 PNG, tables inline, no external
-assets) that opens offline in a browser.
+It draws one panel per metric, titled with the metric's column name, each axis with its unit
+(mice and agents on two labelled y axes when their units differ: seconds against agent steps),
+and writes a self-contained ``report.html`` (figures embedded as base64 PNG, tables inline, no
+external assets) that opens offline in a browser. The report says when the mice are simulated
+and when their strategies are the simulator's truth bouts rather than classified ones, and
+shows the ethogram rasters of a few sessions and one video frame with the tracked pose drawn
+on it (when a session has a video).
 """
 
 from __future__ import annotations
 
 import base64
 import html
+import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -30,10 +38,11 @@ import pandas as pd
 
 from behavtrack import __version__
 from behavtrack.errors import InputError
-from behavtrack.files import atomic_write_text
+from behavtrack.files import atomic_path, atomic_write_text
 from behavtrack.learning.curves import bin_progress, learning_curves, spearman
 
-__all__ = ["COMPARE_METRICS", "CompareResult", "load_side", "trend_agreement", "compare"]
+__all__ = ["COMPARE_METRICS", "MIN_TREND_POINTS", "CompareResult", "load_side",
+           "trend_agreement", "headline", "compare"]
 
 #: Metrics compared by default (fractions share an axis; the others get twin axes).
 COMPARE_METRICS: list[str] = [
@@ -43,6 +52,8 @@ COMPARE_METRICS: list[str] = [
 ]
 _FRACTIONS = {"success_rate", "chance_rate", "waiting_frac_time", "interaction_frac_time",
               "approach_frac_time", "waited_frac", "interacted_frac", "approached_frac"}
+#: A side with fewer distinct progress points than this has no power for a trend test.
+MIN_TREND_POINTS = 5
 
 
 @dataclass
@@ -55,6 +66,9 @@ class CompareResult:
     agreement: pd.DataFrame
     report: Path
     figure: Path
+    headline: str = ""
+    testable: bool = True
+    figures: list[Path] = field(default_factory=list)
 
 
 def load_side(
@@ -129,8 +143,12 @@ def trend_agreement(
     Returns
     -------
     pandas.DataFrame
-        ``metric, rho_mice, p_mice, rho_agents, p_agents, sign_agree, curve_r, n_grid,
-        agree`` (``agree``: signs agree and ``curve_r`` > 0; NaN-safe: False when unknown).
+        ``metric, rho_mice, p_mice, points_mice, rho_agents, p_agents, points_agents,
+        sign_agree, curve_r, n_grid, testable, agree, verdict``: ``points_*`` are the
+        distinct progress points of a side with a value; ``testable``: both sides have at
+        least :data:`MIN_TREND_POINTS`; ``agree``: testable, signs agree and ``curve_r`` > 0
+        (NaN-safe: False when unknown); ``verdict``: ``agree``, ``disagree`` or why the
+        trends are not compared.
 
     """
     rows = []
@@ -142,6 +160,7 @@ def trend_agreement(
                 if metric in tab else np.full(len(tab), np.nan)
             ok = np.isfinite(x) & np.isfinite(y)
             row[f"rho_{name}"], row[f"p_{name}"] = spearman(x[ok], y[ok])
+            row[f"points_{name}"] = int(len(np.unique(x[ok])))
         rm, ra = row["rho_mice"], row["rho_agents"]
         row["sign_agree"] = bool(np.isfinite(rm) and np.isfinite(ra)
                                  and np.sign(rm) == np.sign(ra) and rm != 0)
@@ -158,18 +177,51 @@ def trend_agreement(
                     r = float(np.corrcoef(a, b)[0, 1])
         row["curve_r"] = r
         row["n_grid"] = n_grid if np.isfinite(r) else 0
-        row["agree"] = bool(row["sign_agree"] and np.isfinite(r) and r > 0)
+        few = [f"{name}: {row[f'points_{name}']}" for name in ("mice", "agents")
+               if int(row[f"points_{name}"]) < MIN_TREND_POINTS]
+        row["testable"] = not few
+        row["agree"] = bool(not few and row["sign_agree"] and np.isfinite(r) and r > 0)
+        row["verdict"] = (f"no power: too few progress points ({', '.join(few)}; "
+                          f"{MIN_TREND_POINTS} needed)" if few
+                          else "agree" if row["agree"] else "disagree")
         rows.append(row)
-    return pd.DataFrame(rows)
+    cols = ["metric", "rho_mice", "p_mice", "points_mice", "rho_agents", "p_agents",
+            "points_agents", "sign_agree", "curve_r", "n_grid", "testable", "agree", "verdict"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def headline(agreement: pd.DataFrame, mice: pd.DataFrame, agents: pd.DataFrame) -> str:
+    """Return the one-sentence verdict of a comparison (what the CLI prints, the report leads with).
+
+    When a side has fewer than :data:`MIN_TREND_POINTS` progress points, it says that the
+    trend test has no power instead of counting agreements.
+    """
+    few = []
+    for name, tab, unit in (("mice", mice, "sessions"), ("agents", agents, "checkpoints")):
+        n = int(pd.to_numeric(tab["progress"], errors="coerce").dropna().nunique())
+        if n < MIN_TREND_POINTS:
+            few.append(f"the {name} have {n} progress point{'s' if n != 1 else ''} ({unit})")
+    if few:
+        return (f"Trends are not compared: {' and '.join(few)}, fewer than "
+                f"{MIN_TREND_POINTS}, so a trend test has no power; the curves are "
+                "descriptive only.")
+    n_agree = int(agreement["agree"].sum()) if len(agreement) else 0
+    return f"Trends agree on {n_agree} of {len(agreement)} metrics."
 
 
 def _figure(mice: pd.DataFrame, agents: pd.DataFrame, curves: pd.DataFrame,
             metrics: Sequence[str]):
-    """One panel per metric: each side's pooled mean and CI over progress."""
-    from behavtrack.learning.figures import METRIC_LABELS, new_figure
+    """One panel per metric: each side's pooled mean and CI over progress.
+
+    Panels are titled with the metric's column name. Fractions share one y axis; other
+    metrics (seconds for mice, steps for agents) get two y axes, each labelled with its side
+    and unit in that side's colour.
+    """
+    from behavtrack.learning.figures import METRIC_LABELS, metric_axis_label, new_figure
 
     fig, axes = new_figure(len(metrics))
     colors = {"mice": "C0", "agents": "C1"}
+    units = {"mice": "s", "agents": "steps"}
     for ax, metric in zip(axes, metrics, strict=False):
         twin = metric not in _FRACTIONS
         axes_for = {"mice": ax, "agents": ax.twinx() if twin else ax}
@@ -187,8 +239,13 @@ def _figure(mice: pd.DataFrame, agents: pd.DataFrame, curves: pd.DataFrame,
             a.ticklabel_format(axis="y", useOffset=False)
             if twin:
                 a.tick_params(axis="y", labelcolor=colors[src], labelsize=7)
-        ax.set_title(METRIC_LABELS.get(metric, metric), fontsize=9)
-        ax.set_xlabel("training progress", fontsize=8)
+                a.set_ylabel(f"{src}: {metric_axis_label(metric, units[src])}", fontsize=7,
+                             color=colors[src])
+        if not twin:
+            ax.set_ylabel(metric_axis_label(metric), fontsize=7)
+        ax.set_title(f"{metric}\n({METRIC_LABELS.get(metric, metric)})", fontsize=8)
+        ax.set_xlabel("training progress (0 = first, 1 = last session / checkpoint)",
+                      fontsize=7)
         ax.set_xlim(-0.02, 1.02)
         ax.tick_params(labelsize=7)
     handles, labels = [], []
@@ -213,18 +270,41 @@ def _table_html(table: pd.DataFrame, max_rows: int = 200) -> str:
     return text
 
 
+def _data_banner(mice: pd.DataFrame) -> list[str]:
+    """Return what the reader must know about the mice before reading further."""
+    out = []
+    if "data" in mice and (mice["data"] == "simulated").any():
+        n = int((mice["data"] == "simulated").sum())
+        everything = n == len(mice)
+        out.append(f"{'All' if everything else n} of the {len(mice)} mouse sessions are "
+                   "SIMULATED (behavtrack simulate): the mice are a model of the task, not "
+                   "recorded animals.")
+    if "bouts_source" in mice and (mice["bouts_source"] == "truth").any():
+        n = int((mice["bouts_source"] == "truth").sum())
+        out.append(f"{n} mouse session(s) were not classified: their strategy metrics use the "
+                   "simulator's TRUTH bouts, not what behavtrack's classifier finds.")
+    return out
+
+
+def _img(png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
 def _html(title: str, png: bytes, agreement: pd.DataFrame, mice: pd.DataFrame,
-          agents: pd.DataFrame, curves: pd.DataFrame, notes: list[str]) -> str:
-    img = base64.b64encode(png).decode("ascii")
-    keep = ["pair", "session", "progress", "n_pokes", "success_rate", "chance_rate",
-            "chance_p", "waiting_frac_time", "interaction_frac_time", "approach_frac_time",
-            "notes"]
+          agents: pd.DataFrame, curves: pd.DataFrame, notes: list[str], verdict: str,
+          extra_figures: Sequence[tuple[str, str, bytes]] = ()) -> str:
+    keep = ["pair", "session", "progress", "data", "bouts_source", "n_pokes", "success_rate",
+            "chance_rate", "chance_p", "waiting_frac_time", "interaction_frac_time",
+            "approach_frac_time", "notes"]
 
     def cols(t: pd.DataFrame) -> pd.DataFrame:
         return t[[c for c in keep if c in t]]
 
     note_html = "".join(f"<li>{html.escape(n)}</li>" for n in notes) or "<li>none</li>"
-    n_agree = int(agreement["agree"].sum()) if len(agreement) else 0
+    banner = "".join(f'<p class="warn">{html.escape(b)}</p>' for b in _data_banner(mice))
+    sections = "".join(f"<h2>{html.escape(head)}</h2>\n<p class='note'>{html.escape(cap)}</p>\n"
+                       f"{_img(data, head)}\n" for head, cap, data in extra_figures)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>
@@ -233,20 +313,27 @@ table.t {{ border-collapse: collapse; font-size: 12px; margin: 0.5em 0 1.5em; }}
 table.t th, table.t td {{ padding: 2px 8px; border-bottom: 1px solid #ddd; text-align: right; }}
 table.t th {{ background: #f3f3f3; }}
 img {{ max-width: 100%; }} .note {{ color: #666; font-size: 12px; }}
+.warn {{ background: #fff3cd; border-left: 4px solid #e0a800; padding: 0.4em 0.8em; }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
+{banner}
 <p>{mice['pair'].nunique()} mouse pairs ({len(mice)} sessions) and {agents['pair'].nunique()}
 agent run(s) ({len(agents)} checkpoints) on one axis of training progress (mice: session
 index over the pair's sessions unless given; agents: checkpoint over the largest checkpoint).
-Trends agree on {n_agree} of {len(agreement)} metrics.</p>
+<b>{html.escape(verdict)}</b></p>
 <h2>Curves</h2>
-<img alt="mice vs agents learning curves" src="data:image/png;base64,{img}">
+<p class="note">Each panel is titled with the metric's column name in the tables below; y axes
+give the unit (mice in seconds, agents in environment steps: where they differ, each side has
+its own labelled axis).</p>
+{_img(png, "mice vs agents learning curves")}
 <h2>Agreement of trends</h2>
 <p class="note">rho: Spearman correlation of the metric with progress over all sessions of
-each side; sign_agree: same sign; curve_r: Pearson r of the pooled curves interpolated onto
-n_grid common progress points; agree: both.</p>
+each side; points: distinct progress points with a value; sign_agree: same sign; curve_r:
+Pearson r of the pooled curves interpolated onto n_grid common progress points; testable: both
+sides have at least {MIN_TREND_POINTS} progress points (with fewer, the test has no power);
+agree: testable, same sign and curve_r &gt; 0.</p>
 {_table_html(agreement)}
-<h2>Pooled curves per progress bin</h2>
+{sections}<h2>Pooled curves per progress bin</h2>
 {_table_html(curves, max_rows=400)}
 <h2>Mice sessions</h2>
 {_table_html(cols(mice))}
@@ -256,6 +343,142 @@ n_grid common progress points; agree: both.</p>
 <p class="note">behavtrack {__version__}</p>
 </body></html>
 """
+
+
+def _shown_sessions(mice: pd.DataFrame, k: int = 3) -> pd.DataFrame:
+    """Up to ``k`` mouse sessions with bouts to show: early, middle and late in training."""
+    if "path" not in mice:
+        return mice.iloc[:0]
+    ok = mice[[bool(p) and (Path(str(p)) / "bouts.csv").is_file()
+               for p in mice["path"].fillna("").astype(str)]]
+    ok = ok.assign(_p=pd.to_numeric(ok["progress"], errors="coerce")).sort_values(
+        ["_p", "pair", "session"], kind="stable")
+    if len(ok) <= k:
+        return ok
+    picks = sorted({round(i * (len(ok) - 1) / (k - 1)) for i in range(k)})
+    return ok.iloc[picks]
+
+
+def _origin(row: pd.Series) -> str:
+    how = {"classified": "bouts classified by behavtrack",
+           "truth": "the simulator's TRUTH bouts (not classified)",
+           "review": "bouts corrected in the napari review"}.get(
+        str(row.get("bouts_source", "")), "bouts as given")
+    data = " - SIMULATED session" if row.get("data") == "simulated" else ""
+    return how + data
+
+
+def _ethogram_png(mice: pd.DataFrame) -> bytes | None:
+    """Ethogram rasters of a few mouse sessions (from their bouts.csv), or ``None``."""
+    from behavtrack.io.bouts import bouts_to_frames, read_bouts_csv
+    from behavtrack.learning.figures import figure_png_bytes, plot_ethograms
+
+    rasters = []
+    for _, row in _shown_sessions(mice).iterrows():
+        folder = Path(str(row["path"]))
+        try:
+            meta = json.loads((folder / "session.json").read_text(encoding="utf-8"))
+            bouts = read_bouts_csv(folder / "bouts.csv")
+            fps = float(meta["fps"])
+            n = int(meta.get("n_frames") or round(float(meta["duration_s"]) * fps))
+        except (InputError, OSError, ValueError, KeyError, TypeError):
+            continue
+        inds = [str(i) for i in (meta.get("individuals") or
+                                 sorted(bouts["individual"].astype(str).unique()))]
+        labels = {i: bouts_to_frames(bouts, n, fps, i) for i in inds}
+        title = (f"{row['pair']} session {row['session']} (progress {float(row['progress']):.2f})"
+                 f": {_origin(row)}")
+        rasters.append((title, labels, fps))
+    if not rasters:
+        return None
+    return figure_png_bytes(plot_ethograms(rasters))
+
+
+def _video_of(folder: Path) -> Path | None:
+    """Return the video a classify / batch output (or session) folder was made from."""
+    from behavtrack.io.framerate import VIDEO_SUFFIXES, video_beside
+
+    def in_folder(f: Path) -> Path | None:
+        if not f.is_dir():
+            return None
+        videos = sorted(p for p in f.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+        return videos[0] if videos else None
+
+    found = in_folder(folder)
+    if found is not None:
+        return found
+    for name, key in (("batch.json", "job"), ("provenance.json", "inputs")):
+        try:
+            rec = json.loads((folder / name).read_text(encoding="utf-8")).get(key) or {}
+        except (OSError, ValueError, AttributeError):
+            continue
+        if not isinstance(rec, dict):
+            continue
+        if name == "batch.json":
+            path = Path(str(rec.get("path") or ""))
+            if rec.get("kind") == "video" and path.is_file():
+                return path
+            if rec.get("kind") == "session" and (v := in_folder(path)) is not None:
+                return v
+            continue
+        for k in ("session", "pose"):
+            value = rec.get(k)
+            value = value.get("path") if isinstance(value, dict) else value
+            if not isinstance(value, str) or not value:
+                continue
+            path = Path(value)
+            v = in_folder(path) if k == "session" else (
+                video_beside(path) if path.is_file() else None)
+            if v is not None:
+                return v
+    return None
+
+
+def _pose_frame_png(mice: pd.DataFrame) -> tuple[bytes, str] | None:
+    """One video frame of a mouse session with its tracked pose drawn on it, or ``None``."""
+    from behavtrack.io.video import VideoReader
+    from behavtrack.learning.figures import figure_png_bytes, plot_pose_on_frame
+    from behavtrack.napari.session import load_review_session
+
+    if "path" not in mice:
+        return None
+    for _, row in mice.sort_values(["pair", "session"], kind="stable").iterrows():
+        folder = Path(str(row["path"]))
+        video = _video_of(folder) if folder.is_dir() else None
+        if video is None:
+            continue
+        try:
+            sess = load_review_session(folder, video=video)
+        except (InputError, OSError):
+            continue
+        if sess.pose is None:
+            continue
+        pos = sess.pose["position"].transpose("time", "individual", "keypoint", "space").values
+        tracked = np.isfinite(pos).all(axis=-1).sum(axis=(1, 2))
+        best = np.flatnonzero(tracked == tracked.max())
+        if tracked.max() == 0:
+            continue
+        index = int(best[len(best) // 2])
+        try:
+            with VideoReader(video, cache_size=1) as reader:
+                if index >= reader.n_frames:
+                    continue
+                frame = reader[index]
+        except (InputError, OSError):
+            continue
+        inds = [str(i) for i in sess.pose["individual"].values]
+        kps = [str(k) for k in sess.pose["keypoint"].values]
+        points = {ind: {kp: tuple(pos[index, a, b]) for b, kp in enumerate(kps)}
+                  for a, ind in enumerate(inds)}
+        simulated = row.get("data") == "simulated"
+        title = (f"{row['pair']} session {row['session']}, frame {index} "
+                 f"({index / sess.fps:.1f} s): pose {sess.pose_path.name} on "
+                 f"{'the SIMULATED (rendered) ' if simulated else 'the '}video {video.name}")
+        caption = ("The tracked body parts of every animal drawn on the video frame where the "
+                   "most body parts are tracked; lines join nose, head, neck, centroid and tail "
+                   "base." + (" The video was rendered by the simulator." if simulated else ""))
+        return figure_png_bytes(plot_pose_on_frame(frame, points, title)), caption
+    return None
 
 
 def compare(
@@ -282,7 +505,8 @@ def compare(
         ``behavtrack stats`` output of the agents, or rollout files / a folder of them.
     out_dir
         Output folder: ``compare_curves.csv``, ``agreement.csv``, ``compare.png``,
-        ``report.html``.
+        ``ethograms.png`` (a few mouse sessions, when their bouts are found),
+        ``pose_on_video.png`` (when a mouse session has a video and a pose), ``report.html``.
     metrics
         Metrics to compare (default :data:`COMPARE_METRICS`, those present on both sides).
     n_bins
@@ -324,16 +548,38 @@ def compare(
             for pair, sess, note in tab[["pair", "session", "notes"]].itertuples(index=False):
                 if isinstance(note, str) and note:
                     notes.append(f"{name} {pair} session {sess}: {note}")
-    if agents["progress"].nunique() < 3:
-        notes.append("agents have fewer than 3 checkpoints: their trends are not tested")
+    verdict = headline(agreement, mice, agents)
+    notes = _data_banner(mice) + notes
     out_dir.mkdir(parents=True, exist_ok=True)
     write_csv(curves, out_dir / "compare_curves.csv")
     write_csv(agreement, out_dir / "agreement.csv")
     fig = _figure(mice, agents, curves, metrics)
     figure = save_figure(fig, out_dir / "compare.png")
-    # the report embeds the PNG just written (drawing the figure once)
+    extra: list[tuple[str, str, bytes]] = []
+    figures = [figure]
+    ethograms = _ethogram_png(mice)
+    if ethograms is None:  # not drawn this time: no figure of an earlier run stays behind
+        (out_dir / "ethograms.png").unlink(missing_ok=True)
+    else:
+        with atomic_path(out_dir / "ethograms.png") as tmp:
+            tmp.write_bytes(ethograms)
+        figures.append(out_dir / "ethograms.png")
+        extra.append(("Ethograms of a few sessions", "Each animal's behaviour per frame, in "
+                      "sessions early, midway and late in training (titles say whether the "
+                      "bouts were classified or are the simulator's truth).", ethograms))
+    frame = _pose_frame_png(mice)
+    if frame is None:
+        (out_dir / "pose_on_video.png").unlink(missing_ok=True)
+    else:
+        with atomic_path(out_dir / "pose_on_video.png") as tmp:
+            tmp.write_bytes(frame[0])
+        figures.append(out_dir / "pose_on_video.png")
+        extra.append(("Tracked pose on a video frame", frame[1], frame[0]))
+    # the report embeds the PNGs just written (drawing each figure once)
     page = _html("behavtrack: mice vs agents", figure.read_bytes(), agreement, mice, agents,
-                 curves, notes)
+                 curves, notes, verdict, extra)
     report = atomic_write_text(out_dir / "report.html", page)
     return CompareResult(mice=mice, agents=agents, curves=curves, agreement=agreement,
-                         report=report, figure=figure)
+                         report=report, figure=figure, headline=verdict,
+                         testable=bool(agreement["testable"].all()) if len(agreement) else False,
+                         figures=figures)

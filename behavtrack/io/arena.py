@@ -414,6 +414,9 @@ class _Parser:
         fps = None
         if data.get("fps") is not None:
             fps = self.number(data["fps"], "fps", positive=True)
+            if not 1.0 <= fps <= 1000.0:
+                self.fail("fps", f"{fps:g} is not a plausible frame rate (1-1000 frames per "
+                                 "second)")
         partition = None
         if data.get("partition") is not None:
             partition = self.points(data["partition"], "partition", 2)
@@ -539,6 +542,13 @@ def load_arena(path: str | os.PathLike) -> Arena:
     path = require_file(path, "arena file")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.constructor.ConstructorError as exc:  # !!python/object and other tags
+        tag = _tag_of(exc)
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        where = f" at line {line + 1}" if line is not None else ""
+        raise InputError(path, f"carries the YAML tag {tag}{where}; tags are refused (an "
+                         "arena is plain data: mappings, lists, numbers, strings)",
+                         "remove the tag") from None
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         where = f" at line {line + 1}" if line is not None else ""
@@ -546,6 +556,15 @@ def load_arena(path: str | os.PathLike) -> Arena:
     except UnicodeDecodeError:
         raise InputError(path, "is not a text file", "give the arena YAML") from None
     return _Parser(str(path)).arena(data)
+
+
+def _tag_of(exc: yaml.YAMLError) -> str:
+    """Return the tag a YAML constructor refused, as written (``!!python/object:os.system``)."""
+    text = str(getattr(exc, "problem", "") or exc)
+    start = text.find("'")
+    end = text.find("'", start + 1)
+    tag = text[start + 1:end] if 0 <= start < end else "(unknown)"
+    return tag.replace("tag:yaml.org,2002:", "!!")
 
 
 def save_arena(arena: Arena, path: str | os.PathLike) -> Path:

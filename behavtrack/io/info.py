@@ -1,9 +1,12 @@
 """What is in a pose or agent-rollout file: format, frame rate, animals, body parts, data quality.
 
 :func:`describe_pose` summarises one file as a dict (what ``behavtrack info`` prints): format,
-fps, individuals, keypoints, frames, duration and, per keypoint, the fraction of points that are
-missing (NaN position) or of low confidence (below a threshold). Agent rollout files (``.mat``
-and the tidy CSV of the MARL grid world) are summarised the same way, with steps as frames.
+fps (with where it came from: argument, file, sidecar, video, arena or unknown), individuals,
+keypoints, frames, duration and, per keypoint, the fraction of points that are missing (NaN
+position) or of low confidence (below a threshold; "no confidence scores" for files that have
+none), and warnings for a pose that cannot be analysed as it is (one frame, nothing tracked, more
+than two animals). Agent rollout files (``.mat`` and the tidy CSV of the MARL grid world) are
+summarised the same way, with steps as frames.
 :func:`format_description` renders such a dict as text.
 """
 
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,9 +29,11 @@ def describe_dataset(ds: xr.Dataset, threshold: float = 0.5) -> dict[str, Any]:
     """Summarise a loaded poses Dataset (see :func:`describe_pose` for the keys)."""
     pos = ds["position"].values  # (time, space, keypoint, individual)
     missing = np.isnan(pos).any(axis=1)  # (time, keypoint, individual)
-    if "confidence" in ds:
-        conf = ds["confidence"].values
-        low = ~missing & (np.nan_to_num(conf, nan=-np.inf) < threshold)
+    conf = ds["confidence"].values if "confidence" in ds else None
+    # a file without scores (movement fills NaN) has no low-confidence points, only no scores
+    scored = conf is not None and bool(np.isfinite(conf[~missing]).any())
+    if scored:
+        low = ~missing & np.isfinite(conf) & (conf < threshold)
     else:
         low = np.zeros_like(missing)
     n_frames = int(ds.sizes["time"])
@@ -36,14 +42,28 @@ def describe_dataset(ds: xr.Dataset, threshold: float = 0.5) -> dict[str, Any]:
     m = missing.sum(axis=(0, 2)) / denom  # per keypoint
     lo = low.sum(axis=(0, 2)) / denom
     per_kp = {
-        str(name): {"missing": float(a), "low_confidence": float(b), "missing_or_low": float(a + b)}
+        str(name): {"missing": float(a), "low_confidence": float(b) if scored else None,
+                    "missing_or_low": float(a + b)}
         for name, a, b in zip(ds["keypoint"].values, m, lo, strict=True)
     }
+    inds = [str(i) for i in ds["individual"].values]
+    warnings = []
+    if n_frames < 2:
+        warnings.append(f"{n_frames} frame(s): behaviour needs at least 2")
+    if not np.isfinite(pos).any():
+        warnings.append("no tracked frame at all (every position is missing)")
+    if len(inds) > 2:
+        warnings.append(f"{len(inds)} animals: classify/train/batch analyse a pair; choose it "
+                        f"with --individuals {inds[0]},{inds[1]}")
     return {
         "file": str(ds.attrs.get("source_file", "")),
         "format": str(ds.attrs.get("source_software", "")),
         "fps": float(fps) if fps else None,
-        "individuals": [str(i) for i in ds["individual"].values],
+        "fps_source": str(ds.attrs.get("fps_source") or ("file" if fps else "unknown")),
+        "fps_from": str(ds.attrs.get("fps_from") or "") or None,
+        "confidence_scores": scored,
+        "warnings": warnings,
+        "individuals": inds,
         "keypoints": [str(k) for k in ds["keypoint"].values],
         "renamed_keypoints": ds.attrs.get("renamed_keypoints", "{}"),
         "n_frames": n_frames,
@@ -83,9 +103,13 @@ def describe_pose(
     Returns
     -------
     dict
-        ``file, format, fps, individuals, keypoints, renamed_keypoints, n_frames,
-        duration_s, threshold, per_keypoint`` (keypoint -> ``missing, low_confidence,
-        missing_or_low`` fractions over frames and individuals). Rollout files add
+        ``file, format, fps, fps_source`` (``argument``, ``file``, ``sidecar``, ``video``,
+        ``arena`` or ``unknown``), ``fps_from`` (the sidecar or video read, or ``None``),
+        ``confidence_scores`` (whether the file has any), ``warnings`` (why the pose cannot
+        be analysed as it is), ``individuals, keypoints, renamed_keypoints, n_frames,
+        duration_s, threshold, per_keypoint`` (keypoint -> ``missing, low_confidence``
+        (``None`` without scores), ``missing_or_low`` fractions over frames and
+        individuals). Rollout files add
         ``rollouts`` (run, checkpoint, steps and event counts per rollout); their frames are
         steps and ``fps`` is 1 step per second.
 
@@ -115,6 +139,8 @@ def describe_pose(
             else "agent rollouts (tidy CSV)"
         )
         out["duration_s"] = None
+        out["fps_source"] = "file"
+        out["warnings"] = [w for w in out["warnings"] if "animals" not in w]
         out["rollouts"] = [
             {
                 "run": r.run,
@@ -143,10 +169,20 @@ def _fmt_list(items: list[str], limit: int = 12) -> str:
 def format_description(info: dict[str, Any]) -> str:
     """Render :func:`describe_pose`'s dict as a few lines of text."""
     fps = info["fps"]
+    source = info.get("fps_source") or ("file" if fps else "unknown")
+    origin = {"argument": "from --fps", "file": "stored in the file",
+              "sidecar": "from the sidecar", "video": "from the video",
+              "arena": "from the arena YAML"}.get(source, source)
+    if info.get("fps_from"):
+        origin += f" {Path(info['fps_from']).name}"
+    if info.get("rollouts"):
+        origin = "agent rollouts: steps, one per unit of time"
     lines = [
         f"{info['file']}",
         f"  format:      {info['format']}",
-        f"  fps:         {fps:g}" if fps else "  fps:         unknown (time in frames; pass --fps)",
+        f"  fps:         {fps:g} ({origin})" if fps else
+        "  fps:         unknown (the file stores none and no sidecar or video of the same "
+        "name is beside it; time in frames; pass --fps)",
         f"  individuals: {len(info['individuals'])} ({_fmt_list(info['individuals'])})",
         f"  keypoints:   {len(info['keypoints'])} ({_fmt_list(info['keypoints'])})",
         f"  frames:      {info['n_frames']}",
@@ -161,14 +197,21 @@ def format_description(info: dict[str, Any]) -> str:
             f"  rollout run {r['run']} checkpoint {r['checkpoint']}: {r['episodes']} episodes, "
             f"{r['steps']} steps; {ev}"
         )
-    lines.append(
-        f"  per keypoint: missing / low confidence (< {info['threshold']:g}) / either"
-    )
+    for warning in info.get("warnings", []):
+        lines.append(f"  warning:     {warning}")
     width = max(len(k) for k in info["per_keypoint"])
-    for name, q in info["per_keypoint"].items():
+    if info.get("confidence_scores", True):
         lines.append(
-            f"    {name:<{width}}  {q['missing']:6.1%}  {q['low_confidence']:6.1%}  "
-            f"{q['missing_or_low']:6.1%}"
+            f"  per keypoint: missing / low confidence (< {info['threshold']:g}) / either"
         )
+        for name, q in info["per_keypoint"].items():
+            lines.append(
+                f"    {name:<{width}}  {q['missing']:6.1%}  {q['low_confidence']:6.1%}  "
+                f"{q['missing_or_low']:6.1%}"
+            )
+    else:
+        lines.append("  per keypoint: missing (the file has no confidence scores)")
+        for name, q in info["per_keypoint"].items():
+            lines.append(f"    {name:<{width}}  {q['missing']:6.1%}")
     return "\n".join(lines)
 

@@ -3,17 +3,21 @@
 :func:`load_pose` reads DeepLabCut (.h5/.csv, single and multi-animal), SLEAP (.slp and
 .analysis.h5), LightningPose, Anipose and NWB files through ``movement.io.load_dataset``,
 renames body parts to behavtrack's canonical names (``nose, left_ear, right_ear, centroid,
-tail_base``; see :mod:`behavtrack.io.aliases`), resolves the frame rate and turns every failure
-into a one-line :class:`~behavtrack.errors.InputError` naming the file.
+tail_base``; see :mod:`behavtrack.io.aliases`), resolves the frame rate (from the argument, the
+file, a sidecar or the video beside it, or the arena; :mod:`behavtrack.io.framerate`) and turns
+every failure into a one-line :class:`~behavtrack.errors.InputError` naming the file.
 
 DeepLabCut HDF5 files are read with h5py rather than PyTables: their column names are stored
 either as plain arrays ("fixed" layout) or as small pickles of lists of strings ("table" layout,
 often written by Python 2). Those pickles are decoded by an unpickler that refuses every global
 name, so nothing beyond lists, tuples, dicts, strings and numbers can be built from a file.
 
-:func:`save_pose` writes DeepLabCut .h5/.csv or SLEAP .analysis.h5 by extension, atomically.
+:func:`save_pose` writes DeepLabCut .h5/.csv or SLEAP .analysis.h5 by extension, atomically,
+with the frame rate (an HDF5 attribute, or a ``<stem>.pose.json`` sidecar for CSV).
 :func:`require_fps`, :func:`require_keypoints` and :func:`require_individuals` give callers
-the one-line error for a pose that lacks what they need.
+the one-line error for a pose that lacks what they need; :func:`check_analysable` refuses a
+pose that cannot be analysed as one recording of a pair (one frame, nothing tracked, more than
+two animals without a choice of two).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ import xarray as xr
 from behavtrack.errors import InputError
 from behavtrack.files import atomic_path, require_file
 from behavtrack.io.aliases import canonical_names
+from behavtrack.io.framerate import FoundFps, check_fps, fps_beside, pose_stem
 
 __all__ = [
     "POSE_SUFFIXES",
@@ -43,6 +48,10 @@ __all__ = [
     "require_fps",
     "require_keypoints",
     "require_individuals",
+    "select_individuals",
+    "check_analysable",
+    "parse_individuals",
+    "is_pose_file",
     "pose_format",
 ]
 
@@ -85,13 +94,21 @@ def _suffix(path: Path) -> str:
 
 
 def _check_fps(fps: Any, source: str = "fps") -> float | None:
-    if fps is None:
+    return check_fps(fps, source)
+
+
+def _h5_fps(path: Path) -> float | None:
+    """Return the frame rate :func:`save_pose` stores as an HDF5 root attribute, if any."""
+    try:
+        with h5py.File(path, "r") as f:
+            raw = f.attrs.get("fps")
+    except OSError:
         return None
-    if isinstance(fps, bool) or not isinstance(fps, (int, float, np.integer, np.floating)):
-        raise InputError(source, f"frame rate must be a number, got {fps!r}")
-    if not np.isfinite(fps) or fps <= 0:
-        raise InputError(source, f"frame rate must be a positive number, got {fps!r}")
-    return float(fps)
+    try:
+        fps = float(np.asarray(raw).reshape(-1)[0]) if raw is not None else None
+    except (TypeError, ValueError, IndexError):
+        return None
+    return fps if fps is not None and np.isfinite(fps) and fps > 0 else None
 
 
 # ---- DeepLabCut HDF5 through h5py ---------------------------------------------------------
@@ -212,6 +229,28 @@ def _sniff_csv(path: Path) -> str | None:
     return None
 
 
+def is_pose_file(path: str | os.PathLike) -> bool:
+    """Whether a file looks like a pose file :func:`load_pose` reads (a quick look, no load).
+
+    By its ending, and for ``.csv`` by its first line, for ``.h5`` by its HDF5 layout; an
+    agent rollout file is not a pose file. Never raises.
+    """
+    path = Path(path)
+    try:
+        if not path.is_file():
+            return False
+        suffix = _suffix(path)
+        if suffix in (".slp", ".analysis.h5", ".nwb"):
+            return True
+        if suffix in (".h5", ".hdf5"):
+            return _h5_kind(path)[0] != "unknown"
+        if suffix == ".csv":
+            return _sniff_csv(path) is not None
+    except (OSError, ValueError):
+        return False
+    return False
+
+
 def _is_rollouts(path: Path) -> bool:
     from behavtrack.io.agents import is_rollout_file
 
@@ -271,6 +310,11 @@ def _load_raw(path: Path, source_software: str) -> xr.Dataset:
     try:
         software = _infer_software(path) if source_software == "auto" else source_software
         with _quiet_movement():
+            if software == "NWB":  # every PoseEstimation, one animal each (movement reads one)
+                from behavtrack.io.nwb import is_behavtrack_nwb, load_nwb_pose
+
+                if is_behavtrack_nwb(path):
+                    return load_nwb_pose(path)
             if software == "DeepLabCut" and suffix in (".h5", ".hdf5"):
                 kind, key = _h5_kind(path)
                 if kind != "dlc":
@@ -310,6 +354,7 @@ def load_pose(
     arena: Any | None = None,
     aliases: Mapping[str, str] | None = None,
     source_software: str = "auto",
+    individuals: Iterable[str] | None = None,
 ) -> xr.Dataset:
     """Load a pose file into movement's poses Dataset with canonical body-part names.
 
@@ -319,9 +364,11 @@ def load_pose(
         A DeepLabCut .h5/.csv, SLEAP .slp/.analysis.h5, LightningPose or Anipose .csv, or
         NWB file.
     fps
-        Frame rate. Taken, in order, from this argument, the file (NWB), ``arena.fps``.
-        If none gives it, ``time`` stays in frames and ``attrs["fps"]`` is ``None``
-        (see :func:`require_fps`).
+        Frame rate. Taken, in order, from this argument, the file (NWB; HDF5 written by
+        :func:`save_pose`), a sidecar next to it or the video it was made from
+        (:func:`behavtrack.io.framerate.fps_beside`), ``arena.fps``. If none gives it,
+        ``time`` stays in frames and ``attrs["fps"]`` is ``None`` (see :func:`require_fps`).
+        A rate outside 1-1000 frames per second is refused.
     arena
         An :class:`~behavtrack.io.arena.Arena` whose ``fps`` is used if needed.
     aliases
@@ -330,14 +377,19 @@ def load_pose(
     source_software
         ``"auto"`` (infer from the file) or one of movement's names: ``"DeepLabCut"``,
         ``"SLEAP"``, ``"LightningPose"``, ``"Anipose"``, ``"NWB"``.
+    individuals
+        Keep only these individuals, in this order (names as in the file); ``None`` keeps
+        all. A name the file lacks is an error.
 
     Returns
     -------
     xarray.Dataset
         ``position`` (time, space, keypoint, individual), ``confidence`` (time, keypoint,
         individual); ``time`` in seconds when the frame rate is known. Attributes:
-        ``fps``, ``time_unit`` (``"seconds"`` or ``"frames"``), ``source_file``,
-        ``source_software`` and ``renamed_keypoints`` (JSON: original -> canonical name).
+        ``fps``, ``fps_source`` (``argument``, ``file``, ``sidecar``, ``video``, ``arena`` or
+        ``unknown``), ``fps_from`` (the sidecar or video read, else ``""``), ``time_unit``
+        (``"seconds"`` or ``"frames"``), ``source_file``, ``source_software`` and
+        ``renamed_keypoints`` (JSON: original -> canonical name).
 
     Raises
     ------
@@ -377,10 +429,8 @@ def load_pose(
                                  "check the file for text in the coordinate columns") from None
 
     frames = _frame_index(ds)
-    file_fps = ds.attrs.get("fps")
-    arena_fps = getattr(arena, "fps", None) if arena is not None else None
-    final_fps = fps or (float(file_fps) if file_fps else None) or _check_fps(
-        arena_fps, "arena fps")
+    found = _resolve_fps(path, fps, ds, arena)
+    final_fps = found.fps
     if final_fps:
         ds = ds.assign_coords(time=frames / final_fps)
         ds.attrs["time_unit"] = "seconds"
@@ -389,6 +439,8 @@ def load_pose(
         ds = ds.assign_coords(time=frames.astype(int) if whole else frames)
         ds.attrs["time_unit"] = "frames"
     ds.attrs["fps"] = final_fps
+    ds.attrs["fps_source"] = found.source
+    ds.attrs["fps_from"] = str(found.where) if found.where is not None else ""
 
     original = [str(k) for k in ds["keypoint"].values]
     renamed = canonical_names(original, aliases)
@@ -400,7 +452,26 @@ def load_pose(
     ds.attrs["source_file"] = str(path)
     if not ds.attrs.get("source_software"):
         ds.attrs["source_software"] = source_software
+    if individuals is not None:
+        ds = select_individuals(ds, individuals, path)
     return ds
+
+
+def _resolve_fps(path: Path, fps: float | None, ds: xr.Dataset, arena: Any) -> FoundFps:
+    """Return the frame rate of a loaded file and where it comes from (see :func:`load_pose`)."""
+    if fps:
+        return FoundFps(fps, "argument")
+    file_fps = ds.attrs.get("fps") or (_h5_fps(path) if _suffix(path) in (
+        ".h5", ".hdf5", ".analysis.h5") else None)
+    if file_fps:
+        return FoundFps(check_fps(float(file_fps), f"{path}: the frame rate it stores"), "file")
+    found = fps_beside(path)
+    if found.fps:
+        return found
+    arena_fps = getattr(arena, "fps", None) if arena is not None else None
+    if arena_fps:
+        return FoundFps(check_fps(arena_fps, "arena fps"), "arena")
+    return FoundFps(None, "unknown")
 
 
 # ---- requirements -------------------------------------------------------------------------
@@ -413,7 +484,8 @@ def require_fps(ds: xr.Dataset, source: str | os.PathLike | None = None) -> floa
     fps = ds.attrs.get("fps")
     if not fps:
         raise InputError(
-            _source(ds, source), "frame rate is unknown (the file does not store it)",
+            _source(ds, source), "frame rate is unknown (the file does not store it, and no "
+            "sidecar or video of the same name is beside it)",
             "pass --fps / fps=, or set fps: in the arena YAML",
         )
     return float(fps)
@@ -460,6 +532,93 @@ def require_individuals(
             )
 
 
+def parse_individuals(text: str | Iterable[str] | None, option: str = "--individuals"
+                      ) -> list[str] | None:
+    """Parse ``A,B`` (or a list) into individual names; ``None`` or empty gives ``None``.
+
+    Examples
+    --------
+    >>> parse_individuals("adult, juvenile")
+    ['adult', 'juvenile']
+
+    """
+    if text is None:
+        return None
+    names = [n.strip() for n in (text.split(",") if isinstance(text, str) else text)]
+    names = [n for n in names if n]
+    if not names:
+        return None
+    if len(set(names)) < len(names):
+        raise InputError(option, f"names an individual twice ({', '.join(names)})",
+                         "give two different individuals, e.g. --individuals mouse1,mouse2")
+    return names
+
+
+def select_individuals(ds: xr.Dataset, names: Iterable[str],
+                       source: str | os.PathLike | None = None) -> xr.Dataset:
+    """Keep only the named individuals, in that order; a name the pose lacks is an error."""
+    names = [str(n) for n in names]
+    have = [str(i) for i in ds["individual"].values]
+    missing = [n for n in names if n not in have]
+    if missing:
+        raise InputError(_source(ds, source), f"has no individual {missing[0]!r}; it has "
+                         f"{', '.join(have)}", "choose among those with --individuals A,B")
+    if names == have:
+        return ds
+    return ds.sel(individual=names)
+
+
+def check_analysable(
+    ds: xr.Dataset,
+    source: str | os.PathLike | None = None,
+    individuals: Iterable[str] | None = None,
+    max_individuals: int = 2,
+) -> xr.Dataset:
+    """Refuse a pose that cannot be analysed as one recording of (at most) a pair.
+
+    Parameters
+    ----------
+    ds
+        A pose from :func:`load_pose`.
+    source
+        The file, named in errors (default: ``attrs["source_file"]``).
+    individuals
+        The individuals to analyse (``--individuals A,B``); required when the pose has more
+        than ``max_individuals``.
+    max_individuals
+        How many animals the analysis takes at most (the cooperation task: a pair).
+
+    Returns
+    -------
+    xarray.Dataset
+        The pose, with only the chosen individuals.
+
+    Raises
+    ------
+    InputError
+        One line: fewer than 2 frames, no tracked frame at all (every position NaN), more
+        animals than ``max_individuals`` without a choice, or a choice the pose lacks.
+
+    """
+    if individuals is not None:
+        ds = select_individuals(ds, individuals, source)
+    have = [str(i) for i in ds["individual"].values]
+    if len(have) > max_individuals:
+        shown = ", ".join(have[:8]) + (", ..." if len(have) > 8 else "")
+        raise InputError(
+            _source(ds, source), f"has {len(have)} animals ({shown}), but the analysis is of "
+            f"a pair", f"choose the pair with --individuals {have[0]},{have[1]}; "
+            "individuals= in Python")
+    n = int(ds.sizes.get("time", 0))
+    if n < 2:
+        raise InputError(_source(ds, source), f"has {n} frame{'s' if n != 1 else ''}; "
+                         "behaviour needs at least 2", "give the whole recording's pose")
+    if not np.isfinite(ds["position"].values).any():
+        raise InputError(_source(ds, source), "has no tracked frame at all (every position "
+                         "is missing)", "check the tracking: no animal was found")
+    return ds
+
+
 # ---- saving -------------------------------------------------------------------------------
 def pose_format(path: str | os.PathLike) -> str:
     """Return the format :func:`save_pose` writes for ``path``: ``"sleap"`` or ``"dlc"``."""
@@ -472,13 +631,16 @@ def pose_format(path: str | os.PathLike) -> str:
                      "use .h5 or .csv (DeepLabCut) or .analysis.h5 (SLEAP)")
 
 
-def save_pose(ds: xr.Dataset, path: str | os.PathLike) -> Path:
+def save_pose(ds: xr.Dataset, path: str | os.PathLike, *, sidecar: bool = True) -> Path:
     """Write a pose Dataset atomically, choosing the format by extension.
 
     ``.h5`` and ``.csv`` write a DeepLabCut multi-animal table (scorer, individuals,
     bodyparts, coords; the ``.h5`` zlib-compressed, as DeepLabCut reads it), ``.analysis.h5``
     a SLEAP analysis file. Names are written as they are in the Dataset (canonical names
-    after :func:`load_pose`).
+    after :func:`load_pose`). The frame rate (``ds.attrs["fps"]``) goes with the file: a
+    root attribute ``fps`` of the HDF5 files (other readers ignore it), and for a CSV a
+    sidecar ``<stem>.pose.json`` (``{"fps": ...}``) unless ``sidecar`` is False; both are
+    read back by :func:`load_pose`.
 
     Parameters
     ----------
@@ -486,6 +648,9 @@ def save_pose(ds: xr.Dataset, path: str | os.PathLike) -> Path:
         movement poses Dataset.
     path
         Target file.
+    sidecar
+        Write ``<stem>.pose.json`` next to a CSV (False where another file, such as a
+        session folder's ``session.json``, records the frame rate).
 
     Returns
     -------
@@ -497,14 +662,25 @@ def save_pose(ds: xr.Dataset, path: str | os.PathLike) -> Path:
 
     path = Path(path)
     fmt = pose_format(path)
+    fps = ds.attrs.get("fps")
+    fps = float(fps) if fps else None
+    csv = path.suffix.lower() == ".csv"
     with _quiet_movement(), atomic_path(path) as tmp:
         if fmt == "sleap":
             save_poses.to_sleap_analysis_file(ds, tmp)
         else:
             df = save_poses.to_dlc_style_df(ds, split_individuals=False)
-            if path.suffix.lower() == ".csv":
+            if csv:
                 df.to_csv(tmp, sep=",")
             else:
                 with pd.HDFStore(tmp, mode="w", complevel=6, complib="zlib") as store:
                     store.put("df_with_missing", df, format="fixed", track_times=False)
+        if fps and not csv:
+            with h5py.File(tmp, "a") as f:
+                f.attrs["fps"] = fps
+    if fps and csv and sidecar:
+        from behavtrack.files import atomic_write_text
+
+        atomic_write_text(path.parent / f"{pose_stem(path)}.pose.json",
+                          json.dumps({"fps": fps, "pose_file": path.name}, indent=1) + "\n")
     return path

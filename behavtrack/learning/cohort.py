@@ -296,9 +296,16 @@ def _finish(
             x = "session"
             c = result.curves[result.curves["source"] == src] if len(result.curves) else \
                 result.curves
-            fig = plot_learning_curves(sub, c, metrics, x=x,
-                                       title=f"{src}: learning curves ({sub['pair'].nunique()} "
-                                             f"pairs, mean and 95% bootstrap CI)")
+            who, xlabel = (("agents", "checkpoint (training iterations)") if src == "agents"
+                           else ("mice", "session (day index)"))
+            if src == "mice" and "data" in sub and (sub["data"] == "simulated").all():
+                who = "SIMULATED mice"
+            if "bouts_source" in sub and (sub["bouts_source"] == "truth").any():
+                who += " (strategies: simulator's truth bouts)"
+            groups = "runs" if src == "agents" else "pairs"
+            fig = plot_learning_curves(sub, c, metrics, x=x, xlabel=xlabel,
+                                       title=f"{who}: learning curves ({sub['pair'].nunique()} "
+                                             f"{groups}, mean and 95% bootstrap CI)")
             result.figures.append(save_figure(fig, out_dir / f"learning_curves_{src}.png",
                                               svg=svg))
     summary = {

@@ -1,7 +1,8 @@
-"""Figures of the learning statistics: a grid of learning curves, PNG (and SVG on request).
+"""Figures of the learning statistics: learning curves, ethogram rasters, a pose on its video frame.
 
 Figures are drawn with matplotlib's object API on the Agg canvas (no pyplot state, no
-display needed) and written atomically.
+display needed) and written atomically. Panels are titled with the metric's column name in
+``sessions.csv`` and their axes carry units (:func:`metric_axis_label`).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from matplotlib.figure import Figure
 
 from behavtrack.files import atomic_path
 
-__all__ = ["METRIC_LABELS", "new_figure", "save_figure", "figure_png_bytes",
-           "plot_learning_curves"]
+__all__ = ["METRIC_LABELS", "METRIC_UNITS", "metric_axis_label", "new_figure", "save_figure",
+           "figure_png_bytes", "plot_learning_curves", "plot_ethograms", "plot_pose_on_frame"]
 
 #: Axis labels of the metrics of ``sessions.csv``.
 METRIC_LABELS: dict[str, str] = {
@@ -35,6 +36,51 @@ METRIC_LABELS: dict[str, str] = {
     "interacted_frac": "pokes after interaction",
     "approached_frac": "pokes after approach",
 }
+for _b in ("approach", "waiting", "interaction"):
+    METRIC_LABELS.setdefault(f"{_b}_frac_time", f"{_b}: fraction of time")
+    METRIC_LABELS.setdefault(f"{_b}_mean_bout_s", f"{_b}: mean bout")
+    METRIC_LABELS.setdefault(f"{_b}_bouts_per_min", f"{_b}: bouts per min")
+
+#: Units of the metrics: (unit when times are seconds, unit when they are agent steps).
+METRIC_UNITS: dict[str, tuple[str, str]] = {
+    "success_rate": ("fraction of pokes, 0-1", "fraction of pokes, 0-1"),
+    "chance_rate": ("fraction of pokes, 0-1", "fraction of pokes, 0-1"),
+    "chance_p": ("p-value", "p-value"),
+    "pokes_per_min": ("pokes / min", "pokes / 60 steps"),
+    "median_abs_delta_s": ("s", "steps"),
+    "waited_frac": ("fraction of pokes, 0-1", "fraction of pokes, 0-1"),
+    "interacted_frac": ("fraction of pokes, 0-1", "fraction of pokes, 0-1"),
+    "approached_frac": ("fraction of pokes, 0-1", "fraction of pokes, 0-1"),
+    "n_pokes": ("pokes", "pokes"),
+}
+for _b in ("approach", "waiting", "interaction"):
+    METRIC_UNITS[f"{_b}_frac_time"] = ("fraction of time, 0-1", "fraction of time, 0-1")
+    METRIC_UNITS[f"{_b}_mean_bout_s"] = ("s", "steps")
+    METRIC_UNITS[f"{_b}_bouts_per_min"] = ("bouts / min", "bouts / 60 steps")
+
+
+def metric_axis_label(metric: str, time_unit: str = "s") -> str:
+    """Return the axis label of a metric with its unit, e.g. ``"pokes per min (pokes / min)"``.
+
+    Parameters
+    ----------
+    metric
+        A column of ``sessions.csv``.
+    time_unit
+        ``"s"`` (mice) or ``"steps"`` (agents): the unit of times and rates.
+
+    """
+    label = METRIC_LABELS.get(metric, metric)
+    units = METRIC_UNITS.get(metric)
+    if units is None:
+        return label
+    return f"{label} ({units[1] if time_unit == 'steps' else units[0]})"
+
+
+def _time_unit(table: pd.DataFrame) -> str:
+    if "time_unit" in table and len(table) and (table["time_unit"].astype(str) == "steps").all():
+        return "steps"
+    return "s"
 
 
 def new_figure(n_panels: int, ncols: int = 3, size: float = 3.2) -> tuple[Figure, np.ndarray]:
@@ -74,6 +120,7 @@ def plot_learning_curves(
     *,
     x: str = "session",
     title: str | None = None,
+    xlabel: str | None = None,
 ) -> Figure:
     """Grid of learning curves: each pair as a thin line, the pooled mean with its CI band.
 
@@ -90,6 +137,8 @@ def plot_learning_curves(
         Column of the horizontal axis.
     title
         Figure title.
+    xlabel
+        Label of the horizontal axis (default: the column's name).
 
     Returns
     -------
@@ -116,11 +165,121 @@ def plot_learning_curves(
             ch = sessions.assign(_x=pd.to_numeric(sessions[x], errors="coerce")).groupby(
                 "_x")["chance_rate"].mean()
             ax.plot(ch.index, ch.to_numpy(), color="C3", lw=1, ls=":", label="chance")
-        ax.set_title(METRIC_LABELS.get(metric, metric), fontsize=9)
+        ax.set_title(metric, fontsize=9)  # the column's name in sessions.csv
+        ax.set_ylabel(metric_axis_label(metric, _time_unit(sessions)), fontsize=7)
         ax.ticklabel_format(axis="y", useOffset=False)
-        ax.set_xlabel(x, fontsize=8)
+        ax.set_xlabel(xlabel or x, fontsize=8)
         ax.tick_params(labelsize=7)
     axes[0].legend(fontsize=6, loc="best")
     if title:
         fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def plot_ethograms(
+    rasters: Sequence[tuple[str, dict[str, np.ndarray], float]],
+    max_columns: int = 2000,
+) -> Figure:
+    """Ethogram rasters of a few sessions, one panel each, on a common colour key.
+
+    Parameters
+    ----------
+    rasters
+        Per session ``(title, labels, fps)``: ``labels`` maps each individual to its
+        behaviour per frame.
+    max_columns
+        Frames are subsampled to at most this many columns per panel.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    """
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    from behavtrack.export.raster import BEHAVIOR_COLORS
+    from behavtrack.io.bouts import BEHAVIORS
+
+    n_rows = sum(max(len(lab), 1) for _, lab, _ in rasters)
+    fig = Figure(figsize=(10, 0.9 + 0.55 * n_rows + 0.55 * len(rasters)), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(max(len(rasters), 1), 1, squeeze=False).ravel()
+    code = {b: i for i, b in enumerate(BEHAVIORS)}
+    cmap = ListedColormap([BEHAVIOR_COLORS[b] for b in BEHAVIORS])
+    for ax, (title, labels, fps) in zip(axes, rasters, strict=False):
+        inds = list(labels)
+        n = max((len(v) for v in labels.values()), default=0)
+        step = max(1, int(np.ceil(n / max_columns))) if n else 1
+        grid = np.full((max(len(inds), 1), max((n + step - 1) // step, 1)), code["other"])
+        for r, ind in enumerate(inds):
+            lab = np.asarray(labels[ind], dtype=object)[::step]
+            grid[r, :len(lab)] = [code.get(v, code["other"]) for v in lab]
+        minutes = n / fps >= 120
+        extent_x = n / fps / 60 if minutes else n / fps
+        ax.imshow(grid, aspect="auto", interpolation="nearest", cmap=cmap, vmin=-0.5,
+                  vmax=len(BEHAVIORS) - 0.5,
+                  extent=(0, max(extent_x, 1e-9), len(inds) - 0.5, -0.5))
+        ax.set_yticks(range(len(inds)), inds, fontsize=7)
+        ax.set_ylabel("animal", fontsize=7)
+        ax.set_xlabel("time in the session (min)" if minutes else "time in the session (s)",
+                      fontsize=7)
+        ax.tick_params(labelsize=7)
+        ax.set_title(title, fontsize=8, loc="left")
+    fig.legend(handles=[Patch(color=BEHAVIOR_COLORS[b], label=b) for b in BEHAVIORS],
+               loc="outside lower center", ncol=len(BEHAVIORS), fontsize=8, frameon=False)
+    return fig
+
+
+def plot_pose_on_frame(
+    frame: np.ndarray,
+    points: dict[str, dict[str, tuple[float, float]]],
+    title: str = "",
+) -> Figure:
+    """One video frame with the tracked body parts of each animal drawn on it.
+
+    Parameters
+    ----------
+    frame
+        The frame, grey ``(height, width)`` or colour ``(height, width, 3)``.
+    points
+        individual -> body part -> ``(x, y)`` in pixels (NaN parts are skipped). Parts are
+        joined nose - head - neck - centroid - tail_base where present.
+    title
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    """
+    h, w = frame.shape[:2]
+    fig = Figure(figsize=(7, 7 * h / max(w, 1) + 0.6), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.imshow(frame, cmap="gray" if frame.ndim == 2 else None, vmin=0, vmax=255,
+              extent=(-0.5, w - 0.5, h - 0.5, -0.5))
+    chain = ("nose", "head", "neck", "centroid", "tail_base")
+    for k, (ind, parts) in enumerate(points.items()):
+        color = f"C{k % 10}"
+        ok = {p: xy for p, xy in parts.items() if np.all(np.isfinite(xy))}
+        line = [ok[p] for p in chain if p in ok]
+        if len(line) >= 2:
+            ax.plot(*np.array(line).T, color=color, lw=1.5, alpha=0.9)
+        if ok:
+            xy = np.array(list(ok.values()))
+            ax.scatter(xy[:, 0], xy[:, 1], s=18, color=color, edgecolor="white", lw=0.6,
+                       label=f"{ind} ({len(ok)} body parts)", zorder=3)
+            if "nose" in ok:
+                ax.annotate("nose", ok["nose"], xytext=(4, -4), textcoords="offset points",
+                            color="white", fontsize=7)
+    ax.set_xlim(-0.5, w - 0.5)
+    ax.set_ylim(h - 0.5, -0.5)
+    ax.set_xlabel("x (px)", fontsize=8)
+    ax.set_ylabel("y (px)", fontsize=8)
+    ax.tick_params(labelsize=7)
+    if points:
+        ax.legend(fontsize=7, loc="upper right")
+    if title:
+        ax.set_title(title, fontsize=9)
     return fig

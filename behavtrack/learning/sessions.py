@@ -46,6 +46,7 @@ __all__ = [
     "summary_row",
     "strategy_use",
     "read_classified_session",
+    "bouts_origin",
     "find_session_dirs",
 ]
 
@@ -439,6 +440,8 @@ def read_classified_session(folder: str | os.PathLike) -> SessionInput:
 
     """
     folder = Path(folder)
+    if folder.is_file() and folder.suffix.lower() == ".nwb":
+        return read_nwb_session(folder)
     meta_path = folder / "session.json"
     if not meta_path.is_file():
         raise InputError(folder, "has no session.json", "give classify output folders")
@@ -451,10 +454,15 @@ def read_classified_session(folder: str | os.PathLike) -> SessionInput:
         raise InputError(folder, "has no events.csv", "classify the session with its event log")
     events = load_events(ev_path, fps=fps)
     bouts_path = folder / "bouts.csv"
+    simulated = str(meta.get("source", "")) == "simulated"
     if bouts_path.is_file():
         bouts = read_bouts_csv(bouts_path)
+        bouts_source = bouts_origin(folder, meta)
+        if bouts_source == "truth":
+            notes.append("not classified: strategy columns use the simulator's truth bouts "
+                         "(bouts.csv of the simulated session)")
     else:
-        bouts = None
+        bouts, bouts_source = None, "none"
         notes.append("no bouts.csv: strategy columns are NaN")
     duration = meta.get("duration_s")
     if duration is None and meta.get("n_frames") and fps:
@@ -476,11 +484,63 @@ def read_classified_session(folder: str | os.PathLike) -> SessionInput:
         progress=None if prog is None else float(prog),
         subjects=list(subjects) if isinstance(subjects, list) and len(subjects) == 2 else None,
         name=str(folder), poke_source=str(meta.get("poke_source", "log")), notes=notes,
+        extra={"data": "simulated" if simulated else "recorded", "bouts_source": bouts_source},
     )
 
 
+def read_nwb_session(path: str | os.PathLike) -> SessionInput:
+    """Read one session of a behavtrack NWB export (``behavtrack export-nwb``).
+
+    The same :class:`SessionInput` as :func:`read_classified_session` gives for the folder it
+    was exported from.
+    """
+    from behavtrack.io.nwb import load_nwb_session
+
+    s = load_nwb_session(path)
+    m = s.meta
+    if "pair" not in m or "session" not in m:
+        raise InputError(path, "has no 'pair' or 'session' in its behavtrack metadata",
+                         "export it from a session folder whose session.json names them")
+    inds = m.get("individuals") or []
+    notes = [] if s.bouts is not None else ["no bouts in the NWB file: strategy columns are NaN"]
+    return SessionInput(
+        source="mice", pair=str(m["pair"]), session=m["session"],
+        events=s.events if s.events is not None else pd.DataFrame(
+            columns=["time_s", "subject", "event", "value", "frame"]),
+        bouts=s.bouts, window_s=m.get("window_s"),
+        duration_s=None if m.get("duration_s") is None else float(m["duration_s"]),
+        progress=None if m.get("progress") is None else float(m["progress"]),
+        subjects=list(inds) if len(inds) == 2 else None, name=str(path),
+        poke_source=str(m.get("poke_source", "log")), notes=notes,
+        extra={"data": "simulated" if str(m.get("source", "")) == "simulated" else "recorded",
+               "bouts_source": str(m.get("bouts_source", "given"))})
+
+
+def bouts_origin(folder: str | os.PathLike, meta: Mapping[str, Any] | None = None) -> str:
+    """Say where a session folder's ``bouts.csv`` comes from.
+
+    Returns
+    -------
+    str
+        ``"classified"`` (a classify output: it has ``provenance.json``), ``"truth"`` (a
+        simulated session folder, never classified: the simulator's true bouts),
+        ``"review"`` (corrected in the napari review) or ``"given"`` (any other).
+
+    """
+    folder = Path(folder)
+    if meta is None:
+        meta = _read_json(folder / "session.json") if (folder / "session.json").is_file() else {}
+    if (folder / "provenance.json").is_file():
+        return "classified"
+    if meta.get("labels_source") == "review":
+        return "review"
+    if str(meta.get("source", "")) == "simulated":
+        return "truth"
+    return "given"
+
+
 def find_session_dirs(paths: Sequence[str | os.PathLike]) -> list[Path]:
-    """Classify output folders named by ``paths``.
+    """Classify output folders (and behavtrack NWB exports) named by ``paths``.
 
     Each path is a folder holding ``session.json``, a parent folder searched recursively,
     a glob pattern, or a text file listing one such path per line (relative to the file's
@@ -510,6 +570,8 @@ def find_session_dirs(paths: Sequence[str | os.PathLike]) -> list[Path]:
                 if not sub:
                     raise InputError(p, "holds no session folder (no session.json below it)")
                 found += sub
+        elif p.is_file() and p.suffix.lower() == ".nwb":  # an archived session
+            found.append(p)
         elif p.is_file() and p.suffix.lower() in (".txt", ".lst", ""):
             try:
                 lines = [ln.strip() for ln in p.read_text(encoding="utf-8").splitlines()]

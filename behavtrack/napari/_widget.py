@@ -80,6 +80,8 @@ KEYS: dict[str, str] = {
 }
 
 SESSION_KEY = "behavtrack_session"
+#: Layer metadata key of the files a session was opened from one by one (bare pose / video).
+FILES_KEY = "behavtrack_files"
 
 
 def session_layer_data(session: ReviewSession) -> list[tuple[Any, dict[str, Any], str]]:
@@ -99,6 +101,8 @@ def session_layer_data(session: ReviewSession) -> list[tuple[Any, dict[str, Any]
         layers.append(arena_to_shapes(session.arena))
     for _, kwargs, _ in layers:
         kwargs.setdefault("metadata", {})[SESSION_KEY] = str(session.folder)
+        if session.given:  # opened from files: the dock opens them again the same way
+            kwargs["metadata"][FILES_KEY] = dict(session.given)
     return layers
 
 
@@ -286,8 +290,9 @@ class ReviewWidget(QWidget):
         folder = layer.metadata.get(SESSION_KEY) if hasattr(layer, "metadata") else None
         if folder is None or self.session is not None:
             return False
+        files = layer.metadata.get(FILES_KEY) or {}
         try:
-            self.load(load_review_session(folder), add_layers=False)
+            self.load(load_review_session(folder, **files), add_layers=False)
         except InputError as exc:
             self._say(str(exc))
             return False

@@ -4,7 +4,7 @@ Long sessions track one body keypoint only (see :data:`MAX_TRACKED_POSITIONS`).
 
 Layer coordinates are ``(frame, y, x)``: the first axis is the frame index (not seconds), so
 the viewer's frame slider, the video and the timeline share one axis. Missing positions (NaN)
-are left out.
+are left out, and an individual with no position at all gets no layer.
 """
 
 from __future__ import annotations
@@ -89,6 +89,8 @@ def pose_layer_data(
     layers: list[tuple[np.ndarray, dict[str, Any], str]] = []
     for i, ind in enumerate(str(v) for v in ds["individual"].values):
         t = _table(ds, ind)
+        if t.empty:  # never tracked (e.g. a track fragment outside the frames): no layers
+            continue
         points = t[["frame", "y", "x"]].to_numpy(dtype=float)
         features = pd.DataFrame({
             "keypoint": pd.Categorical(t["keypoint"], categories=keypoints),

@@ -21,7 +21,7 @@ import pandas as pd
 import xarray as xr
 
 from behavtrack.errors import InputError
-from behavtrack.files import atomic_path, atomic_write_text
+from behavtrack.files import atomic_path, atomic_write_text, staged_folder
 from behavtrack.io.arena import Arena, load_arena, save_arena
 from behavtrack.io.bouts import BOUT_COLUMNS, read_bouts_csv, write_bouts_csv
 from behavtrack.io.events import load_events
@@ -65,6 +65,9 @@ class ReviewSession:
         The arena, or ``None``.
     events
         The rig's log as read from ``events.csv``, or ``None``.
+    given
+        The files given one by one (``video``, ``pose``, ``bouts``, ``arena``: path strings;
+        ``fps``), so that the session can be opened again the same way.
 
     """
 
@@ -81,6 +84,7 @@ class ReviewSession:
     bouts: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=BOUT_COLUMNS))
     arena: Arena | None = None
     events: pd.DataFrame | None = None
+    given: dict[str, Any] = field(default_factory=dict)
 
     @property
     def individuals(self) -> list[str]:
@@ -178,6 +182,7 @@ def load_review_session(
     arena: str | os.PathLike | None = None,
     fps: float | None = None,
     aliases: dict[str, str] | None = None,
+    find_video: bool = True,
 ) -> ReviewSession:
     """Gather a session's files for review.
 
@@ -195,6 +200,9 @@ def load_review_session(
         Frames per second, when neither ``session.json``, the pose nor the video says.
     aliases
         Extra body-part aliases of the pose file (name in the file -> canonical name).
+    find_video
+        Look for a video in the folder when none is given (False: a bare pose file opens
+        without a video unless one is given).
 
     Returns
     -------
@@ -208,6 +216,12 @@ def load_review_session(
         If the folder does not exist, or leads to neither a pose nor a video, or a file is bad.
 
     """
+    given_files = {k: str(v) for k, v in (("video", video), ("pose", pose), ("bouts", bouts),
+                                          ("arena", arena)) if v is not None}
+    if fps is not None:
+        given_files["fps"] = fps
+    if not find_video:
+        given_files["find_video"] = False
     given = [p for p in (bouts, pose, video) if p is not None]
     if folder is None:
         if not given:
@@ -221,7 +235,7 @@ def load_review_session(
 
     pose_path = Path(pose) if pose is not None else (
         base.pose_path if base is not None else _input_path(_provenance_inputs(folder), "pose"))
-    video_path = Path(video) if video is not None else (
+    video_path = Path(video) if video is not None else None if not find_video else (
         _find_video(folder) or (base.video_path if base is not None else None)
         or _batch_video(folder))
     for p, what in ((pose_path, "pose file"), (video_path, "video")):
@@ -256,8 +270,10 @@ def load_review_session(
     if ds is not None:
         fps = fps or ds.attrs.get("fps")
     if not fps:
-        raise InputError(folder, "the frame rate is unknown",
-                         "add 'fps' to session.json or pass fps=")
+        raise InputError(pose_path or folder, "the frame rate is unknown",
+                         "add 'fps' to session.json (or a <pose stem>.pose.json sidecar with "
+                         "{\"fps\": ...}), open the pose with its video of the same name, or "
+                         "pass fps=")
     fps = float(fps)
     n_frames = ds.sizes["time"] if ds is not None else n_video
     if n_frames is None:
@@ -294,6 +310,7 @@ def load_review_session(
         bouts=table if table is not None else pd.DataFrame(columns=BOUT_COLUMNS),
         arena=arena_obj,
         events=events,
+        given=given_files,
     )
 
 
@@ -372,11 +389,7 @@ def add_to_labeled_examples(
     dest = Path(dest)
     final = dest / (name or session.name)
     dest.mkdir(parents=True, exist_ok=True)
-    tmp = dest / f".{final.name}.partial"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    try:
+    with staged_folder(final, replace=True) as tmp:
         src = session.pose_path
         low = src.name.lower()
         suffix = ".analysis.h5" if low.endswith(".analysis.h5") else src.suffix.lower()
@@ -405,10 +418,4 @@ def add_to_labeled_examples(
         if session.arena is not None and session.arena.window_s is not None:
             meta.setdefault("window_s", session.arena.window_s)
         atomic_write_text(tmp / "session.json", json.dumps(meta, indent=2, default=str) + "\n")
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     return final

@@ -93,8 +93,8 @@ def write_session(
                      "arena": "arena.yaml", "events": "events.csv", "labels": "labels.csv",
                      "bouts": "bouts.csv", "video": "video.mp4" if video else None}
     save_arena(sess.arena, folder / "arena.yaml")
-    for name in formats:
-        save_pose(sess.pose, folder / name)
+    for name in formats:  # session.json records the frame rate: no pose.pose.json sidecar
+        save_pose(sess.pose, folder / name, sidecar=False)
     write_events_csv(sess.events, folder / "events.csv")
     labels = sess.labels.copy()
     labels["time_s"] = np.round(labels["time_s"].to_numpy(dtype=float), 6)

@@ -12,9 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
-import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,7 @@ import pandas as pd
 import xarray as xr
 
 from behavtrack.errors import InputError
-from behavtrack.files import atomic_write_text, progress
+from behavtrack.files import atomic_write_text, progress, staged_folder
 from behavtrack.io.arena import Arena
 from behavtrack.io.bouts import BEHAVIORS, bouts_to_frames, frames_to_bouts, write_bouts_csv
 from behavtrack.strategies.hmm import HMMClassifier
@@ -273,9 +271,13 @@ def _reorder(p: np.ndarray, behaviors: Sequence[str]) -> np.ndarray:
 
 
 def _resolve_input(pose: Any, arena: Any, events: Any, fps: float | None,
-                   aliases: dict[str, str] | None = None):
+                   aliases: dict[str, str] | None = None,
+                   individuals: Sequence[str] | None = None):
     """Pose Dataset, arena, events, session meta and file paths for a pose/session input."""
-    from behavtrack.io.pose import load_pose
+    from behavtrack.io.framerate import check_fps
+    from behavtrack.io.pose import check_analysable, load_pose
+
+    fps = check_fps(fps, "--fps")
 
     meta: dict[str, Any] = {}
     files: dict[str, Path | None] = {"pose": None, "arena": None, "events": None}
@@ -297,8 +299,20 @@ def _resolve_input(pose: Any, arena: Any, events: Any, fps: float | None,
                 events = sess.events
                 if (p / "events.csv").is_file():
                     files["events"] = p / "events.csv"
+            fps = fps or check_fps(meta.get("fps"), p / "session.json")
             p = Path(sess.pose_path)
-            fps = fps or meta.get("fps")
+        elif p.is_file() and p.suffix.lower() == ".nwb":
+            from behavtrack.io.nwb import is_behavtrack_nwb, load_nwb_session
+
+            if is_behavtrack_nwb(p):  # an archived session: its arena, events and metadata
+                nwb = load_nwb_session(p)
+                meta = {k: v for k, v in nwb.meta.items() if k != "nwb_file"}
+                files["session"] = p
+                if arena is None and nwb.arena is not None:
+                    arena = nwb.arena
+                if events is None and nwb.events is not None:
+                    events, files["events"] = nwb.events, p
+                fps = fps or nwb.meta.get("fps")
         files["pose"] = p
         if arena is not None and not isinstance(arena, Arena):
             files["arena"] = Path(arena)
@@ -311,7 +325,10 @@ def _resolve_input(pose: Any, arena: Any, events: Any, fps: float | None,
                          "drop --fps or fix the file")
     if not ds.attrs.get("fps"):
         raise InputError(ds.attrs.get("source_file", "pose"), "has no frame rate (the file "
-                         "does not store one)", "give --fps, or an arena with fps:")
+                         "does not store one, and no sidecar or video of the same name is "
+                         "beside it)", "give --fps, or an arena with fps:")
+    check_fps(float(ds.attrs["fps"]), ds.attrs.get("source_file", "pose"))
+    ds = check_analysable(ds, individuals=individuals)
     if events is not None and not isinstance(events, pd.DataFrame):
         files["events"] = Path(events)
     ev, _ = _as_events(events, float(ds.attrs["fps"]))
@@ -329,6 +346,7 @@ def classify_session(
     fps: float | None = None,
     png: bool = True,
     aliases: dict[str, str] | None = None,
+    individuals: Sequence[str] | None = None,
 ) -> ClassifyResult:
     """Classify one session and write its classify output folder.
 
@@ -359,6 +377,9 @@ def classify_session(
         Also draw ``ethogram.png``.
     aliases
         Extra body-part aliases for the pose file (name in the file -> canonical name).
+    individuals
+        The two animals to analyse, as named in the pose file; needed when it has more
+        than two (:func:`behavtrack.io.pose.check_analysable`).
 
     Returns
     -------
@@ -390,7 +411,8 @@ def classify_session(
         if isinstance(model, (str, os.PathLike)):
             model_path = Path(model)
             model = load_model(model)
-        ds, arena, ev, meta, files = _resolve_input(pose, arena, events, fps, aliases)
+        ds, arena, ev, meta, files = _resolve_input(pose, arena, events, fps, aliases,
+                                                    individuals)
         fps_ = float(ds.attrs["fps"])
         n = int(ds.sizes["time"])
         ds, notes = name_by_arena(ds, arena)
@@ -473,24 +495,13 @@ def classify_session(
             bar.close()
 
 
-@contextlib.contextmanager
-def _staged(out: Path) -> Iterator[Path]:
+def _staged(out: Path) -> contextlib.AbstractContextManager[Path]:
     """Write into a hidden folder next to ``out``; move the files into ``out`` at the end.
 
-    Either every output of a run lands in ``out`` or, when writing fails, none does.
+    Either every output of a run lands in ``out`` or, when writing fails, none does; staging
+    folders of killed runs are removed (:func:`behavtrack.files.staged_folder`).
     """
-    out.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        yield stage
-        out.mkdir(exist_ok=True)
-        written = {f.name for f in stage.iterdir()}
-        for name in set(OUTPUT_FILES) - written:  # e.g. a PNG of an earlier run
-            (out / name).unlink(missing_ok=True)
-        for f in stage.iterdir():
-            os.replace(f, out / f.name)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
+    return staged_folder(out, OUTPUT_FILES)
 
 
 def _chosen_proba(p: np.ndarray) -> np.ndarray | None:
@@ -569,13 +580,16 @@ def _training_features(ds: xr.Dataset, arena: Arena | None, events: pd.DataFrame
 
 
 def load_labeled_session(folder: str | os.PathLike,
-                         aliases: dict[str, str] | None = None) -> LabeledSession:
+                         aliases: dict[str, str] | None = None,
+                         individuals: Sequence[str] | None = None) -> LabeledSession:
     """Features and truth of a labelled session folder (``labels.csv`` or ``bouts.csv``)."""
+    from behavtrack.io.pose import check_analysable, require_fps
     from behavtrack.io.session import load_session
 
     folder = Path(folder)
     sess = load_session(folder)
-    ds = sess.load_pose(aliases=aliases)
+    ds = check_analysable(sess.load_pose(aliases=aliases), individuals=individuals)
+    require_fps(ds)
     feats = _training_features(ds, sess.arena, sess.events)
     inds = feats.attrs["individuals"]
     truth = _truth_from_session(sess, folder, inds, feats.attrs["n_frames"], feats.attrs["fps"])
@@ -663,7 +677,8 @@ def labeled_from_boris(boris: str | os.PathLike, pose: str | os.PathLike,
                        *, fps: float | None = None,
                        aliases: dict[str, str] | None = None,
                        mutual: Sequence[str] = MUTUAL_BEHAVIORS,
-                       notes: list[str] | None = None) -> LabeledSession:
+                       notes: list[str] | None = None,
+                       individuals: Sequence[str] | None = None) -> LabeledSession:
     """Return a labelled session from a BORIS export and the pose of the same video.
 
     Parameters
@@ -683,16 +698,21 @@ def labeled_from_boris(boris: str | os.PathLike, pose: str | os.PathLike,
         Behaviours of the pair (see :func:`boris_frame_labels`).
     notes
         A list that receives remarks (labels cut at the end of the pose).
+    individuals
+        The two animals to train on, as named in the pose file; needed when it has more
+        than two.
 
     """
     from behavtrack.io.boris import load_boris
-    from behavtrack.io.pose import load_pose
+    from behavtrack.io.pose import check_analysable, load_pose
 
     arena = _as_arena(arena)
     ds = load_pose(pose, fps=fps, arena=arena, aliases=aliases)
     if not ds.attrs.get("fps"):
-        raise InputError(pose, "has no frame rate (the file does not store one)",
+        raise InputError(pose, "has no frame rate (the file does not store one, and no "
+                         "sidecar or video of the same name is beside it)",
                          "give --fps (fps= in Python), or an arena with fps:")
+    ds = check_analysable(ds, individuals=individuals)
     rate = float(ds.attrs["fps"])
     ev, _ = _as_events(events, rate)
     feats = _training_features(ds, arena, ev)
@@ -705,13 +725,15 @@ def labeled_from_boris(boris: str | os.PathLike, pose: str | os.PathLike,
     return LabeledSession(name, feats, labels)
 
 
-def unlabeled_tables(folder: str | os.PathLike) -> list[pd.DataFrame]:
+def unlabeled_tables(folder: str | os.PathLike, aliases: dict[str, str] | None = None,
+                     individuals: Sequence[str] | None = None) -> list[pd.DataFrame]:
     """Per-animal feature tables of a session folder (no labels needed), for EM."""
     from behavtrack.features import compute_features
+    from behavtrack.io.pose import check_analysable
     from behavtrack.io.session import load_session
 
     sess = load_session(folder)
-    ds = sess.load_pose()
+    ds = check_analysable(sess.load_pose(aliases=aliases), individuals=individuals)
     ev = sess.events
     if ev is None and sess.arena is not None and ds.attrs.get("fps"):
         ev = detect_pokes(_clean_for_pokes(ds, sess.arena), sess.arena)
@@ -783,6 +805,7 @@ def train_model(
     quiet: bool = False,
     unlabeled: Sequence[str | os.PathLike] = (),
     aliases: dict[str, str] | None = None,
+    individuals: Sequence[str] | None = None,
 ) -> Any:
     """Train a classifier on labelled sessions, measure it on held-out sessions, save it as JSON.
 
@@ -821,6 +844,9 @@ def train_model(
         (``em_iter > 0``; gaussian only).
     aliases
         Extra body-part aliases for the sessions' pose files.
+    individuals
+        The two animals to train on in each session folder, as named in its pose file;
+        needed for poses of more than two.
 
     Returns
     -------
@@ -840,7 +866,8 @@ def train_model(
                          "drop em_iter, or use classifier='gaussian'")
     if out is not None and Path(out).is_dir():  # checked before the work
         raise InputError(out, "is a folder, not a model file", "give a path ending in .json")
-    sessions = [s if isinstance(s, LabeledSession) else load_labeled_session(s, aliases)
+    sessions = [s if isinstance(s, LabeledSession)
+                else load_labeled_session(s, aliases, individuals)
                 for s in progress(list(labeled), desc="features", quiet=quiet, unit="session")]
     if not sessions:
         raise InputError("labeled", "no labelled sessions given")
@@ -852,7 +879,7 @@ def train_model(
             if names.count(s.name) > 1:
                 s.name = f"{s.name}#{seen[s.name]}"
     sessions.sort(key=lambda s: s.name)
-    extra = [unlabeled_tables(p) for p in unlabeled] if em_iter else []
+    extra = [unlabeled_tables(p, aliases, individuals) for p in unlabeled] if em_iter else []
     extra_x = [x for tables in extra for x in tables]
 
     def make() -> Any:
