@@ -64,3 +64,19 @@ def test_batch_writes_nwb_files_and_adds_them_without_reclassifying(archived, tm
     assert [f.name for f in files] == ["pair02_day05.nwb"] and is_behavtrack_nwb(files[0])
     # up to date: the NWB file was added, the classification was not redone
     assert (out / "sessions" / "pair02" / "day05" / "ethogram.csv").stat().st_mtime_ns == record
+
+
+def test_review_opens_an_nwb_file_and_saves_corrections_beside_it(archived):
+    from behavtrack.napari.editing import BoutEditor
+    from behavtrack.napari.session import load_review_session, save_reviewed_bouts
+
+    sess = load_review_session(archived["nwb"])
+    bouts = pd.read_csv(archived["classified"] / "bouts.csv")
+    assert len(sess.bouts) == len(bouts) and sess.arena is not None and sess.pose is not None
+    assert sess.individuals == ["mouse1", "mouse2"]
+    ed = BoutEditor(sess.bouts, sess.fps, sess.n_frames, sess.individuals)
+    ed.relabel("mouse1", 5, "approach")
+    before = archived["nwb"].read_bytes()
+    path = save_reviewed_bouts(sess, ed.bouts)
+    assert path == archived["nwb"].parent / f"{archived['nwb'].stem}_review" / "bouts.csv"
+    assert archived["nwb"].read_bytes() == before  # the archive is not rewritten

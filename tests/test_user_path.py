@@ -84,7 +84,13 @@ def test_classify_after_track_finds_the_frame_rate_of_tracking_json(openfield: P
                  "--out", str(tmp_path / "c")]) == 0
     meta = json.loads((tmp_path / "c" / "session.json").read_text())
     assert meta["fps"] == pytest.approx(report["fps"])
+    # names are consistent: tracking.json, the pose file (info), the classify output
+    assert report["individuals"] == ["mouse1"]
+    assert [str(i) for i in ds["individual"].values] == ["mouse1"]
+    assert meta["individuals"] == ["mouse1"]
     capsys.readouterr()
+    assert main(["info", str(tmp_path / "t" / "m3v1mp4.h5")]) == 0
+    assert "individuals: 1 (mouse1)" in capsys.readouterr().out
 
 
 def test_info_reports_the_frame_rate_with_its_source(openfield: Path, sample_data: Path,

@@ -17,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
             "poses, arena and an ethogram timeline; correct bouts and save them."
         ),
     )
-    p.add_argument("session", nargs="?", help="session, classify output or batch session folder")
+    p.add_argument("session", nargs="?", help="session, classify output or batch session folder, "
+                   "or a .nwb export")
     for name in ("video", "pose", "bouts", "arena"):
         p.add_argument(f"--{name}", help=f"{name} file (overrides the folder's)")
     p.add_argument("--fps", type=float, help="frames per second, if nothing says")

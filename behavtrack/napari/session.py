@@ -228,8 +228,10 @@ def load_review_session(
             raise InputError(None, "nothing to open", "give a session folder or files")
         folder = Path(given[0]).parent
     folder = Path(folder)
+    if folder.is_file() and folder.suffix.lower() == ".nwb":
+        return _review_nwb(folder, video=video, fps=fps)
     if not folder.is_dir():
-        raise InputError(folder, "is not a folder", "give a session folder")
+        raise InputError(folder, "is not a folder", "give a session folder or a .nwb export")
     meta = _read_json(folder / "session.json") if (folder / "session.json").is_file() else {}
     base = _source_session(folder, meta) if pose is None or video is None else None
 
@@ -314,6 +316,31 @@ def load_review_session(
     )
 
 
+def _review_nwb(path: Path, video: str | os.PathLike | None = None,
+                fps: float | None = None) -> ReviewSession:
+    """Open a behavtrack NWB export as a review session (pose, bouts, events, arena).
+
+    Corrected bouts are saved in the folder ``<stem>_review`` beside the file (an NWB file is
+    an archive: it is not rewritten).
+    """
+    from behavtrack.io.nwb import load_nwb_session
+
+    s = load_nwb_session(path)
+    named = s.meta.get("video") or (s.meta.get("files") or {}).get("video")
+    video_path = Path(video) if video is not None else None
+    if video_path is None and named and (path.parent / Path(str(named)).name).is_file():
+        video_path = path.parent / Path(str(named)).name
+    if video_path is not None and not video_path.is_file():
+        raise InputError(video_path, "no such video", "check the path")
+    rate = float(fps or s.pose.attrs.get("fps") or s.meta.get("fps"))
+    return ReviewSession(
+        folder=path.parent / f"{path.stem}_review", meta=dict(s.meta), fps=rate,
+        n_frames=int(s.pose.sizes["time"]), pose=s.pose, pose_path=path, video_path=video_path,
+        bouts=s.bouts if s.bouts is not None else pd.DataFrame(columns=BOUT_COLUMNS),
+        arena=s.arena, events=s.events, given={"nwb": str(path)},
+    )
+
+
 def save_reviewed_bouts(
     session: ReviewSession, bouts: pd.DataFrame, path: str | os.PathLike | None = None,
     fill: str = "other",
@@ -328,6 +355,7 @@ def save_reviewed_bouts(
     from behavtrack.napari.editing import labels_from_bouts
 
     path = Path(path) if path is not None else session.folder / "bouts.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)  # e.g. the review folder of an NWB file
     media = session.video_path.name if session.video_path is not None else ""
     write_bouts_csv(bouts, path, session.fps, observation_id=session.name, media_file=media)
     labels_path = session.folder / "labels.csv"

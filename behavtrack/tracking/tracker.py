@@ -358,7 +358,7 @@ def _write_tracks(
     from behavtrack.tracking._dlc_files import dlc_values, write_dlc_csv, write_dlc_h5
 
     values = dlc_values(position, confidence)
-    inds = None if len(individuals) == 1 else list(individuals)
+    inds = list(individuals)  # always the multi-animal layout: the names survive a reread
     with atomic_path(h5) as tmp:
         write_dlc_h5(tmp, values, SCORER, keypoints, inds)
     if csv is not None:
@@ -369,9 +369,10 @@ def _write_tracks(
 def save_tracks(ds: xr.Dataset, h5: str | os.PathLike, csv: str | os.PathLike | None) -> None:
     """Write a poses Dataset as DeepLabCut .h5 (and .csv), each atomically.
 
-    One individual is written in the single-animal layout, several in the multi-animal
-    layout (with the ``individuals`` header row), both as DeepLabCut writes them (the
-    layout pandas gives movement's ``to_dlc_style_df``; scorer ``behavtrack-builtin``).
+    The multi-animal layout (with the ``individuals`` header row) is written even for one
+    animal, so that its name (``mouse1``) is what ``info``, ``classify`` and napari read back,
+    as ``tracking.json`` says; DeepLabCut writes it so (the layout pandas gives movement's
+    ``to_dlc_style_df``; scorer ``behavtrack-builtin``).
     """
     pos = ds.position.transpose("time", "space", "keypoint", "individual").values
     conf = ds.confidence.transpose("time", "keypoint", "individual").values
