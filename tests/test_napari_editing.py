@@ -248,7 +248,7 @@ def test_module_entry_point_rejects_bad_input_without_a_window(tmp_path, capsys)
 
     assert main([str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.endswith("missing: is not a folder (give a session folder)")
+    assert err.endswith("missing: is not a folder (give a session folder or a .nwb export)")
     assert len(err.splitlines()) == 1
 
 
@@ -361,7 +361,7 @@ def test_review_command_bad_input_and_missing_napari(tmp_path, capsys, monkeypat
     assert main(["review", str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err.strip()
     assert err == (f"behavtrack review: error: {tmp_path / 'missing'}: is not a folder "
-                   "(give a session folder)")
+                   "(give a session folder or a .nwb export)")
     sim = write_session(simulate_session(duration_s=2.0, seed=1), tmp_path / "sim")
     monkeypatch.setitem(sys.modules, "napari", None)  # as if napari were not installed
     assert main(["review", str(sim)]) == 2
