@@ -125,3 +125,11 @@ def test_train_with_an_unknown_subject_shows_the_subject_map(tmp_path, capsys):
                  "interact=interaction", "--out", str(tmp_path / "m.json")]) == 2
     err = capsys.readouterr().err.strip()
     assert "['mouse9']" in err and "['adult', 'juvenile']" in err and "--subject-map" in err
+
+
+def test_quiet_is_accepted_after_the_command_too(tmp_path, capsys):
+    assert main(["classify", str(B / "pose_dlc.csv"), "--fps", "30", "--out",
+                 str(tmp_path / "o"), "-q"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and "%|" not in captured.err
+    assert main(["info", str(B / "pose_dlc.csv"), "--fps", "30", "-q"]) == 0

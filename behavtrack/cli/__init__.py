@@ -54,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _COMMANDS:
         importlib.import_module(f"behavtrack.cli.{name}").register(sub)
+    for command in sub.choices.values():  # -q also after the command (SUPPRESS keeps one before)
+        if "-q" not in command._option_string_actions:
+            command.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                                 help="no progress bars or stage messages")
     return parser
 
 
