@@ -334,3 +334,20 @@ def test_pickled_metadata_with_a_global_is_refused(tmp_path):
         t.attrs["values_block_0_kind"] = np.bytes_(pickle.dumps(os.system, protocol=0))
     with pytest.raises(InputError, match="refusing to load"):
         load_pose(p)
+
+
+@pytest.mark.parametrize("name", ["pose/mouse_multi.csv", "pose/mouse_single.csv",
+                                  "pose/reachingDEMO_2D.h5",
+                                  "social/120637-121213/pose_dlc.csv"])
+def test_direct_deeplabcut_reader_gives_movements_dataset(sample_data, name):
+    """DLC files are read without movement.io (slow imports); the Dataset is movement's own."""
+    import xarray as xr
+    from movement.io import load_dataset
+
+    from behavtrack.io.pose import _load_raw
+
+    ours = _load_raw(sample_data / name, "auto")
+    theirs = load_dataset(sample_data / name, source_software="DeepLabCut", fps=None)
+    theirs.attrs.pop("source_file", None)
+    ours.attrs.pop("source_file", None)
+    xr.testing.assert_identical(ours, theirs)

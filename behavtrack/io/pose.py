@@ -289,11 +289,68 @@ def _infer_software(path: Path) -> str:
     raise InputError(path, f"has an unknown pose format ({suffix or 'no extension'})", hint)
 
 
-def _load_raw(path: Path, source_software: str) -> xr.Dataset:
-    """Load with movement (or the h5py DLC reader), mapping every failure to InputError."""
-    from movement.io import load_dataset
-    from movement.io.load_poses import from_dlc_style_df
+_DLC_LEVELS = ("scorer", "individuals", "bodyparts", "coords")
 
+
+def _read_dlc_csv(path: Path) -> pd.DataFrame:
+    """Read a DeepLabCut CSV into the DataFrame its ``.h5`` would hold (multi-index columns)."""
+    names: list[str] = []
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            first = line.split(",", 1)[0].strip().strip('"')
+            if first not in _DLC_LEVELS or first in names:
+                break
+            names.append(first)
+    if names[:1] != ["scorer"] or "bodyparts" not in names or names[-1:] != ["coords"]:
+        raise ValueError("the header rows are not DeepLabCut's scorer/[individuals/]"
+                         "bodyparts/coords")
+    df = pd.read_csv(path, header=list(range(len(names))))
+    df = df.set_index(df.columns[0])
+    df.index.name = None
+    df.columns = pd.MultiIndex.from_tuples(df.columns, names=names)
+    return df
+
+
+def dlc_dataset(df: pd.DataFrame, source_software: str = "DeepLabCut") -> xr.Dataset:
+    """Build movement's poses Dataset from a DeepLabCut-style DataFrame, without movement.io.
+
+    The same Dataset as ``movement.io.load_poses.from_dlc_style_df(df, fps=None)`` (a test
+    checks it is identical), without importing movement's file readers (pynwb, sleap_io,
+    zarr: over a second at every start) or running its validators.
+    """
+    names = list(df.columns.names)
+    if "bodyparts" not in names or "coords" not in names:
+        raise ValueError("columns are not DeepLabCut's scorer/bodyparts/coords levels")
+    individuals = (df.columns.get_level_values("individuals").unique().to_list()
+                   if "individuals" in names else ["individual_0"])
+    keypoints = df.columns.get_level_values("bodyparts").unique().to_list()
+    coords = df.columns.get_level_values("coords").unique().to_list()
+    if len(set(individuals)) * len(set(keypoints)) * len(coords) != df.shape[1]:
+        raise ValueError("the columns are not one of each individual x body part x coordinate")
+    tracks = df.to_numpy().reshape(  # text in a cell stays object: load_pose names it
+        (-1, len(individuals), len(keypoints), len(coords))).transpose(0, 3, 2, 1)
+    if "likelihood" in coords:
+        j = coords.index("likelihood")
+        confidence = tracks[:, j]
+        position = tracks[:, [i for i in range(len(coords)) if i != j]]
+        space = [c for c in coords if c != "likelihood"]
+    else:
+        position, space = tracks, coords
+        confidence = np.full((tracks.shape[0],) + tracks.shape[2:], np.nan)
+    if space not in (["x", "y"], ["x", "y", "z"]):
+        raise ValueError(f"coordinates {space} are not x, y (and z)")
+    n = position.shape[0]
+    return xr.Dataset(
+        {"position": (("time", "space", "keypoint", "individual"), position),
+         "confidence": (("time", "keypoint", "individual"), confidence)},
+        coords={"time": np.arange(n), "space": space, "keypoint": keypoints,
+                "individual": individuals},
+        attrs={"source_software": source_software, "ds_type": "poses", "time_unit": "frames"},
+    )
+
+
+def _load_raw(path: Path, source_software: str) -> xr.Dataset:
+    """Load with movement (or the direct DLC readers), mapping every failure to InputError."""
     suffix = _suffix(path)
     hint = "give a DeepLabCut, SLEAP, LightningPose, Anipose or NWB pose file"
     hdf5 = suffix in (".h5", ".hdf5", ".analysis.h5", ".nwb", ".slp")
@@ -319,9 +376,11 @@ def _load_raw(path: Path, source_software: str) -> xr.Dataset:
                 kind, key = _h5_kind(path)
                 if kind != "dlc":
                     raise InputError(path, "is not a DeepLabCut HDF5 table", hint)
-                return from_dlc_style_df(
-                    _read_dlc_h5(path, key), fps=None, source_software="DeepLabCut"
-                )
+                return dlc_dataset(_read_dlc_h5(path, key))
+            if software in ("DeepLabCut", "LightningPose") and suffix == ".csv":
+                return dlc_dataset(_read_dlc_csv(path), software)
+            from movement.io import load_dataset
+
             return load_dataset(path, source_software=software, fps=None)
     except InputError:
         raise
