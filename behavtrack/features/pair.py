@@ -48,7 +48,7 @@ def parse_keypoint_distance(name: str) -> tuple[str, str] | None:
 
 
 def keypoint_distances(pos: np.ndarray, keypoints: list[str], partner: np.ndarray,
-                       scale: float) -> dict[str, np.ndarray]:
+                       scale: float, rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Distances from each own keypoint to each partner keypoint, for every animal.
 
     Parameters
@@ -61,6 +61,9 @@ def keypoint_distances(pos: np.ndarray, keypoints: list[str], partner: np.ndarra
         Index of each individual's partner (``[1, 0]`` for a pair).
     scale
         Centimetres per pixel.
+    rows
+        Return the keypoint distances at these frames only (``pair_min_dist`` stays at every
+        frame); the values are those of the full computation.
 
     Returns
     -------
@@ -72,14 +75,15 @@ def keypoint_distances(pos: np.ndarray, keypoints: list[str], partner: np.ndarra
     t, k, n_ind, _ = pos.shape
     other = pos[:, :, partner]  # (T, K, I, 2)
     out: dict[str, np.ndarray] = {}
-    all_d = np.empty((k, k, t, n_ind))
+    smallest = np.full((t, n_ind), np.inf)
+    known = np.zeros((t, n_ind), dtype=bool)
     for i in range(k):
         d = np.linalg.norm(pos[:, i, None] - other, axis=-1) * scale  # (T, K, I)
-        all_d[i] = np.moveaxis(d, 1, 0)
+        finite = np.isfinite(d)
+        np.minimum(smallest, np.where(finite, d, np.inf).min(axis=1), out=smallest)
+        known |= finite.any(axis=1)
+        kept = np.moveaxis(d if rows is None else d[rows], 1, 0)  # (K, T or rows, I)
         for j in range(k):
-            out[keypoint_distance_name(keypoints[i], keypoints[j])] = all_d[i, j]
-    flat = all_d.reshape(k * k, t, n_ind)
-    known = np.isfinite(flat).any(axis=0)
-    out["pair_min_dist"] = np.where(known, np.min(np.where(np.isfinite(flat), flat, np.inf),
-                                                  axis=0), np.nan)
+            out[keypoint_distance_name(keypoints[i], keypoints[j])] = kept[j]
+    out["pair_min_dist"] = np.where(known, smallest, np.nan)
     return out

@@ -192,6 +192,7 @@ def compute_features(
     window_s: Sequence[float] = DEFAULT_WINDOWS_S,
     window_stats: Sequence[str] = WINDOW_STATS,
     px_per_cm: float | None = None,
+    rows: Sequence[int] | np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Per-frame, per-animal features of a pose (the table :data:`FEATURES`).
 
@@ -224,6 +225,14 @@ def compute_features(
         Window lengths (s) and statistics used with a list of ``windows``.
     px_per_cm
         Scale to use instead of the arena's or the estimate.
+    rows
+        Return the table at these frames only (sorted, unique frame indices), e.g. the frames
+        a classifier evaluates
+        (:meth:`behavtrack.strategies.hybrid.HybridHMMClassifier.emission_rows`). Every
+        feature is still computed from the whole recording, so a row holds the values the
+        full table has at that frame, bit for bit; only the table is smaller. ``attrs``
+        then also holds ``tracked_frames``, the ``(n_frames, individual)`` mask of frames
+        where each animal is tracked.
 
     Returns
     -------
@@ -232,7 +241,7 @@ def compute_features(
         order, then the keypoint distances and window statistics. ``attrs`` holds ``fps``,
         ``px_per_cm``, ``scale_source``, ``body_axis``, ``skipped`` (feature groups not
         computed, with the reason), ``clean`` (the cleaning report), ``notes`` and
-        ``n_frames``.
+        ``n_frames`` (of the recording).
 
     Examples
     --------
@@ -296,6 +305,7 @@ def compute_features(
         cols["turn_rate"] = np.full((n, n_ind), np.nan)
     partner = None
     dists: dict[str, np.ndarray] = {}
+    subset: set[str] = set()  # columns already at ``rows`` only
     if n_ind == 2:
         partner = np.array([1, 0])
         pn, pc = nose_s[:, partner], center_s[:, partner]
@@ -305,7 +315,13 @@ def compute_features(
             [approach_velocity(center_s[:, j], pc[:, j], fps) for j in range(2)], 1) * sc
         cols["facing_partner"] = facing_angle(head, nose_s, pn)
         cols["partner_speed"] = cols["speed"][:, partner]
-        dists = keypoint_distances(pos, keypoints, partner, sc)
+        # keypoint distances with window statistics are needed at every frame
+        dist_rows = (None if rows is None or any(str(b).startswith("dist__") for b in
+                                                 _window_spec(windows, window_s, window_stats))
+                     else _frame_rows(rows, n))
+        dists = keypoint_distances(pos, keypoints, partner, sc, rows=dist_rows)
+        if dist_rows is not None:
+            subset.update(k for k in dists if k != "pair_min_dist")
         cols["pair_min_dist"] = dists.pop("pair_min_dist")
         cdist = pair_distance(center_s, pc) * sc
         cols["centroid_dist"] = cdist
@@ -372,21 +388,28 @@ def compute_features(
         skipped["events"] = "no events"
     order = [f for f in FEATURE_NAMES if f in cols] + list(dists)
     cols.update(dists)
+    at = _frame_rows(rows, n)
     for base, stats in _window_spec(windows, window_s, window_stats).items():
         if base not in cols:
             continue
-        table = window_table(cols[base], fps, stats)
+        table = window_table(cols[base], fps, stats, rows=at)
         for w in sorted({w for ws in stats.values() for w in ws}):
             for st in WINDOW_STATS:
                 if (st, w) in table:
                     name = window_name(base, st, w)
                     cols[name] = table[(st, w)]
+                    subset.add(name)
                     order.append(name)
-    index = pd.MultiIndex.from_product([inds, np.arange(n)], names=["individual", "frame"])
-    data = np.empty((len(order), n_ind, n))  # one block: no copy when the frame is built
+    frames = np.arange(n) if at is None else at
+    index = pd.MultiIndex.from_product([inds, frames], names=["individual", "frame"])
+    # one block: no copy when the frame is built
+    data = np.empty((len(order), n_ind, len(frames)))
     for i, k in enumerate(order):
-        data[i] = np.asarray(cols[k], dtype=float).T
+        v = np.asarray(cols[k], dtype=float)
+        data[i] = (v if at is None or k in subset else v[at]).T
     df = pd.DataFrame(data.reshape(len(order), -1).T, index=index, columns=order, copy=False)
+    if at is not None:
+        df.attrs["tracked_frames"] = cols["tracked"] > 0.5
     df.attrs.update(
         fps=fps, n_frames=int(n), individuals=inds, px_per_cm=float(px_per_cm),
         scale_source=scale_source, skipped=skipped, notes=notes,
@@ -394,6 +417,19 @@ def compute_features(
         clean=report.to_dict() if report else None,
     )
     return df
+
+
+def _frame_rows(rows: Sequence[int] | np.ndarray | None, n: int) -> np.ndarray | None:
+    """Return the checked frame indices of ``rows`` (``None`` stays ``None``)."""
+    if rows is None:
+        return None
+    at = np.asarray(rows)
+    if at.ndim != 1 or (at.size and (not np.issubdtype(at.dtype, np.integer)
+                                     or at.min() < 0 or at.max() >= n
+                                     or (np.diff(at) <= 0).any())):
+        raise InputError("rows", f"must be sorted, unique frame indices in 0..{n - 1}",
+                         "pass e.g. model.emission_rows(n_frames, fps)")
+    return at.astype(np.intp)
 
 
 def _axis_confident(conf: np.ndarray, keypoints: list[str], front: str | None,

@@ -71,8 +71,15 @@ def _window_sums(cs: np.ndarray, w: int) -> np.ndarray:
     return out
 
 
-def window_table(values: np.ndarray, fps: float, spec: dict[str, Sequence[float]]
-                 ) -> dict[tuple[str, float], np.ndarray]:
+def _window_sums_at(cs: np.ndarray, w: int, rows: np.ndarray) -> np.ndarray:
+    """:func:`_window_sums` at the frames ``rows`` only (the same arithmetic, so equal)."""
+    n = len(cs) - 1
+    half = w // 2
+    return cs[np.minimum(rows + half + 1, n)] - cs[np.maximum(rows - half, 0)]
+
+
+def window_table(values: np.ndarray, fps: float, spec: dict[str, Sequence[float]],
+                 rows: np.ndarray | None = None) -> dict[tuple[str, float], np.ndarray]:
     """Several window statistics of one feature at once (cumulative sums shared).
 
     Parameters
@@ -83,11 +90,15 @@ def window_table(values: np.ndarray, fps: float, spec: dict[str, Sequence[float]
         Frames per second.
     spec
         stat -> window lengths in seconds, e.g. ``{"mean": [0.333, 1.0], "max": [1.0]}``.
+    rows
+        Frames (sorted indices into ``time``) at which to return the statistics; ``None``:
+        every frame. The values at a frame are those of the full computation, bit for bit.
 
     Returns
     -------
     dict
-        ``(stat, window_s)`` -> array of the shape of ``values``.
+        ``(stat, window_s)`` -> array of the shape of ``values`` (first axis ``len(rows)``
+        with ``rows``).
 
     """
     v = np.asarray(values, dtype=float)
@@ -97,6 +108,19 @@ def window_table(values: np.ndarray, fps: float, spec: dict[str, Sequence[float]
     out: dict[tuple[str, float], np.ndarray] = {}
     if len(v) == 0:
         return {(st, w): v.copy() for st, ws in spec.items() for w in ws}
+    if rows is None:
+        sums = _window_sums
+
+        def at(a: np.ndarray) -> np.ndarray:
+            return a
+    else:
+        rows = np.asarray(rows, dtype=np.intp)
+
+        def sums(cs: np.ndarray, w: int) -> np.ndarray:
+            return _window_sums_at(cs, w, rows)
+
+        def at(a: np.ndarray) -> np.ndarray:
+            return a[rows]
     ok = np.isfinite(v)
     zero = np.zeros((1,) + v.shape[1:])
     x = np.where(ok, v, 0.0)
@@ -109,26 +133,26 @@ def window_table(values: np.ndarray, fps: float, spec: dict[str, Sequence[float]
     with np.errstate(invalid="ignore", divide="ignore"):
         for w_s in windows:
             w = _window_frames(w_s, fps)
-            cnt = _window_sums(cs_n, w)
+            cnt = sums(cs_n, w)
             some = cnt > 0
             denom = np.maximum(cnt, 1)
             mean = None
             if w_s in spec.get("mean", ()) or w_s in spec.get("std", ()):
-                mean = _window_sums(cs_x, w) / denom
+                mean = sums(cs_x, w) / denom
             if w_s in spec.get("mean", ()):
                 out[("mean", w_s)] = np.where(some, mean, np.nan)
             if w_s in spec.get("std", ()):
-                var = np.maximum(_window_sums(cs_x2, w) / denom - mean ** 2, 0.0)
+                var = np.maximum(sums(cs_x2, w) / denom - mean ** 2, 0.0)
                 out[("std", w_s)] = np.where(some, np.sqrt(var), np.nan)
             if w_s in spec.get("min", ()):
                 if lo is None:
                     lo = np.where(ok, v, np.inf)
-                m = minimum_filter1d(lo, w, axis=0, mode="nearest")
+                m = at(minimum_filter1d(lo, w, axis=0, mode="nearest"))
                 out[("min", w_s)] = np.where(some, m, np.nan)
             if w_s in spec.get("max", ()):
                 if hi is None:
                     hi = np.where(ok, v, -np.inf)
-                m = maximum_filter1d(hi, w, axis=0, mode="nearest")
+                m = at(maximum_filter1d(hi, w, axis=0, mode="nearest"))
                 out[("max", w_s)] = np.where(some, m, np.nan)
     return out
 

@@ -38,8 +38,11 @@ import xarray as xr
 
 from behavtrack.errors import InputError
 from behavtrack.files import atomic_path, require_file
+from behavtrack.io._xarray import defer_dask
 from behavtrack.io.aliases import canonical_names
 from behavtrack.io.framerate import FoundFps, check_fps, fps_beside, pose_stem
+
+defer_dask()  # no import of dask.array at the first Dataset (see behavtrack.io._xarray)
 
 __all__ = [
     "POSE_SUFFIXES",

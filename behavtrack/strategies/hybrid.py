@@ -169,9 +169,10 @@ class HybridHMMClassifier(BaseEstimator):
     emission_hz
         When decoding, the trees are evaluated on every k-th frame, k the largest whole number
         keeping at least this rate (``None``: every frame), and the log-posteriors of the
-        frames between are interpolated. Features are smoothed over 0.2 s, so at 30 fps this
-        halves the cost and changed under 1 % of the decoded frames on the real recordings,
-        with the same accuracy.
+        frames between are interpolated. Features are smoothed over 0.2 s: at 30 fps, 5 Hz
+        (every 6th frame) changed 0.25 % of the decoded frames of unseen simulated sessions
+        against 15 Hz (every other frame), at the same accuracy on them and on the real
+        recordings (``benchmarks/bench_emission_rate.py``), for a third of the tree work.
     random_state
         Seed of the trees' feature subsampling and of the inner folds.
 
@@ -215,7 +216,7 @@ class HybridHMMClassifier(BaseEstimator):
         inner_folds: int = 3,
         mutual: Sequence[str] = ("interaction",),
         max_train_frames: int = 40000,
-        emission_hz: float | None = 15.0,
+        emission_hz: float | None = 5.0,
         random_state: int = 0,
     ) -> None:
         self.features = features
@@ -490,22 +491,57 @@ class HybridHMMClassifier(BaseEstimator):
         if not hasattr(self, "emission_"):
             raise InputError("model", "is not fitted", "call fit() or load a model file")
 
-    def frame_proba(self, X: pd.DataFrame, fps: float | None = None) -> np.ndarray:
+    def emission_rows(self, n_frames: int, fps: float | None = None) -> np.ndarray:
+        """Return the frames whose features the trees evaluate, of a recording of ``n_frames``.
+
+        Every k-th frame (k = ``fps // emission_hz``) and the last; every frame when
+        ``emission_hz`` is ``None`` or the rate is not above it. Give them to
+        :func:`behavtrack.features.compute_features` (``rows=``) to compute the table at these
+        frames only: decoding it (``n_frames=``) gives what the full table gives.
+
+        Examples
+        --------
+        >>> HybridHMMClassifier(emission_hz=10.0).emission_rows(8, fps=30.0).tolist()
+        [0, 3, 6, 7]
+
+        """
+        n = int(n_frames)
+        rate = fps or getattr(self, "fps_", None)
+        step = (int(float(rate) // float(self.emission_hz))
+                if rate and self.emission_hz else 1)
+        if step <= 1 or n < 3:
+            return np.arange(n)
+        return np.unique(np.concatenate([np.arange(0, n, step), [n - 1]]))
+
+    def frame_proba(self, X: pd.DataFrame, fps: float | None = None,
+                    n_frames: int | None = None) -> np.ndarray:
         """Per-frame posteriors of the trees alone (no temporal model), in ``behaviors_``.
 
         With ``emission_hz`` and a frame rate above it (``fps``, else ``X.attrs["fps"]``),
-        the trees see every k-th frame and the log-posteriors between are interpolated.
+        the trees see every k-th frame (:meth:`emission_rows`) and the log-posteriors between
+        are interpolated. ``n_frames``: ``X`` holds only some frames of a recording of this
+        many (its index gives them, as ``compute_features(rows=...)`` returns them); the
+        result has ``n_frames`` rows.
         """
         self._check_fitted()
         m = self._matrix(X)
         rate = fps or (X.attrs.get("fps") if isinstance(X, pd.DataFrame) else None)
-        step = (int(float(rate) // float(self.emission_hz))
-                if rate and self.emission_hz else 1)
-        if step <= 1 or len(m) < 3:
-            return self.emission_.predict_proba(m)
-        rows = np.unique(np.concatenate([np.arange(0, len(m), step), [len(m) - 1]]))
-        logp = np.log(np.clip(self.emission_.predict_proba(m[rows]), _FLOOR, 1.0))
-        frames = np.arange(len(m))
+        n = len(m) if n_frames is None else int(n_frames)
+        if n != len(m):
+            index = X.index
+            rows = np.asarray(index.get_level_values("frame") if "frame" in index.names
+                              else index, dtype=np.intp)
+            if len(rows) != len(m) or (len(rows) and (rows[0] != 0 or rows[-1] != n - 1)):
+                raise InputError("X", f"holds {len(m)} rows but n_frames is {n}; its frame "
+                                 "index must run from 0 to n_frames - 1",
+                                 "compute it with rows=model.emission_rows(n_frames, fps)")
+        else:
+            rows = self.emission_rows(n, rate)
+            if len(rows) == n:
+                return self.emission_.predict_proba(m)
+            m = m[rows]
+        logp = np.log(np.clip(self.emission_.predict_proba(m), _FLOOR, 1.0))
+        frames = np.arange(n)
         full = np.column_stack([np.interp(frames, rows, logp[:, j])
                                 for j in range(logp.shape[1])])
         p = np.exp(full - full.max(axis=1, keepdims=True))
@@ -530,12 +566,16 @@ class HybridHMMClassifier(BaseEstimator):
         """
         return self.decode_group([X], fps)[0]
 
-    def decode_group(self, tables: Sequence[pd.DataFrame], fps: float | None = None
-                     ) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Decode the animals of one session together (mutual behaviours pooled for a pair)."""
+    def decode_group(self, tables: Sequence[pd.DataFrame], fps: float | None = None,
+                     n_frames: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Decode the animals of one session together (mutual behaviours pooled for a pair).
+
+        ``n_frames``: the tables hold only some frames of a recording of this many (see
+        :meth:`frame_proba`); labels and posteriors are returned for every frame.
+        """
         self._check_fitted()
         tables = list(tables)
-        probas = [self.frame_proba(x, fps) for x in tables]
+        probas = [self.frame_proba(x, fps, n_frames) for x in tables]
         if len(tables) == 2:
             probas = self._pool_groups(probas, [0, 0])
         allowed = np.array([b not in getattr(self, "dropped_", ()) for b in self.behaviors_])

@@ -198,6 +198,10 @@ def classify_features(features: pd.DataFrame, model: Any
     :meth:`behavtrack.strategies.hybrid.HybridHMMClassifier.decode_group`). Frames where the
     animal is not tracked at all are labelled ``other`` with NaN posteriors.
 
+    A table computed at some frames only (``compute_features(rows=model.emission_rows(...))``,
+    ``attrs`` with ``n_frames`` and ``tracked_frames``) is decoded to every frame of the
+    recording, as the full table would be.
+
     Returns
     -------
     labels, proba, notes
@@ -205,6 +209,12 @@ def classify_features(features: pd.DataFrame, model: Any
 
     """
     notes: list[str] = []
+    tracked_frames = features.attrs.get("tracked_frames")
+    n_frames = int(features.attrs["n_frames"]) if tracked_frames is not None else None
+    if n_frames is not None and not hasattr(model, "emission_rows"):
+        raise InputError("features", "holds some frames only (computed with rows=), which "
+                         f"a {type(model).__name__} cannot decode",
+                         "compute the features at every frame")
     skipped = features.attrs.get("skipped", {})
     drop = []
     if "geometry" in skipped and "waiting" in model.behaviors_:
@@ -241,9 +251,13 @@ def classify_features(features: pd.DataFrame, model: Any
     if m is None:  # nothing but "other" can be told apart
         decoded = []
         for x in tables:
-            p = np.zeros((len(x), len(BEHAVIORS)))
+            n_x = len(x) if n_frames is None else n_frames
+            p = np.zeros((n_x, len(BEHAVIORS)))
             p[:, BEHAVIORS.index("other")] = 1.0
-            decoded.append((np.full(len(x), "other", dtype=object), p))
+            decoded.append((np.full(n_x, "other", dtype=object), p))
+    elif n_frames is not None:
+        decoded = [(lab, _reorder(p, m.behaviors_))
+                   for lab, p in m.decode_group(tables, fps, n_frames=n_frames)]
     elif hasattr(m, "decode_group"):
         decoded = [(lab, _reorder(p, m.behaviors_)) for lab, p in m.decode_group(tables, fps)]
     else:
@@ -252,9 +266,13 @@ def classify_features(features: pd.DataFrame, model: Any
             lab, p = m.decode(x, fps=fps)
             decoded.append((lab, _reorder(p, m.behaviors_)))
     labels, proba = {}, {}
-    for ind, x, (lab, p) in zip(inds, tables, decoded, strict=True):
-        if "tracked" in x.columns:
+    for j, (ind, x, (lab, p)) in enumerate(zip(inds, tables, decoded, strict=True)):
+        lost = None
+        if tracked_frames is not None:
+            lost = ~np.asarray(tracked_frames)[:, j]
+        elif "tracked" in x.columns:
             lost = x["tracked"].to_numpy() < 0.5
+        if lost is not None:
             if lost.any():
                 lab = lab.copy()
                 lab[lost] = "other"
@@ -288,7 +306,7 @@ def _resolve_input(pose: Any, arena: Any, events: Any, fps: float | None,
         if p.is_dir():
             from behavtrack.io.session import load_session
 
-            sess = load_session(p)
+            sess = load_session(p, labels=False)  # the frame labels are not used here
             meta = dict(sess.meta or {})
             files["session"] = p
             if arena is None and sess.arena is not None:
@@ -434,7 +452,10 @@ def classify_session(
             used_events, poke_source = pd.DataFrame(columns=EVENT_COLUMNS), "pose"
             notes.append("no events and no arena: pokes cannot be detected; events.csv is empty")
         next(steps, None)
+        # a model that evaluates some frames only gets the table at those frames
+        rows = model.emission_rows(n, fps_) if hasattr(model, "emission_rows") else None
         feats = compute_features(ds, arena, used_events if arena is not None or ev is not None
+                                 else None, rows=rows if rows is not None and len(rows) < n
                                  else None, **feature_request(model.feature_names_))
         notes += feats.attrs.get("notes", [])
         next(steps, None)
