@@ -130,3 +130,22 @@ def test_classify_does_not_read_frame_labels(tmp_path, session):
     assert (folder / "labels.csv").is_file()
     assert load_session(folder, labels=False).labels is None
     assert load_session(folder).labels is not None
+
+
+def test_a_model_file_is_parsed_once_per_process_until_it_changes(tmp_path):
+    import os
+    import shutil
+
+    from behavtrack.strategies.model_file import load_model_shared
+
+    src = Path(__file__).resolve().parents[1] / "models" / "social.json"
+    path = tmp_path / "m.json"
+    shutil.copy(src, path)
+    first = load_model_shared(path)
+    assert load_model_shared(path) is first
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # the file was rewritten
+    again = load_model_shared(path)
+    assert again is not first and again.feature_names_ == first.feature_names_
+    with pytest.raises(InputError, match="no such model file"):
+        load_model_shared(tmp_path / "missing.json")

@@ -1,4 +1,4 @@
-"""What reading a pose file imports: no dask unless a Dask array is used (a fresh process)."""
+"""What reading a pose file imports: no dask or pint unless they are used (a fresh process)."""
 
 import subprocess
 import sys
@@ -12,19 +12,25 @@ SCRIPT = """
 import sys
 from behavtrack.io.pose import load_pose
 ds = load_pose(sys.argv[1], fps=30.0)
-print("dask.array" in sys.modules, int(ds.sizes["time"]))
+print(any(m in sys.modules for m in ("dask", "pint", "sparse")), int(ds.sizes["time"]))
 import dask.array as da
 import xarray as xr
 arr = xr.DataArray(da.zeros((4, 4), chunks=2))
 print(type(arr.data).__name__, arr.chunks, xr.Dataset({"a": arr}).chunks["dim_0"])
+import numpy as np
+import pint
+q = xr.DataArray(pint.UnitRegistry().Quantity(np.arange(3.0), "m"), dims="x")
+print(type(q.data).__name__, str(q.data.units), xr.Dataset({"q": q}).q.data.magnitude.sum())
 """
 
 
-def test_loading_a_pose_file_does_not_import_dask_and_dask_arrays_still_work():
+def test_loading_a_pose_file_imports_no_dask_and_dask_and_pint_arrays_still_work():
     pytest.importorskip("dask.array")
+    pytest.importorskip("pint")
     pose = DATA / "social" / "120637-121213" / "pose_dlc.csv"
     out = subprocess.run([sys.executable, "-c", SCRIPT, str(pose)], capture_output=True,
                          text=True, check=True).stdout.split("\n")
     imported, frames = out[0].split()
     assert imported == "False" and int(frames) > 0
     assert out[1] == "Array ((2, 2), (2, 2)) (2, 2)"
+    assert out[2] == "Quantity meter 3.0"

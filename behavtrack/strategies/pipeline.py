@@ -416,7 +416,11 @@ def classify_session(
     from behavtrack.features import compute_features
     from behavtrack.features.table import feature_request
     from behavtrack.io.events import write_events
-    from behavtrack.strategies.model_file import choose_model, load_model, shipped_model_path
+    from behavtrack.strategies.model_file import (
+        choose_model,
+        load_model_shared,
+        shipped_model_path,
+    )
 
     out = Path(out_dir)
     if out.exists() and not out.is_dir():  # checked before the work
@@ -428,7 +432,7 @@ def classify_session(
         model_path = None
         if isinstance(model, (str, os.PathLike)):
             model_path = Path(model)
-            model = load_model(model)
+            model = load_model_shared(model)  # parsed once per process (batch workers)
         ds, arena, ev, meta, files = _resolve_input(pose, arena, events, fps, aliases,
                                                     individuals)
         fps_ = float(ds.attrs["fps"])
@@ -437,7 +441,7 @@ def classify_session(
         if model is None:
             name, why = choose_model(arena, int(ds.sizes.get("individual", 1)))
             model_path = shipped_model_path(name)
-            model = load_model(model_path)
+            model = load_model_shared(model_path)
             notes.insert(0, f"model: the shipped {name} model ({model_path.name}: {why})")
         if ev is not None:
             ev, ev_notes = check_events(ev, fps_, n, str(files.get("events") or "events"))
