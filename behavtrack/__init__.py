@@ -22,8 +22,9 @@ from behavtrack.errors import BehavtrackError, InputError
 
 #: The in-memory API (``import behavtrack as bt``): name -> module. Each is imported on first
 #: use, so ``import behavtrack`` stays light. Writers of output folders live in
-#: :mod:`behavtrack.export`, and the workflows (``classify_session``, ``train_model``,
-#: ``run_batch``) next to their stages.
+#: :mod:`behavtrack.export`; the workflows that read and write whole folders in
+#: :mod:`behavtrack.workflows` (``classify_session``, ``compute_stats``, ``compare``) and
+#: :mod:`behavtrack.batch`.
 _API: dict[str, str] = {
     "load_pose": "behavtrack.io.pose",
     "load_arena": "behavtrack.io.arena",

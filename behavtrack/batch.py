@@ -15,6 +15,8 @@ import glob
 import json
 import multiprocessing
 import os
+import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -34,6 +36,8 @@ from behavtrack.files import (
     progress,
     sha256,
 )
+from behavtrack.io.framerate import VIDEO_SUFFIXES
+from behavtrack.io.session import META_NAME, read_session_meta, session_files, write_session_meta
 
 __all__ = [
     "SessionJob",
@@ -43,8 +47,6 @@ __all__ = [
     "run_batch",
 ]
 
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg")
-POSE_SUFFIXES = (".h5", ".csv", ".slp", ".nwb")
 RECORD = "batch.json"
 
 
@@ -78,10 +80,10 @@ class SessionJob:
         files: list[Path] = []
         p = Path(self.path)
         if self.kind == "session":
-            for name in ("session.json", "arena.yaml", "events.csv"):
+            for name in (META_NAME, "arena.yaml", "events.csv"):
                 if (p / name).is_file():
                     files.append(p / name)
-            if (p / "session.json").is_file():  # the pose and video the run actually reads
+            if (p / META_NAME).is_file():  # the pose and video the run actually reads
                 pose, video, _ = _session_inputs(p)
                 files += [f for f in (pose, video) if f is not None]
         else:
@@ -125,14 +127,16 @@ def _session_id(path: Path, root: Path | None) -> str:
 
 def _job_for(path: Path, root: Path | None, arena: str | None, events: str | None) -> SessionJob:
     if path.is_dir():
-        if not (path / "session.json").is_file():
+        if not (path / META_NAME).is_file():
             raise InputError(path, "is a folder without session.json",
                              "give session folders, pose files, videos, or a parent folder")
         return SessionJob(_session_id(path, root), "session", str(path), arena, events)
+    from behavtrack.io.pose import POSE_SUFFIXES  # the endings load_pose reads
+
     suffix = path.suffix.lower()
     if suffix in VIDEO_SUFFIXES:
         return SessionJob(_session_id(path, root), "video", str(path), arena, events)
-    if suffix in POSE_SUFFIXES:
+    if path.name.lower().endswith(tuple(POSE_SUFFIXES)):
         return SessionJob(_session_id(path, root), "pose", str(path), arena, events)
     raise InputError(path, f"is neither a session folder, a pose file nor a video ({suffix!r})",
                      f"videos: {', '.join(VIDEO_SUFFIXES)}; poses: {', '.join(POSE_SUFFIXES)}")
@@ -207,8 +211,8 @@ def discover_jobs(
             ):
                 for p, a, e in _read_manifest(path):  # ids relative to the manifest's folder
                     jobs.append(_job_for(p, path.parent.resolve(), a or arena_s, e or events_s))
-            elif path.is_dir() and not (path / "session.json").is_file():
-                found = sorted(p.parent for p in path.rglob("session.json"))
+            elif path.is_dir() and not (path / META_NAME).is_file():
+                found = sorted(p.parent for p in path.rglob(META_NAME))
                 if not found:
                     found = sorted(p for p in path.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
                 if not found:
@@ -279,24 +283,10 @@ def is_up_to_date(job: SessionJob, out_dir: Path, model: str | None, params: dic
 def _session_inputs(folder: Path) -> tuple[Path | None, Path | None, dict[str, Any]]:
     """Pose file, video and metadata of a session folder (pose or video may be missing).
 
-    Files are looked up as :func:`behavtrack.io.session.load_session` does.
+    Files are looked up by :func:`behavtrack.io.session.session_files`.
     """
-    from behavtrack.io.session import POSE_NAMES, VIDEO_NAMES
-
-    try:
-        meta = json.loads((folder / "session.json").read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(folder / "session.json", f"is not valid JSON ({exc})",
-                         "fix or rewrite the session's metadata") from None
-    if not isinstance(meta, dict):
-        raise InputError(folder / "session.json", "must hold a JSON object ({...})")
-    files = meta.get("files") if isinstance(meta.get("files"), dict) else {}
-
-    def first(names: Iterable[str | None]) -> Path | None:
-        return next((folder / n for n in names if n and (folder / n).is_file()), None)
-
-    pose = first((meta.get("pose"), files.get("pose"), *POSE_NAMES))
-    video = first((meta.get("video"), files.get("video"), *VIDEO_NAMES))
+    meta = read_session_meta(folder)
+    pose, video = session_files(folder, meta)
     return pose, video, meta
 
 
@@ -304,7 +294,7 @@ def _process(job: SessionJob, out_dir: Path, model: str | None, stage: Callable[
              params: dict[str, Any] | None = None) -> None:
     """Track (when there is only video) and classify one job into ``out_dir``."""
     from behavtrack.io.arena import load_arena
-    from behavtrack.strategies.pipeline import classify_session
+    from behavtrack.workflows.classify import classify_session
 
     src = Path(job.path)
     arena, events, meta = job.arena, job.events, None
@@ -333,11 +323,11 @@ def _process(job: SessionJob, out_dir: Path, model: str | None, stage: Callable[
                      individuals=params.get("individuals"))
     if meta is not None and pose == out_dir / "pose.h5":
         # tracked from a session folder's video: carry the session's metadata over
-        merged = json.loads((out_dir / "session.json").read_text(encoding="utf-8"))
+        merged = read_session_meta(out_dir)
         merged.update({k: v for k, v in meta.items() if k not in merged or k in
                        ("pair", "session", "day", "progress", "source", "session_id")})
         merged["pose_source"] = "tracked"
-        atomic_write_text(out_dir / "session.json", json.dumps(merged, indent=1, default=str))
+        write_session_meta(out_dir, merged, indent=1)
 
 
 def run_session(
@@ -430,20 +420,64 @@ def _connect(scheduler: str, timeout_s: float) -> Any:
         ) from None
 
 
-#: Heavy modules a worker needs; the fork server imports them once for all workers.
+#: Modules a worker's classify job imports (its whole stack, drawn PNG included); the fork
+#: server imports them once for all workers, so no worker pays for them again.
 _WORKER_MODULES = (
+    "behavtrack.workflows.classify",
     "behavtrack.strategies.pipeline",
-    "behavtrack.tracking",
+    "behavtrack.strategies.hybrid",
+    "behavtrack.strategies.gbm_json",
+    "sklearn.ensemble._hist_gradient_boosting.predictor",
+    "hmmlearn.base",
+    "behavtrack.features.table",
     "behavtrack.io.pose",
-    "movement.io.load_poses",
+    "behavtrack.io.session",
+    "behavtrack.export.tables",
+    "behavtrack.export.raster",
+    "behavtrack.export.provenance",
+    "matplotlib.figure",
+    "matplotlib.backends.backend_agg",
 )
+#: ... and those of a video job (the built-in tracker).
+_VIDEO_MODULES = ("behavtrack.tracking",)
 
 
 def _init_worker() -> None:
-    """Give each worker process one thread for OpenCV (the processes share the cores)."""
-    import cv2
+    """Give each worker process one thread (the processes share the cores).
 
-    cv2.setNumThreads(1)
+    OpenCV, the OpenMP pools and the trees' row blocks
+    (:mod:`behavtrack.strategies.gbm_json` sizes them from OpenMP's limit) then run on one
+    core per worker instead of every worker spreading over all of them.
+    """
+    from threadpoolctl import threadpool_limits
+
+    if "cv2" in sys.modules:  # preloaded for video jobs; pose jobs never import it
+        sys.modules["cv2"].setNumThreads(1)
+    threadpool_limits(1)
+
+
+#: What the cohort statistics import (warmed up in the parent while workers start).
+_STATS_MODULES = ("behavtrack.workflows.stats", "behavtrack.learning.figures",
+                  "matplotlib.figure", "matplotlib.backends.backend_agg")
+
+
+def _import_quietly(modules: Sequence[str]) -> None:
+    """Import ``modules`` ahead of use; a failure here is left to the real import to report."""
+    import importlib
+
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - a warm-up only
+            return
+
+
+def _job_size(job: SessionJob) -> int:
+    """Bytes of the job's input files: a proxy for its run time (for the job order)."""
+    try:
+        return sum(f.stat().st_size for f in job.inputs())
+    except OSError:
+        return 0
 
 
 def _map(
@@ -464,10 +498,14 @@ def _map(
             client.close()
     elif jobs_n > 1:
         ctx = multiprocessing.get_context("forkserver")  # no fork of a threaded parent
-        ctx.set_forkserver_preload(list(_WORKER_MODULES))  # imported once, not per worker
+        videos = any(job.kind == "video" for job in jobs)
+        # imported once, not per worker
+        ctx.set_forkserver_preload(list(_WORKER_MODULES + (_VIDEO_MODULES if videos else ())))
         with ProcessPoolExecutor(max_workers=jobs_n, mp_context=ctx,
                                  initializer=_init_worker) as pool:
-            futures = [pool.submit(fn, job, **kwargs) for job in jobs]
+            # longest first, so that no worker is left with a long session at the end
+            futures = [pool.submit(fn, job, **kwargs) for job in
+                       sorted(jobs, key=_job_size, reverse=True)]
             for fut in progress(as_completed(futures), total=len(futures), desc="sessions",
                                 quiet=quiet, unit="session"):
                 yield fut.result()
@@ -546,6 +584,10 @@ def run_batch(
     model_s = str(Path(model).resolve()) if model else None
     if model_s and not Path(model_s).is_file():
         raise InputError(model, "no such model file", "give a model JSON from behavtrack train")
+    if stats and jobs > 1 and not scheduler:
+        # this process is idle while the fork server imports the workers' stack: import the
+        # statistics' modules meanwhile, on the other core, not after the sessions
+        threading.Thread(target=_import_quietly, args=(_STATS_MODULES,), daemon=True).start()
     with folder_lock(out, "behavtrack batch"):  # a second run on this --out is refused
         result = BatchResult(out_dir=out)
         for rec in _map(run_session, todo, jobs, scheduler, quiet, connect_timeout_s,
@@ -565,7 +607,7 @@ def run_batch(
         with atomic_path(out / "failures.csv") as tmp:
             failures.sort_values("session_id").to_csv(tmp, index=False)
         if stats and result.session_dirs:
-            from behavtrack.learning import compute_stats
+            from behavtrack.workflows.stats import compute_stats
 
             try:
                 compute_stats(result.session_dirs, out / "stats", quiet=quiet)

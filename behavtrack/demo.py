@@ -126,8 +126,8 @@ def run_demo(
 
     """
     from behavtrack.batch import run_batch
-    from behavtrack.compare.report import compare
     from behavtrack.simulate import simulate_cohort, write_session
+    from behavtrack.workflows.compare import compare
 
     if pairs < 1 or days < 2:
         raise InputError("--pairs/--days", f"need at least 1 pair and 2 days, got {pairs} x {days}",

@@ -69,11 +69,8 @@ def accuracy(n_sessions: int, minutes: float, tmp: Path) -> dict:
     from behavtrack.io.session import find_sessions
     from behavtrack.simulate import simulate_session, write_session
     from behavtrack.strategies import RuleClassifier, load_model
-    from behavtrack.strategies.pipeline import (
-        _sequences,
-        classify_session,
-        load_labeled_session,
-    )
+    from behavtrack.strategies.pipeline import _sequences, load_labeled_session
+    from behavtrack.workflows.classify import classify_session
 
     model = load_model()
     train = [load_labeled_session(p) for p in find_sessions(ROOT / "labeled_examples")]
@@ -117,7 +114,7 @@ def accuracy(n_sessions: int, minutes: float, tmp: Path) -> dict:
 def frame_rates(rates: tuple[float, ...], n_sessions: int, minutes: float) -> dict:
     """The shipped model (trained at 30 fps) on unseen sessions recorded at other rates."""
     from behavtrack.simulate import simulate_session
-    from behavtrack.strategies.pipeline import classify_session
+    from behavtrack.workflows.classify import classify_session
 
     out = {}
     with tempfile.TemporaryDirectory() as d:
@@ -140,7 +137,7 @@ def speed(hours: float, tmp: Path, repeats: int = 3) -> dict:
     from behavtrack.io.bouts import frames_to_bouts, write_bouts_csv
     from behavtrack.io.pose import load_pose
     from behavtrack.simulate import simulate_session, write_session
-    from behavtrack.strategies.pipeline import classify_session
+    from behavtrack.workflows.classify import classify_session
 
     sess = simulate_session(day=8, pair=20, duration_s=hours * 3600, seed=99)
     folder = write_session(sess, tmp / "speed", pose_formats=("pose.h5",), quiet=True)

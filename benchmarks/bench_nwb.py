@@ -29,7 +29,7 @@ from behavtrack.export.nwb import (
 from behavtrack.files import atomic_write_text
 from behavtrack.io.nwb import load_nwb_session
 from behavtrack.simulate import simulate_session, write_session
-from behavtrack.strategies import classify_session
+from behavtrack.workflows.classify import classify_session
 
 OUT = Path(__file__).resolve().parent / "results" / "nwb.json"
 

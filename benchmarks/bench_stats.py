@@ -33,7 +33,7 @@ os.environ.setdefault("BEHAVTRACK_QUIET", "1")
 
 from _stats_helpers import synthetic_cohort  # noqa: E402
 
-from behavtrack.learning import compute_stats  # noqa: E402
+from behavtrack.workflows.stats import compute_stats  # noqa: E402
 
 
 def bench_speed(pairs: int, sessions: int, hours: float) -> dict:
@@ -82,7 +82,8 @@ def bench_simulated(n_pairs: int = 3, n_days: int = 6, duration_s: float = 600.0
 def bench_pipeline(n_pairs: int = 3, n_days: int = 4, duration_s: float = 300.0) -> dict:
     """simulate -> train the HMM on pair 1 -> classify the other pairs -> stats vs truth."""
     from behavtrack.simulate import simulate_cohort, write_session
-    from behavtrack.strategies.pipeline import classify_session, train_model
+    from behavtrack.strategies.pipeline import train_model
+    from behavtrack.workflows.classify import classify_session
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -117,8 +118,8 @@ def bench_agents() -> dict | None:
     marl = ROOT.parent / "shared" / "data" / "marl"
     if not marl.is_dir():
         return None
-    from behavtrack.compare.agents import analyze_rollout
     from behavtrack.io.agents import load_rollouts
+    from behavtrack.learning.agents import analyze_rollout
 
     rows, times = [], []
     for cp in (0, 2000, 4000):

@@ -27,7 +27,7 @@ def main(out: Path, duration_s: float = 90.0, seed: int = 3) -> Path:
 
     from behavtrack.napari._widget import open_session
     from behavtrack.simulate import simulate_session, write_session
-    from behavtrack.strategies.pipeline import classify_session
+    from behavtrack.workflows.classify import classify_session
 
     with tempfile.TemporaryDirectory() as tmp:
         sess = simulate_session(day=8, duration_s=duration_s, seed=seed)

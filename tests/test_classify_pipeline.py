@@ -12,7 +12,8 @@ from behavtrack.files import sha256
 from behavtrack.io.bouts import BEHAVIORS, BORIS_COLUMNS
 from behavtrack.strategies import load_model
 from behavtrack.strategies.metrics import bout_scores, frame_scores
-from behavtrack.strategies.pipeline import classify_session, detect_pokes, train_model
+from behavtrack.strategies.pipeline import detect_pokes, train_model
+from behavtrack.workflows.classify import classify_session
 
 ETHOGRAM = ["frame", "time_s", "individual", "behavior", "p_approach", "p_waiting",
             "p_interaction", "p_other"]

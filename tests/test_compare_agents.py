@@ -8,8 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from behavtrack.compare.agents import analyze_rollout, grid_labels, replay_sync
-from behavtrack.learning import compute_stats
+from behavtrack.learning.agents import analyze_rollout
+from behavtrack.strategies.grid import grid_labels
+from behavtrack.task.sync import replay_sync
+from behavtrack.workflows.stats import compute_stats
 
 # tests/data/marl/README.md (a copy of ../shared/data/marl/README.md), "Counts in this sample"
 EXPECTED = {0: dict(correct=3, miss=48, p1=22, p2=37, d1=2, d2=2),

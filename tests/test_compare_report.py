@@ -10,8 +10,9 @@ import pytest
 from _stats_helpers import synthetic_cohort
 
 from behavtrack.cli import main
-from behavtrack.compare.report import compare, headline, trend_agreement
-from behavtrack.learning import compute_stats
+from behavtrack.compare.report import headline, trend_agreement
+from behavtrack.workflows.compare import compare
+from behavtrack.workflows.stats import compute_stats
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +121,7 @@ def test_agreement_is_claimed_only_with_five_progress_points(mice_stats, tmp_pat
 
 def test_figure_panels_carry_table_names_and_units(mice_stats, sample_data):
     """Regression (issue 14): unlabelled twin axes, no units, titles unlike the table names."""
-    from behavtrack.compare.report import COMPARE_METRICS, _figure, load_side
+    from behavtrack.compare.report import COMPARE_METRICS, compare_figure, load_side
     from behavtrack.learning.curves import bin_progress, learning_curves
 
     mice = load_side(mice_stats / "stats", "mice")
@@ -129,7 +130,7 @@ def test_figure_panels_carry_table_names_and_units(mice_stats, sample_data):
     both = pd.concat([mice, agents], ignore_index=True)
     both["progress_bin"] = bin_progress(both["progress"], 5)
     curves = learning_curves(both, metrics, x="progress_bin", n_boot=50)
-    fig = _figure(mice, agents, curves, metrics)
+    fig = compare_figure(mice, agents, curves, metrics)
     panels = [ax for ax in fig.axes if ax.get_title()]
     assert [ax.get_title().splitlines()[0] for ax in panels] == metrics
     for ax in fig.axes:  # every axis, twins included, says what it shows and in what unit

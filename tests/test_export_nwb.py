@@ -36,7 +36,7 @@ pynwb = pytest.importorskip("pynwb")
 def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     from behavtrack.batch import run_batch
     from behavtrack.simulate import simulate_session, write_session
-    from behavtrack.strategies import classify_session
+    from behavtrack.workflows.classify import classify_session
 
     root = tmp_path_factory.mktemp("nwb")
     sess = simulate_session(day=6, duration_s=90.0, fps=30.0, seed=4)
@@ -204,7 +204,7 @@ def test_load_nwb_session_equals_the_csvs_and_the_stats(folders, exported, which
 def test_classify_from_the_nwb_file_gives_the_same_bouts(folders, exported, tmp_path):
     """What the file holds is all classify needs: pose with fps, arena, events."""
     from behavtrack.io.bouts import read_bouts_csv
-    from behavtrack.strategies import classify_session
+    from behavtrack.workflows.classify import classify_session
 
     back = load_nwb_session(exported["classified"])
     res = classify_session(back.pose, tmp_path / "again", arena=back.arena, events=back.events,
@@ -286,7 +286,7 @@ def test_irregular_frames_keep_shared_timestamps(folders, tmp_path):
 
 
 def test_pokes_detected_in_the_pose_say_so(folders, tmp_path):
-    from behavtrack.strategies import classify_session
+    from behavtrack.workflows.classify import classify_session
 
     session = folders["session"]
     classify_session(session / "pose.h5", tmp_path / "c", arena=session / "arena.yaml",

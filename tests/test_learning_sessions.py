@@ -12,8 +12,8 @@ from _stats_helpers import synthetic_session, write_classified
 
 from behavtrack.cli import main
 from behavtrack.errors import InputError
-from behavtrack.learning import compute_stats
 from behavtrack.learning.sessions import SESSION_COLUMNS
+from behavtrack.workflows.stats import compute_stats
 
 FORMATS_SESSIONS = ("source, pair, session, progress, n_pokes, success_rate, chance_rate, "
                     "chance_p, median_abs_delta_s").split(", ")
@@ -116,7 +116,7 @@ def test_bad_sessions_are_defined_and_the_rest_is_computed(tmp_path):
     fails = pd.read_csv(tmp_path / "out" / "failures.csv")
     assert len(fails) == 3
     assert any("not the session's individuals" in e for e in fails["error"])
-    assert any("readable JSON" in e for e in fails["error"])
+    assert any("not valid JSON" in e for e in fails["error"])
     assert any("events.csv" in e for e in fails["error"])
     assert "\n" not in "".join(fails["error"])
 

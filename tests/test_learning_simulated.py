@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pytest
 
-from behavtrack.learning import compute_stats
+from behavtrack.workflows.stats import compute_stats
 
 simulate = pytest.importorskip("behavtrack.simulate")
 
@@ -59,7 +59,8 @@ def test_pose_and_events_pipeline_recovers_truth(tmp_path):
     the rise of interaction over training is recovered.
     """
     from behavtrack.simulate import write_session
-    from behavtrack.strategies.pipeline import classify_session, train_model
+    from behavtrack.strategies.pipeline import train_model
+    from behavtrack.workflows.classify import classify_session
 
     train, test, metas = [], [], {}
     for sess in simulate.simulate_cohort(2, 3, 240.0, 15.0, 7):

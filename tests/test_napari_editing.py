@@ -254,7 +254,8 @@ def test_module_entry_point_rejects_bad_input_without_a_window(tmp_path, capsys)
 
 def test_review_a_real_classify_output_then_train_reads_the_correction(tmp_path):
     from behavtrack.simulate import simulate_session, write_session
-    from behavtrack.strategies.pipeline import classify_session, load_labeled_session
+    from behavtrack.strategies.pipeline import load_labeled_session
+    from behavtrack.workflows.classify import classify_session
 
     sim = write_session(simulate_session(day=8, duration_s=20.0, seed=5), tmp_path / "sim",
                         video=True)

@@ -18,7 +18,7 @@ def archived(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A simulated session classified, then exported to NWB, and the folder it came from."""
     from behavtrack.export.nwb import export_nwb
     from behavtrack.simulate import simulate_session, write_session
-    from behavtrack.strategies import classify_session
+    from behavtrack.workflows.classify import classify_session
 
     root = tmp_path_factory.mktemp("arch")
     sess = simulate_session(day=4, duration_s=60.0, fps=30.0, seed=11)

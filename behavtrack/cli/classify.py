@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``behavtrack classify``."""
-    from behavtrack.strategies.pipeline import classify_session
+    from behavtrack.workflows.classify import classify_session
 
     fps, aliases, individuals = fps_of(args), aliases_of(args), individuals_of(args)
     res = classify_session(args.pose, args.out, arena=args.arena, events=args.events,

@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Compare and print where the report went."""
-    from behavtrack.compare.report import compare
+    from behavtrack.workflows.compare import compare
 
     res = compare(args.mice, args.agents, args.out, n_bins=args.bins, n_boot=args.boot,
                   n_shifts=args.shifts, seed=args.seed, sync_limit=args.sync_limit,

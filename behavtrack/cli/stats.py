@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Compute the statistics and print where they went."""
-    from behavtrack.learning.cohort import compute_stats
+    from behavtrack.workflows.stats import compute_stats
 
     res = compute_stats(
         args.sessions, args.out, n_shifts=args.shifts, seed=args.seed, n_boot=args.boot,

@@ -1,21 +1,10 @@
-"""Mice vs agents: the agents' trials and strategies on the grid, and the comparison report.
+"""Mice vs agents: both sides on one axis of training progress, and the comparison report.
 
-``compare(mice_dir, agents_dir, out_dir)`` (from :mod:`behavtrack.compare.report`) puts both
-on one axis of training progress and writes ``report.html``; :mod:`behavtrack.compare.agents`
-holds the grid translations of the task's definitions.
+:mod:`behavtrack.compare.report` loads each side's sessions table, compares the trends
+(:func:`~behavtrack.compare.report.compare_sides`), draws the figure and lays out the HTML
+report, all in memory. The agents' own analysis lives upstream: rollouts are read in
+:mod:`behavtrack.io.agents`, their grid behaviours in :mod:`behavtrack.strategies.grid`, the
+environment's success rule in :mod:`behavtrack.task.sync` and the per-rollout rows in
+:mod:`behavtrack.learning.agents`. The ``compare`` workflow that writes the report folder is
+:func:`behavtrack.workflows.compare.compare`.
 """
-
-__all__ = ["compare", "analyze_rollout", "agent_session_results"]
-
-
-def __getattr__(name: str):
-    """Import lazily (the report pulls in matplotlib)."""
-    if name == "compare":
-        from behavtrack.compare.report import compare
-
-        return compare
-    if name in ("analyze_rollout", "agent_session_results"):
-        from behavtrack.compare import agents
-
-        return getattr(agents, name)
-    raise AttributeError(name)

@@ -16,33 +16,36 @@ whether the two trends agree:
 
 It draws one panel per metric, titled with the metric's column name, each axis with its unit
 (mice and agents on two labelled y axes when their units differ: seconds against agent steps),
-and writes a self-contained ``report.html`` (figures embedded as base64 PNG, tables inline, no
-external assets) that opens offline in a browser. The report says when the mice are simulated
-and when their strategies are the simulator's truth bouts rather than classified ones, and
-shows the ethogram rasters of a few sessions and one video frame with the tracked pose drawn
-on it (when a session has a video).
+and builds a self-contained ``report.html`` page (figures embedded as base64 PNG, tables
+inline, no external assets) that opens offline in a browser. The report says when the mice
+are simulated and when their strategies are the simulator's truth bouts rather than classified
+ones, and shows the ethogram rasters of a few sessions and one video frame with the tracked
+pose drawn on it (when a session has a video).
+
+Nothing here writes a file: :func:`compare_sides` compares in memory, :func:`compare_figure`
+and :func:`report_html` draw and lay out; the ``compare`` workflow
+(:func:`behavtrack.workflows.compare.compare`) writes the folder.
 """
 
 from __future__ import annotations
 
 import base64
 import html
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from behavtrack import __version__
 from behavtrack.errors import InputError
-from behavtrack.files import atomic_path, atomic_write_text
 from behavtrack.learning.curves import bin_progress, learning_curves, spearman
 
-__all__ = ["COMPARE_METRICS", "MIN_TREND_POINTS", "CompareResult", "load_side",
-           "trend_agreement", "headline", "compare"]
+__all__ = ["COMPARE_METRICS", "MIN_TREND_POINTS", "Comparison", "load_side", "compare_sides",
+           "trend_agreement", "headline", "compare_figure", "ethogram_png", "report_html"]
 
 #: Metrics compared by default (fractions share an axis; the others get twin axes).
 COMPARE_METRICS: list[str] = [
@@ -57,18 +60,38 @@ MIN_TREND_POINTS = 5
 
 
 @dataclass
-class CompareResult:
-    """Tables and files of a comparison."""
+class Comparison:
+    """The tables of a comparison of mice and agents (in memory).
+
+    Attributes
+    ----------
+    mice, agents
+        Each side's sessions table.
+    metrics
+        The metrics compared.
+    curves
+        Pooled curves per progress bin (``source, metric, x, mean, mean_lo, mean_hi, ...``).
+    agreement
+        Per metric, whether the trends agree (:func:`trend_agreement`).
+    headline
+        The one-sentence verdict (:func:`headline`).
+    notes
+        What the reader must know about the data, then each session's notes.
+
+    """
 
     mice: pd.DataFrame
     agents: pd.DataFrame
+    metrics: list[str]
     curves: pd.DataFrame
     agreement: pd.DataFrame
-    report: Path
-    figure: Path
     headline: str = ""
-    testable: bool = True
-    figures: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def testable(self) -> bool:
+        """Whether every metric's trends could be tested (both sides with enough points)."""
+        return bool(self.agreement["testable"].all()) if len(self.agreement) else False
 
 
 def load_side(
@@ -87,12 +110,17 @@ def load_side(
     ----------
     path
         A ``behavtrack stats`` output folder (its ``sessions.csv``), a ``sessions.csv`` file,
-        or inputs of :func:`behavtrack.learning.cohort.compute_stats` (classify folders,
+        or inputs of :func:`behavtrack.learning.cohort.session_results` (classify folders,
         rollout files or folders of them), which are analysed here (no files written).
     source
         ``mice`` or ``agents``: rows of that source are kept.
     n_shifts, seed, sync_limit, episode_steps, quiet
-        For inputs analysed here (see :func:`behavtrack.learning.cohort.compute_stats`).
+        For inputs analysed here (see :func:`behavtrack.learning.cohort.session_results`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The sessions of that source (``pair`` as text).
 
     """
     p = Path(path)
@@ -209,13 +237,19 @@ def headline(agreement: pd.DataFrame, mice: pd.DataFrame, agents: pd.DataFrame) 
     return f"Trends agree on {n_agree} of {len(agreement)} metrics."
 
 
-def _figure(mice: pd.DataFrame, agents: pd.DataFrame, curves: pd.DataFrame,
-            metrics: Sequence[str]):
+def compare_figure(mice: pd.DataFrame, agents: pd.DataFrame, curves: pd.DataFrame,
+                   metrics: Sequence[str]) -> Any:
     """One panel per metric: each side's pooled mean and CI over progress.
 
     Panels are titled with the metric's column name. Fractions share one y axis; other
     metrics (seconds for mice, steps for agents) get two y axes, each labelled with its side
     and unit in that side's colour.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (not saved).
+
     """
     from behavtrack.learning.figures import METRIC_LABELS, metric_axis_label, new_figure
 
@@ -291,9 +325,32 @@ def _img(png: bytes, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
-def _html(title: str, png: bytes, agreement: pd.DataFrame, mice: pd.DataFrame,
-          agents: pd.DataFrame, curves: pd.DataFrame, notes: list[str], verdict: str,
-          extra_figures: Sequence[tuple[str, str, bytes]] = ()) -> str:
+def report_html(title: str, png: bytes, agreement: pd.DataFrame, mice: pd.DataFrame,
+                agents: pd.DataFrame, curves: pd.DataFrame, notes: list[str], verdict: str,
+                extra_figures: Sequence[tuple[str, str, bytes]] = ()) -> str:
+    """Return the self-contained HTML page of a comparison.
+
+    Parameters
+    ----------
+    title
+        The page's title.
+    png
+        The curves figure (PNG bytes, embedded).
+    agreement, mice, agents, curves
+        The tables of the comparison (:class:`Comparison`).
+    notes
+        Notes listed at the end.
+    verdict
+        The headline sentence.
+    extra_figures
+        ``(heading, caption, PNG bytes)`` of further sections.
+
+    Returns
+    -------
+    str
+        The HTML text.
+
+    """
     keep = ["pair", "session", "progress", "data", "bouts_source", "n_pokes", "success_rate",
             "chance_rate", "chance_p", "waiting_frac_time", "interaction_frac_time",
             "approach_frac_time", "notes"]
@@ -368,16 +425,29 @@ def _origin(row: pd.Series) -> str:
     return how + data
 
 
-def _ethogram_png(mice: pd.DataFrame) -> bytes | None:
-    """Ethogram rasters of a few mouse sessions (from their bouts.csv), or ``None``."""
+def ethogram_png(mice: pd.DataFrame) -> bytes | None:
+    """Ethogram rasters of a few mouse sessions (from their bouts.csv), or ``None``.
+
+    Parameters
+    ----------
+    mice
+        The mice's sessions table (its ``path`` column names classify output folders).
+
+    Returns
+    -------
+    bytes or None
+        The PNG, or ``None`` when no session with bouts is found.
+
+    """
     from behavtrack.io.bouts import bouts_to_frames, read_bouts_csv
+    from behavtrack.io.session import read_session_meta
     from behavtrack.learning.figures import figure_png_bytes, plot_ethograms
 
     rasters = []
     for _, row in _shown_sessions(mice).iterrows():
         folder = Path(str(row["path"]))
         try:
-            meta = json.loads((folder / "session.json").read_text(encoding="utf-8"))
+            meta = read_session_meta(folder)
             bouts = read_bouts_csv(folder / "bouts.csv")
             fps = float(meta["fps"])
             n = int(meta.get("n_frames") or round(float(meta["duration_s"]) * fps))
@@ -394,149 +464,48 @@ def _ethogram_png(mice: pd.DataFrame) -> bytes | None:
     return figure_png_bytes(plot_ethograms(rasters))
 
 
-def _video_of(folder: Path) -> Path | None:
-    """Return the video a classify / batch output (or session) folder was made from."""
-    from behavtrack.io.framerate import VIDEO_SUFFIXES, video_beside
-
-    def in_folder(f: Path) -> Path | None:
-        if not f.is_dir():
-            return None
-        videos = sorted(p for p in f.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
-        return videos[0] if videos else None
-
-    found = in_folder(folder)
-    if found is not None:
-        return found
-    for name, key in (("batch.json", "job"), ("provenance.json", "inputs")):
-        try:
-            rec = json.loads((folder / name).read_text(encoding="utf-8")).get(key) or {}
-        except (OSError, ValueError, AttributeError):
-            continue
-        if not isinstance(rec, dict):
-            continue
-        if name == "batch.json":
-            path = Path(str(rec.get("path") or ""))
-            if rec.get("kind") == "video" and path.is_file():
-                return path
-            if rec.get("kind") == "session" and (v := in_folder(path)) is not None:
-                return v
-            continue
-        for k in ("session", "pose"):
-            value = rec.get(k)
-            value = value.get("path") if isinstance(value, dict) else value
-            if not isinstance(value, str) or not value:
-                continue
-            path = Path(value)
-            v = in_folder(path) if k == "session" else (
-                video_beside(path) if path.is_file() else None)
-            if v is not None:
-                return v
-    return None
-
-
-def _pose_frame_png(mice: pd.DataFrame) -> tuple[bytes, str] | None:
-    """One video frame of a mouse session with its tracked pose drawn on it, or ``None``."""
-    from behavtrack.io.video import VideoReader
-    from behavtrack.learning.figures import figure_png_bytes, plot_pose_on_frame
-    from behavtrack.napari.session import load_review_session
-
-    if "path" not in mice:
-        return None
-    for _, row in mice.sort_values(["pair", "session"], kind="stable").iterrows():
-        folder = Path(str(row["path"]))
-        video = _video_of(folder) if folder.is_dir() else None
-        if video is None:
-            continue
-        try:
-            sess = load_review_session(folder, video=video)
-        except (InputError, OSError):
-            continue
-        if sess.pose is None:
-            continue
-        pos = sess.pose["position"].transpose("time", "individual", "keypoint", "space").values
-        tracked = np.isfinite(pos).all(axis=-1).sum(axis=(1, 2))
-        best = np.flatnonzero(tracked == tracked.max())
-        if tracked.max() == 0:
-            continue
-        index = int(best[len(best) // 2])
-        try:
-            with VideoReader(video, cache_size=1) as reader:
-                if index >= reader.n_frames:
-                    continue
-                frame = reader[index]
-        except (InputError, OSError):
-            continue
-        inds = [str(i) for i in sess.pose["individual"].values]
-        kps = [str(k) for k in sess.pose["keypoint"].values]
-        points = {ind: {kp: tuple(pos[index, a, b]) for b, kp in enumerate(kps)}
-                  for a, ind in enumerate(inds)}
-        simulated = row.get("data") == "simulated"
-        title = (f"{row['pair']} session {row['session']}, frame {index} "
-                 f"({index / sess.fps:.1f} s): pose {sess.pose_path.name} on "
-                 f"{'the SIMULATED (rendered) ' if simulated else 'the '}video {video.name}")
-        caption = ("The tracked body parts of every animal drawn on the video frame where the "
-                   "most body parts are tracked; lines join nose, head, neck, centroid and tail "
-                   "base." + (" The video was rendered by the simulator." if simulated else ""))
-        return figure_png_bytes(plot_pose_on_frame(frame, points, title)), caption
-    return None
-
-
-def compare(
-    mice_dir: str | os.PathLike,
-    agents_dir: str | os.PathLike,
-    out_dir: str | os.PathLike,
+def compare_sides(
+    mice: pd.DataFrame,
+    agents: pd.DataFrame,
     *,
     metrics: Sequence[str] | None = None,
     n_bins: int = 5,
     n_boot: int = 2000,
-    n_shifts: int = 1000,
     seed: int = 0,
-    sync_limit: int = 2,
-    episode_steps: int | None = None,
-    quiet: bool = False,
-) -> CompareResult:
-    """Compare mice and agents over training progress and write the report.
+    source: str | os.PathLike = "mice",
+) -> Comparison:
+    """Compare the mice's and the agents' sessions tables over training progress.
 
     Parameters
     ----------
-    mice_dir
-        ``behavtrack stats`` output of the mice (or classify folders).
-    agents_dir
-        ``behavtrack stats`` output of the agents, or rollout files / a folder of them.
-    out_dir
-        Output folder: ``compare_curves.csv``, ``agreement.csv``, ``compare.png``,
-        ``ethograms.png`` (a few mouse sessions, when their bouts are found),
-        ``pose_on_video.png`` (when a mouse session has a video and a pose), ``report.html``.
+    mice, agents
+        Each side's sessions table (:func:`load_side`).
     metrics
         Metrics to compare (default :data:`COMPARE_METRICS`, those present on both sides).
     n_bins
         Progress bins per side for the pooled curves.
     n_boot
         Bootstrap resamples of pairs (runs) for the CIs.
-    n_shifts, seed, sync_limit, episode_steps, quiet
-        For inputs analysed on the spot (see :func:`load_side`).
+    seed
+        Seed of the bootstrap.
+    source
+        Named in the error when no metric is present on both sides.
 
     Returns
     -------
-    CompareResult
+    Comparison
+
+    Raises
+    ------
+    InputError
+        If no metric is present for both mice and agents.
 
     """
-    from behavtrack.learning.cohort import require_counts, write_csv
-    from behavtrack.learning.figures import save_figure
-
-    require_counts(bins=n_bins, boot=n_boot, shifts=n_shifts)
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():  # checked before the work
-        raise InputError(out_dir, "is a file, not an output folder", "give a folder with --out")
-    opts = dict(n_shifts=n_shifts, seed=seed, sync_limit=sync_limit,
-                episode_steps=episode_steps, quiet=quiet)
-    mice = load_side(mice_dir, "mice", **opts)
-    agents = load_side(agents_dir, "agents", **opts)
     metrics = [m for m in (metrics or COMPARE_METRICS)
                if m in mice and m in agents
                and (mice[m].notna().any() or agents[m].notna().any())]
     if not metrics:
-        raise InputError(mice_dir, "no metric is present for both mice and agents",
+        raise InputError(source, "no metric is present for both mice and agents",
                          "give sessions tables written by behavtrack stats")
     both = pd.concat([mice, agents], ignore_index=True)
     both["progress_bin"] = bin_progress(both["progress"], n_bins)
@@ -548,38 +517,6 @@ def compare(
             for pair, sess, note in tab[["pair", "session", "notes"]].itertuples(index=False):
                 if isinstance(note, str) and note:
                     notes.append(f"{name} {pair} session {sess}: {note}")
-    verdict = headline(agreement, mice, agents)
-    notes = _data_banner(mice) + notes
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_csv(curves, out_dir / "compare_curves.csv")
-    write_csv(agreement, out_dir / "agreement.csv")
-    fig = _figure(mice, agents, curves, metrics)
-    figure = save_figure(fig, out_dir / "compare.png")
-    extra: list[tuple[str, str, bytes]] = []
-    figures = [figure]
-    ethograms = _ethogram_png(mice)
-    if ethograms is None:  # not drawn this time: no figure of an earlier run stays behind
-        (out_dir / "ethograms.png").unlink(missing_ok=True)
-    else:
-        with atomic_path(out_dir / "ethograms.png") as tmp:
-            tmp.write_bytes(ethograms)
-        figures.append(out_dir / "ethograms.png")
-        extra.append(("Ethograms of a few sessions", "Each animal's behaviour per frame, in "
-                      "sessions early, midway and late in training (titles say whether the "
-                      "bouts were classified or are the simulator's truth).", ethograms))
-    frame = _pose_frame_png(mice)
-    if frame is None:
-        (out_dir / "pose_on_video.png").unlink(missing_ok=True)
-    else:
-        with atomic_path(out_dir / "pose_on_video.png") as tmp:
-            tmp.write_bytes(frame[0])
-        figures.append(out_dir / "pose_on_video.png")
-        extra.append(("Tracked pose on a video frame", frame[1], frame[0]))
-    # the report embeds the PNGs just written (drawing each figure once)
-    page = _html("behavtrack: mice vs agents", figure.read_bytes(), agreement, mice, agents,
-                 curves, notes, verdict, extra)
-    report = atomic_write_text(out_dir / "report.html", page)
-    return CompareResult(mice=mice, agents=agents, curves=curves, agreement=agreement,
-                         report=report, figure=figure, headline=verdict,
-                         testable=bool(agreement["testable"].all()) if len(agreement) else False,
-                         figures=figures)
+    return Comparison(mice=mice, agents=agents, metrics=metrics, curves=curves,
+                      agreement=agreement, headline=headline(agreement, mice, agents),
+                      notes=_data_banner(mice) + notes)

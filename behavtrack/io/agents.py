@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import re
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +48,7 @@ __all__ = [
     "HALF_WIDTH",
     "MAT_KEYS",
     "Rollout",
+    "find_rollout_files",
     "grid_arena",
     "is_rollout_file",
     "load_rollouts",
@@ -426,3 +428,37 @@ def load_rollouts(
         return _load_csv(path, run)
     raise InputError(path, f"is not an agent rollout file ({suffix or 'no extension'})",
                      "give a .mat file or the tidy rollouts CSV")
+
+
+def find_rollout_files(paths: Sequence[str | os.PathLike]) -> list[Path]:
+    """Rollout files named by ``paths``: ``.mat``/tidy-CSV files, or folders holding them.
+
+    Parameters
+    ----------
+    paths
+        Rollout files, and folders searched recursively for them.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files, folders' contents sorted by path.
+
+    Raises
+    ------
+    InputError
+        If a path does not exist, or a file given is not a rollout file.
+
+    """
+    found: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found += sorted(q for q in p.rglob("*") if q.is_file() and is_rollout_file(q))
+        elif p.is_file():
+            if not is_rollout_file(p):
+                raise InputError(p, "is not an agent rollout file",
+                                 "give .mat files or the tidy rollouts CSV")
+            found.append(p)
+        else:
+            raise InputError(p, "no such file or folder", "check the path")
+    return found

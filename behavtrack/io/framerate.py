@@ -46,10 +46,10 @@ __all__ = [
 FPS_MIN, FPS_MAX = 1.0, 1000.0
 #: Where a frame rate can come from, as ``behavtrack info`` reports it.
 FPS_SOURCES = ("argument", "file", "sidecar", "video", "arena", "unknown")
-#: Video file endings looked for next to a pose file.
+#: Video file endings: looked for next to a pose file, in session folders
+#: (:data:`behavtrack.io.session.VIDEO_NAMES`), and taken as videos by ``behavtrack batch``
+#: and the review plugin. The one table of video endings.
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg")
-#: Pose file endings looked for next to a video (longest first).
-_POSE_ENDINGS = (".analysis.h5", ".h5", ".hdf5", ".csv", ".slp", ".nwb")
 # what may follow a video's stem in the name of its pose file
 _JOINERS = ("_", "-", ".", " ")
 
@@ -109,11 +109,18 @@ def check_fps(fps: Any, source: str | os.PathLike = "fps") -> float | None:
     return float(fps)
 
 
+def _pose_endings() -> tuple[str, ...]:
+    """Pose file endings, longest first (the table is :data:`behavtrack.io.pose.POSE_SUFFIXES`)."""
+    from behavtrack.io.pose import POSE_SUFFIXES  # io.pose imports this module: at call time
+
+    return tuple(sorted(POSE_SUFFIXES, key=len, reverse=True))
+
+
 def pose_stem(path: str | os.PathLike) -> str:
     """Return a pose file's name without its ending (``x.analysis.h5`` -> ``x``)."""
     name = Path(path).name
     low = name.lower()
-    for ending in _POSE_ENDINGS:
+    for ending in _pose_endings():
         if low.endswith(ending):
             return name[: -len(ending)]
     return Path(name).stem
@@ -177,10 +184,11 @@ def poses_beside(video: str | os.PathLike) -> list[Path]:
         entries = sorted(video.parent.iterdir())
     except OSError:
         return []
+    endings = _pose_endings()
     found = []
     for p in entries:
         low = p.name.lower()
-        if not p.is_file() or not low.endswith(_POSE_ENDINGS):
+        if not p.is_file() or not low.endswith(endings):
             continue
         if _belongs(pose_stem(p), video.stem) and video_beside(p) == video:
             found.append(p)

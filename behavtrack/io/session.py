@@ -8,6 +8,13 @@ labels), ``bouts.csv`` and ``video.mp4``. :func:`load_session` reads the small f
 locates the large ones (the pose is loaded on demand with :meth:`Session.load_pose`); optional
 files that are absent are ``None``. :func:`find_sessions` expands folders, globs and manifest
 files into session folders.
+
+This module owns ``session.json`` (:func:`read_session_meta`, :func:`write_session_meta`),
+the file names of a session folder (:data:`POSE_NAMES`, :data:`VIDEO_NAMES`,
+:func:`session_files`) and the finding of session folders: input sessions
+(:func:`find_sessions`), classify outputs and NWB exports (:func:`find_classified_sessions`),
+and the inputs of ``behavtrack stats`` split into those and agent rollouts
+(:func:`split_inputs`).
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from __future__ import annotations
 import glob
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,21 +34,30 @@ from behavtrack.errors import InputError
 from behavtrack.files import atomic_write_text
 from behavtrack.io.arena import Arena, load_arena
 from behavtrack.io.events import load_events
+from behavtrack.io.framerate import VIDEO_SUFFIXES
 
 __all__ = [
     "LABEL_COLUMNS",
+    "META_NAME",
     "POSE_NAMES",
     "VIDEO_NAMES",
     "Session",
+    "find_classified_sessions",
     "find_sessions",
     "load_labels",
     "load_session",
+    "read_session_meta",
+    "session_files",
+    "split_inputs",
     "write_session_meta",
 ]
 
+#: The metadata file of a session folder (and of classify and batch output folders).
+META_NAME = "session.json"
 #: Pose file names looked for in a session folder, in order of preference.
 POSE_NAMES = ("pose.h5", "pose.csv", "pose.analysis.h5", "pose.slp", "pose.nwb")
-VIDEO_NAMES = ("video.mp4", "video.avi", "video.mov", "video.mkv")
+#: Video file names looked for in a session folder (``video`` + a video ending), in order.
+VIDEO_NAMES = tuple(f"video{suffix}" for suffix in VIDEO_SUFFIXES)
 LABEL_COLUMNS = ["frame", "time_s", "individual", "behavior"]
 
 
@@ -96,16 +112,90 @@ class Session:
         return load_pose(self.pose_path, **kwargs)
 
 
-def _read_meta(path: Path) -> dict[str, Any]:
+def read_session_meta(
+    path: str | os.PathLike, *, missing_ok: bool = False
+) -> dict[str, Any]:
+    """Read ``session.json``: of a folder, or the file itself.
+
+    Parameters
+    ----------
+    path
+        A folder holding ``session.json``, or the JSON file.
+    missing_ok
+        Return ``{}`` when there is no such file (else it is an error).
+
+    Returns
+    -------
+    dict
+        The metadata (pair, session, fps, n_frames, window_s, ...).
+
+    Raises
+    ------
+    InputError
+        If the file is missing (unless ``missing_ok``), is not valid JSON, or does not hold
+        a JSON object.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = write_session_meta(folder, {"pair": "p1", "session": 3, "fps": 30.0})
+    >>> read_session_meta(folder)["session"]
+    3
+
+    """
+    path = Path(path)
+    if path.is_dir() or path.suffix.lower() != ".json":
+        path = path / META_NAME
+    if not path.is_file():
+        if missing_ok:
+            return {}
+        raise InputError(path.parent, f"has no {META_NAME}",
+                         "give a session folder (or a classify output folder)")
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise InputError(path, f"is not valid JSON (line {exc.lineno})", "fix the syntax") from None
     except UnicodeDecodeError:
         raise InputError(path, "is not a text file") from None
+    except OSError as exc:
+        raise InputError(path, f"cannot be read ({type(exc).__name__})") from None
     if not isinstance(meta, dict):
         raise InputError(path, "must hold a JSON object ({...})")
     return meta
+
+
+def session_files(
+    folder: str | os.PathLike, meta: dict[str, Any] | None = None
+) -> tuple[Path | None, Path | None]:
+    """Return the pose file and the video of a session folder (``None`` where absent).
+
+    The pose is the file named by ``"pose"`` (or ``"files": {"pose": ...}``) in
+    ``session.json``, else the first of :data:`POSE_NAMES` present; the video likewise with
+    ``"video"`` and :data:`VIDEO_NAMES`. A named file that does not exist is passed over.
+
+    Parameters
+    ----------
+    folder
+        The session folder.
+    meta
+        Its ``session.json`` (read when not given; ``{}`` without one).
+
+    Returns
+    -------
+    pose, video : pathlib.Path or None
+
+    """
+    folder = Path(folder)
+    meta = read_session_meta(folder, missing_ok=True) if meta is None else meta
+    files = meta.get("files") if isinstance(meta.get("files"), dict) else {}
+
+    def first(names: Iterable[Any]) -> Path | None:
+        return next((folder / str(n) for n in names if n and (folder / str(n)).is_file()), None)
+
+    pose = first((meta.get("pose"), files.get("pose"), *POSE_NAMES))
+    video = first((meta.get("video"), files.get("video"), *VIDEO_NAMES))
+    return pose, video
 
 
 def load_labels(path: str | os.PathLike, fps: float | None = None) -> pd.DataFrame:
@@ -134,13 +224,16 @@ def load_labels(path: str | os.PathLike, fps: float | None = None) -> pd.DataFra
     return df
 
 
-def load_session(folder: str | os.PathLike) -> Session:
+def load_session(folder: str | os.PathLike, *, labels: bool = True) -> Session:
     """Read a session folder.
 
     Parameters
     ----------
     folder
         The session folder (layout in ``docs/architecture.md``).
+    labels
+        Also read ``labels.csv`` (frame labels: large for a long recording); ``False``
+        leaves :attr:`Session.labels` ``None``.
 
     Returns
     -------
@@ -157,19 +250,15 @@ def load_session(folder: str | os.PathLike) -> Session:
         raise InputError(folder, "no such session folder", "check the path")
     if not folder.is_dir():
         raise InputError(folder, "is not a session folder but a file")
-    meta_path = folder / "session.json"
-    meta = _read_meta(meta_path) if meta_path.is_file() else {}
+    meta_path = folder / META_NAME
+    meta = read_session_meta(folder, missing_ok=True)
 
     files = meta.get("files") if isinstance(meta.get("files"), dict) else {}
     named_pose = meta.get("pose") or files.get("pose")
-    pose_path = None
-    if named_pose:
-        pose_path = folder / str(named_pose)
-        if not pose_path.is_file():
-            raise InputError(meta_path, f"names pose file {named_pose!r}, which does not exist",
-                             "fix 'pose' in session.json or restore the file")
-    else:
-        pose_path = next((folder / n for n in POSE_NAMES if (folder / n).is_file()), None)
+    if named_pose and not (folder / str(named_pose)).is_file():
+        raise InputError(meta_path, f"names pose file {named_pose!r}, which does not exist",
+                         "fix 'pose' in session.json or restore the file")
+    pose_path, video = session_files(folder, meta)
     if pose_path is None:
         raise InputError(folder, "has no pose file",
                          f"add one of {', '.join(POSE_NAMES)} (or run behavtrack track)")
@@ -178,19 +267,36 @@ def load_session(folder: str | os.PathLike) -> Session:
     fps = meta.get("fps") or (arena.fps if arena is not None else None)
     events = (load_events(folder / "events.csv", fps=fps)
               if (folder / "events.csv").is_file() else None)
-    labels = (load_labels(folder / "labels.csv", fps=fps)
-              if (folder / "labels.csv").is_file() else None)
-    names = ((str(files["video"]),) if files.get("video") else ()) + VIDEO_NAMES
-    video = next((folder / n for n in names if (folder / n).is_file()), None)
+    frame_labels = (load_labels(folder / "labels.csv", fps=fps)
+                    if labels and (folder / "labels.csv").is_file() else None)
     bouts = folder / "bouts.csv" if (folder / "bouts.csv").is_file() else None
     return Session(path=folder, meta=meta, pose_path=pose_path, arena=arena, events=events,
-                   labels=labels, video_path=video, bouts_path=bouts)
+                   labels=frame_labels, video_path=video, bouts_path=bouts)
 
 
-def write_session_meta(folder: str | os.PathLike, meta: dict[str, Any]) -> Path:
-    """Write ``session.json`` into ``folder`` (atomically) and return its path."""
-    text = json.dumps(meta, indent=2, sort_keys=False, default=_json_default) + "\n"
-    return atomic_write_text(Path(folder) / "session.json", text)
+def write_session_meta(
+    folder: str | os.PathLike, meta: dict[str, Any], *, indent: int = 2
+) -> Path:
+    """Write ``session.json`` into ``folder`` (atomically) and return its path.
+
+    Parameters
+    ----------
+    folder
+        The folder (it must exist).
+    meta
+        The metadata: JSON types, numpy scalars and arrays, paths; anything else is written
+        as its ``str``.
+    indent
+        Indentation of the JSON text.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    """
+    text = json.dumps(meta, indent=indent, sort_keys=False, default=_json_default) + "\n"
+    return atomic_write_text(Path(folder) / META_NAME, text)
 
 
 def _json_default(value: Any) -> Any:
@@ -198,9 +304,7 @@ def _json_default(value: Any) -> Any:
         return value.item()
     if hasattr(value, "tolist"):
         return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"cannot write {type(value).__name__} to session.json")
+    return str(value)  # paths, and anything else a caller put in
 
 
 def _expand(entry: str, base: Path | None, source: str) -> list[Path]:
@@ -287,3 +391,97 @@ def find_sessions(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> lis
                 seen.add(key)
                 out.append(p)
     return out
+
+
+def find_classified_sessions(paths: Sequence[str | os.PathLike]) -> list[Path]:
+    """Classify output folders (and behavtrack NWB exports) named by ``paths``.
+
+    Parameters
+    ----------
+    paths
+        Each path is a folder holding ``session.json``, a parent folder searched
+        recursively, a glob pattern, a behavtrack ``.nwb`` export, or a text file
+        (``.txt``, ``.lst`` or no ending) listing one such path per line (relative to the
+        file's folder; blank lines and ``#`` comments ignored).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The folders and NWB files, each once, in the order given.
+
+    Raises
+    ------
+    InputError
+        If a path matches nothing.
+
+    """
+    found: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if any(ch in str(raw) for ch in "*?["):
+            matches = [Path(m) for m in sorted(glob.glob(str(raw), recursive=True))]
+            if not matches:
+                raise InputError(raw, "matches no file or folder", "check the pattern")
+            found += find_classified_sessions(matches)
+        elif p.is_dir():
+            if (p / META_NAME).is_file():
+                found.append(p)
+            else:
+                sub = sorted(q.parent for q in p.rglob(META_NAME))
+                if not sub:
+                    raise InputError(p, "holds no session folder (no session.json below it)")
+                found += sub
+        elif p.is_file() and p.suffix.lower() == ".nwb":  # an archived session
+            found.append(p)
+        elif p.is_file() and p.suffix.lower() in (".txt", ".lst", ""):
+            try:
+                lines = [ln.strip() for ln in p.read_text(encoding="utf-8").splitlines()]
+            except UnicodeDecodeError:
+                raise InputError(p, "is not a text list (one session folder per line)") from None
+            # lines are relative to the list's folder, as in the manifests of train and batch
+            found += find_classified_sessions([p.parent / ln for ln in lines
+                                               if ln and not ln.startswith("#")])
+        elif not p.exists():
+            raise InputError(p, "no such file or folder", "check the path")
+        else:
+            raise InputError(p, "is not a session folder, a parent folder, a glob or a list file")
+    seen: set[Path] = set()
+    return [q for q in found if not (q.resolve() in seen or seen.add(q.resolve()))]
+
+
+def split_inputs(paths: Sequence[str | os.PathLike]) -> tuple[list[Path], list[Path]]:
+    """Split the inputs of ``behavtrack stats`` into classify outputs (mice) and agent rollouts.
+
+    A rollout file (``.mat``, tidy CSV), or a folder holding rollout files but no
+    ``session.json``, goes to the agents; everything else is searched for session folders
+    (:func:`find_classified_sessions`).
+
+    Parameters
+    ----------
+    paths
+        Classify folders, parent folders, globs, list files, NWB exports, rollout files and
+        folders of them.
+
+    Returns
+    -------
+    sessions : list of pathlib.Path
+        Classify output folders and NWB exports.
+    rollouts : list of pathlib.Path
+        Rollout files and folders of them (expand with
+        :func:`behavtrack.io.agents.find_rollout_files`).
+
+    """
+    from behavtrack.io.agents import is_rollout_file
+
+    mice: list[str | os.PathLike] = []
+    agents: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_file() and is_rollout_file(p):
+            agents.append(p)
+        elif p.is_dir() and not any(p.rglob(META_NAME)) and any(
+                is_rollout_file(q) for q in p.rglob("*") if q.is_file()):
+            agents.append(p)
+        else:
+            mice.append(raw)
+    return (find_classified_sessions(mice) if mice else []), agents

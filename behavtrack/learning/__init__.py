@@ -1,4 +1,9 @@
-"""Learning statistics across sessions: the sessions table, learning curves, fits, trends."""
+"""Learning statistics across sessions: the sessions table, learning curves, fits, trends.
+
+In memory only: :mod:`behavtrack.learning.cohort` computes a cohort's statistics,
+:mod:`behavtrack.learning.agents` analyses agent rollouts like sessions; the ``stats``
+workflow that writes them is :func:`behavtrack.workflows.stats.compute_stats`.
+"""
 
 from behavtrack.learning.curves import (
     fit_curve,
@@ -22,7 +27,6 @@ __all__ = [
     "SESSION_COLUMNS",
     "SessionInput",
     "analyze_session",
-    "compute_stats",
     "fit_curve",
     "fit_curves",
     "iqm",
@@ -35,11 +39,3 @@ __all__ = [
     "trend_tests",
 ]
 
-
-def __getattr__(name: str):
-    """Import :func:`compute_stats` lazily (it pulls in matplotlib)."""
-    if name == "compute_stats":
-        from behavtrack.learning.cohort import compute_stats
-
-        return compute_stats
-    raise AttributeError(name)

@@ -1,27 +1,25 @@
-"""All statistics of a cohort, from classify output folders (or agent rollouts) to files.
+"""All statistics of a cohort, in memory: from classify folders (or agent rollouts) to tables.
 
-:func:`compute_stats` reads every session, computes trials, chance and strategy use per
-session, learning curves (per session and on binned progress), curve fits, sessions to
-criterion and trend tests, draws the figures and writes them all to one folder. A session
-that cannot be read or analysed is listed in ``failures.csv`` and the rest of the cohort is
-still computed.
+:func:`session_results` reads every session (classify folders, NWB exports, agent rollouts)
+and computes trials, chance and strategy use per session; a session that cannot be read or
+analysed becomes a failure row and the rest of the cohort is still computed.
+:func:`cohort_stats` turns the assembled tables into learning curves (per session and on
+binned progress), curve fits, sessions to criterion and trend tests, and
+:func:`curve_figures` draws the learning curves. Nothing here writes a file: the ``stats``
+workflow (:func:`behavtrack.workflows.stats.compute_stats`) writes them all to one folder.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from behavtrack import __version__
 from behavtrack.errors import InputError
-from behavtrack.files import atomic_path, atomic_write_text
 from behavtrack.files import progress as progress_bar
 from behavtrack.learning.curves import (
     DEFAULT_METRICS,
@@ -31,26 +29,28 @@ from behavtrack.learning.curves import (
     sessions_to_criterion,
     trend_tests,
 )
-from behavtrack.learning.sessions import (
-    analyze_session,
-    assemble_tables,
-    find_session_dirs,
-    read_classified_session,
-)
+from behavtrack.learning.sessions import analyze_session, read_classified_session
 
-__all__ = ["StatsResult", "compute_stats", "write_csv", "split_inputs", "require_counts",
-           "session_results", "OUTPUT_FILES"]
-
-#: Files written by :func:`compute_stats` (figures: ``learning_curves_<source>.png``).
-OUTPUT_FILES = (
-    "trials.csv", "sessions.csv", "curves.csv", "curves_progress.csv", "fits.csv",
-    "criterion.csv", "trends.csv", "failures.csv", "stats.json",
-)
+__all__ = ["StatsResult", "require_counts", "session_results", "cohort_stats",
+           "curve_figures"]
 
 
 @dataclass
 class StatsResult:
-    """Everything :func:`compute_stats` computed (each table is also written as CSV)."""
+    """Everything the statistics of a cohort hold (the ``stats`` workflow writes each as CSV).
+
+    Attributes
+    ----------
+    trials, sessions, curves, curves_progress, fits, criterion, trends, failures
+        The tables (``trials.csv``, ``sessions.csv``, ...).
+    out_dir
+        The folder they were written to (``None`` while in memory only).
+    figures
+        The figure files written.
+    metrics
+        The metrics of the curves, fits and trends (those present in ``sessions``).
+
+    """
 
     trials: pd.DataFrame
     sessions: pd.DataFrame
@@ -60,18 +60,12 @@ class StatsResult:
     criterion: pd.DataFrame
     trends: pd.DataFrame
     failures: pd.DataFrame
-    out_dir: Path
+    out_dir: Path | None = None
     figures: list[Path] = field(default_factory=list)
+    metrics: list[str] = field(default_factory=list)
 
 
-def write_csv(table: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write a table as CSV atomically (floats with up to 6 significant digits kept exact)."""
-    with atomic_path(path) as tmp:
-        table.to_csv(tmp, index=False)
-    return Path(path)
-
-
-def require_counts(**counts: int) -> None:
+def require_counts(**counts: int | None) -> None:
     """Raise :class:`InputError` naming the first count below 1 (as its CLI option).
 
     Examples
@@ -87,28 +81,6 @@ def require_counts(**counts: int) -> None:
             raise InputError(f"--{name.replace('_', '-')}", f"must be at least 1, got {value}")
 
 
-def split_inputs(paths: Sequence[str | os.PathLike]) -> tuple[list[Path], list[Path]]:
-    """Split inputs into classify session folders (mice) and agent rollout paths.
-
-    A rollout file (``.mat``, tidy CSV), or a folder holding rollout files but no
-    ``session.json``, goes to the agents; everything else is searched for session folders.
-    """
-    from behavtrack.io.agents import is_rollout_file
-
-    mice: list[str | os.PathLike] = []
-    agents: list[Path] = []
-    for raw in paths:
-        p = Path(raw)
-        if p.is_file() and is_rollout_file(p):
-            agents.append(p)
-        elif p.is_dir() and not any(p.rglob("session.json")) and any(
-                is_rollout_file(q) for q in p.rglob("*") if q.is_file()):
-            agents.append(p)
-        else:
-            mice.append(raw)
-    return (find_session_dirs(mice) if mice else []), agents
-
-
 def session_results(
     paths: Sequence[str | os.PathLike],
     *,
@@ -119,7 +91,19 @@ def session_results(
     episode_steps: int | None = None,
     quiet: bool = False,
 ) -> tuple[list[tuple[pd.DataFrame, dict[str, Any]]], list[dict[str, str]]]:
-    """Analyse every session of classify folders and/or agent rollouts (see :func:`split_inputs`).
+    """Analyse every session of classify folders and/or agent rollouts.
+
+    Parameters
+    ----------
+    paths
+        Classify output folders (or parent folders, globs, list files, NWB exports) and/or
+        agent rollout files or folders of them (see :func:`behavtrack.io.session.split_inputs`).
+    n_shifts, seed, lookback_s
+        See :func:`behavtrack.learning.sessions.analyze_session`.
+    sync_limit, episode_steps
+        For agent rollouts (see :func:`behavtrack.learning.agents.agent_session_results`).
+    quiet
+        No progress bars.
 
     Returns
     -------
@@ -133,6 +117,8 @@ def session_results(
         If no session at all can be used (one line naming the first failure).
 
     """
+    from behavtrack.io.session import split_inputs
+
     require_counts(episode_steps=episode_steps)
     if sync_limit < 0:
         raise InputError("--sync-limit", f"must be 0 or more, got {sync_limit}")
@@ -147,7 +133,7 @@ def session_results(
         except InputError as exc:
             failures.append({"path": str(folder), "error": str(exc)})
     if agent_paths:
-        from behavtrack.compare.agents import agent_session_results
+        from behavtrack.learning.agents import agent_session_results
 
         try:
             res, fails = agent_session_results(agent_paths, n_shifts=n_shifts, seed=seed,
@@ -164,105 +150,46 @@ def session_results(
     return results, failures
 
 
-def compute_stats(
-    session_dirs: Sequence[str | os.PathLike],
-    out_dir: str | os.PathLike,
+def cohort_stats(
+    trials: pd.DataFrame,
+    sessions: pd.DataFrame,
+    failures: Sequence[Mapping[str, str]] = (),
     *,
-    n_shifts: int = 1000,
-    seed: int = 0,
     n_boot: int = 2000,
     n_bins: int = 5,
+    seed: int = 0,
     criterion: float = 0.75,
     consecutive: int = 1,
     metrics: Sequence[str] | None = None,
-    lookback_s: Mapping[str, float] | None = None,
-    svg: bool = False,
-    figures: bool = True,
-    sync_limit: int = 2,
-    episode_steps: int | None = None,
-    quiet: bool = False,
 ) -> StatsResult:
-    """Compute and write every statistic of a cohort.
+    """Curves, fits, criterion and trends of a cohort's assembled tables (nothing written).
 
     Parameters
     ----------
-    session_dirs
-        Classify output folders (or parent folders, globs, list files; see
-        :func:`behavtrack.learning.sessions.find_session_dirs`) and/or agent rollout files
-        or folders of them (see :func:`split_inputs`).
-    out_dir
-        Output folder (created): ``trials.csv``, ``sessions.csv`` (FORMATS.md columns first),
-        ``curves.csv`` (pooled per session / checkpoint), ``curves_progress.csv`` (pooled per
-        progress bin), ``fits.csv``, ``criterion.csv``, ``trends.csv``, ``failures.csv``,
-        ``stats.json`` and ``learning_curves_<source>.png`` (+ ``.svg``).
-    n_shifts
-        Circular shifts per session for chance.
-    seed
-        Seed of the shifts and of the bootstrap.
+    trials, sessions
+        The tables of :func:`behavtrack.learning.sessions.assemble_tables`.
+    failures
+        Inputs that could not be used (``{"path", "error"}``), kept in the result.
     n_boot
         Bootstrap resamples of pairs for the curves' CIs.
     n_bins
-        Progress bins of ``curves_progress.csv``.
+        Progress bins of ``curves_progress``.
+    seed
+        Seed of the bootstrap.
     criterion, consecutive
         Sessions to criterion: first run of ``consecutive`` sessions with success rate at or
         above ``criterion``.
     metrics
         Metrics for curves, fits and trends (default
-        :data:`behavtrack.learning.curves.DEFAULT_METRICS`).
-    lookback_s
-        Strategy lookbacks (see :func:`behavtrack.task.strategies_before`).
-    svg
-        Also write SVG figures.
-    figures
-        Draw figures at all.
-    sync_limit, episode_steps
-        For agent rollouts: the environment's ``sync_limit`` and the steps per episode of
-        ``.mat`` files (see :func:`behavtrack.compare.agents.agent_session_results`).
-    quiet
-        No progress bars.
+        :data:`behavtrack.learning.curves.DEFAULT_METRICS`; those absent are left out).
 
     Returns
     -------
     StatsResult
-
-    Raises
-    ------
-    InputError
-        If no session at all could be used (one line naming the first failure).
+        Per source (``mice``, ``agents``): curves over sessions (checkpoints), curves over
+        progress bins, fits over progress, sessions to criterion and trend tests.
 
     """
-    require_counts(shifts=n_shifts, boot=n_boot, bins=n_bins, consecutive=consecutive)
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():  # checked before the work
-        raise InputError(out_dir, "is a file, not an output folder", "give a folder with --out")
-    results, failures = session_results(session_dirs, n_shifts=n_shifts, seed=seed,
-                                        lookback_s=lookback_s, sync_limit=sync_limit,
-                                        episode_steps=episode_steps, quiet=quiet)
-    trials, sessions = assemble_tables(results)
-    return _finish(trials, sessions, failures, out_dir, n_boot=n_boot, n_bins=n_bins,
-                   seed=seed, criterion=criterion, consecutive=consecutive, metrics=metrics,
-                   svg=svg, figures=figures,
-                   params={"inputs": [str(p) for p in session_dirs], "n_shifts": n_shifts,
-                           "lookback_s": dict(lookback_s or {})})
-
-
-def _finish(
-    trials: pd.DataFrame,
-    sessions: pd.DataFrame,
-    failures: list[dict[str, str]],
-    out_dir: Path,
-    *,
-    n_boot: int,
-    n_bins: int,
-    seed: int,
-    criterion: float,
-    consecutive: int,
-    metrics: Sequence[str] | None,
-    svg: bool,
-    figures: bool,
-    params: dict[str, Any],
-) -> StatsResult:
-    """Curves, fits, criterion and trends of assembled tables; write everything."""
     metrics = [m for m in (metrics or DEFAULT_METRICS) if m in sessions]
     sessions = sessions.copy()
     curves, curves_p, fits, crit, trends = [], [], [], [], []
@@ -283,47 +210,43 @@ def _finish(
     result = StatsResult(
         trials=trials, sessions=sessions, curves=cat(curves), curves_progress=cat(curves_p),
         fits=cat(fits), criterion=cat(crit), trends=cat(trends),
-        failures=pd.DataFrame(failures, columns=["path", "error"]), out_dir=out_dir,
+        failures=pd.DataFrame(list(failures), columns=["path", "error"]), metrics=metrics,
     )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name in ("trials", "sessions", "curves", "curves_progress", "fits", "criterion",
-                 "trends", "failures"):
-        write_csv(getattr(result, name), out_dir / f"{name}.csv")
-    if figures:
-        from behavtrack.learning.figures import plot_learning_curves, save_figure
-
-        for src, sub in sessions.groupby("source", sort=False):
-            x = "session"
-            c = result.curves[result.curves["source"] == src] if len(result.curves) else \
-                result.curves
-            who, xlabel = (("agents", "checkpoint (training iterations)") if src == "agents"
-                           else ("mice", "session (day index)"))
-            if src == "mice" and "data" in sub and (sub["data"] == "simulated").all():
-                who = "SIMULATED mice"
-            if "bouts_source" in sub and (sub["bouts_source"] == "truth").any():
-                who += " (strategies: simulator's truth bouts)"
-            groups = "runs" if src == "agents" else "pairs"
-            fig = plot_learning_curves(sub, c, metrics, x=x, xlabel=xlabel,
-                                       title=f"{who}: learning curves ({sub['pair'].nunique()} "
-                                             f"{groups}, mean and 95% bootstrap CI)")
-            result.figures.append(save_figure(fig, out_dir / f"learning_curves_{src}.png",
-                                              svg=svg))
-    summary = {
-        "behavtrack_version": __version__,
-        "n_sessions": int(len(sessions)),
-        "n_pairs": int(sessions[["source", "pair"]].drop_duplicates().shape[0]),
-        "n_trials": int(len(trials)),
-        "n_failures": len(failures),
-        "sources": sorted(map(str, sessions["source"].unique())),
-        "seed": seed, "n_boot": n_boot, "n_bins": n_bins, "criterion": criterion,
-        "consecutive": consecutive, "metrics": metrics, **params,
-        "files": [*OUTPUT_FILES, *(p.name for p in result.figures)],
-    }
-    atomic_write_text(out_dir / "stats.json", json.dumps(summary, indent=2, default=_json))
     return result
 
 
-def _json(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    return str(value)
+def curve_figures(result: StatsResult) -> list[tuple[str, Any]]:
+    """Draw the learning curves of each source of a cohort (nothing written).
+
+    Parameters
+    ----------
+    result
+        The cohort's statistics (:func:`cohort_stats`).
+
+    Returns
+    -------
+    list of (str, matplotlib.figure.Figure)
+        Per source (``mice``, ``agents``) its figure: mean and 95% bootstrap CI per
+        session (checkpoint), one panel per metric.
+
+    """
+    from behavtrack.learning.figures import plot_learning_curves
+
+    out = []
+    sessions, metrics = result.sessions, result.metrics
+    for src, sub in sessions.groupby("source", sort=False):
+        x = "session"
+        c = result.curves[result.curves["source"] == src] if len(result.curves) else \
+            result.curves
+        who, xlabel = (("agents", "checkpoint (training iterations)") if src == "agents"
+                       else ("mice", "session (day index)"))
+        if src == "mice" and "data" in sub and (sub["data"] == "simulated").all():
+            who = "SIMULATED mice"
+        if "bouts_source" in sub and (sub["bouts_source"] == "truth").any():
+            who += " (strategies: simulator's truth bouts)"
+        groups = "runs" if src == "agents" else "pairs"
+        fig = plot_learning_curves(sub, c, metrics, x=x, xlabel=xlabel,
+                                   title=f"{who}: learning curves ({sub['pair'].nunique()} "
+                                         f"{groups}, mean and 95% bootstrap CI)")
+        out.append((str(src), fig))
+    return out

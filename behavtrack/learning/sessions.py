@@ -11,7 +11,6 @@ reads a classify output folder (``session.json``, ``events.csv``, ``bouts.csv``)
 
 from __future__ import annotations
 
-import json
 import os
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,7 +24,8 @@ import pandas as pd
 from behavtrack.errors import InputError
 from behavtrack.files import progress as progress_bar
 from behavtrack.io.bouts import read_bouts_csv
-from behavtrack.io.events import load_events
+from behavtrack.io.events import EVENT_COLUMNS, load_events
+from behavtrack.io.session import META_NAME, read_session_meta
 from behavtrack.task.chance import circular_shift_chance
 from behavtrack.task.trials import (
     STRATEGIES,
@@ -47,7 +47,6 @@ __all__ = [
     "strategy_use",
     "read_classified_session",
     "bouts_origin",
-    "find_session_dirs",
 ]
 
 #: Chance shifts are at least this many windows away from 0 (and from a full turn), so
@@ -415,16 +414,6 @@ def assemble_tables(
 # classify output folders
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(path, f"is not readable JSON ({type(exc).__name__})") from None
-    if not isinstance(data, dict):
-        raise InputError(path, "must hold a JSON object")
-    return data
-
-
 def read_classified_session(folder: str | os.PathLike) -> SessionInput:
     """Read one classify output folder into a :class:`SessionInput`.
 
@@ -442,10 +431,10 @@ def read_classified_session(folder: str | os.PathLike) -> SessionInput:
     folder = Path(folder)
     if folder.is_file() and folder.suffix.lower() == ".nwb":
         return read_nwb_session(folder)
-    meta_path = folder / "session.json"
+    meta_path = folder / META_NAME
     if not meta_path.is_file():
         raise InputError(folder, "has no session.json", "give classify output folders")
-    meta = _read_json(meta_path)
+    meta = read_session_meta(meta_path)
     notes: list[str] = []
     fps = meta.get("fps")
     fps = float(fps) if isinstance(fps, int | float) and fps > 0 else None
@@ -505,8 +494,7 @@ def read_nwb_session(path: str | os.PathLike) -> SessionInput:
     notes = [] if s.bouts is not None else ["no bouts in the NWB file: strategy columns are NaN"]
     return SessionInput(
         source="mice", pair=str(m["pair"]), session=m["session"],
-        events=s.events if s.events is not None else pd.DataFrame(
-            columns=["time_s", "subject", "event", "value", "frame"]),
+        events=s.events if s.events is not None else pd.DataFrame(columns=EVENT_COLUMNS),
         bouts=s.bouts, window_s=m.get("window_s"),
         duration_s=None if m.get("duration_s") is None else float(m["duration_s"]),
         progress=None if m.get("progress") is None else float(m["progress"]),
@@ -529,7 +517,7 @@ def bouts_origin(folder: str | os.PathLike, meta: Mapping[str, Any] | None = Non
     """
     folder = Path(folder)
     if meta is None:
-        meta = _read_json(folder / "session.json") if (folder / "session.json").is_file() else {}
+        meta = read_session_meta(folder, missing_ok=True)
     if (folder / "provenance.json").is_file():
         return "classified"
     if meta.get("labels_source") == "review":
@@ -537,52 +525,3 @@ def bouts_origin(folder: str | os.PathLike, meta: Mapping[str, Any] | None = Non
     if str(meta.get("source", "")) == "simulated":
         return "truth"
     return "given"
-
-
-def find_session_dirs(paths: Sequence[str | os.PathLike]) -> list[Path]:
-    """Classify output folders (and behavtrack NWB exports) named by ``paths``.
-
-    Each path is a folder holding ``session.json``, a parent folder searched recursively,
-    a glob pattern, or a text file listing one such path per line (relative to the file's
-    folder; blank lines and ``#`` comments ignored).
-
-    Raises
-    ------
-    InputError
-        If a path matches nothing.
-
-    """
-    import glob
-
-    found: list[Path] = []
-    for raw in paths:
-        p = Path(raw)
-        if any(ch in str(raw) for ch in "*?["):
-            matches = [Path(m) for m in sorted(glob.glob(str(raw), recursive=True))]
-            if not matches:
-                raise InputError(raw, "matches no file or folder", "check the pattern")
-            found += find_session_dirs(matches)
-        elif p.is_dir():
-            if (p / "session.json").is_file():
-                found.append(p)
-            else:
-                sub = sorted(q.parent for q in p.rglob("session.json"))
-                if not sub:
-                    raise InputError(p, "holds no session folder (no session.json below it)")
-                found += sub
-        elif p.is_file() and p.suffix.lower() == ".nwb":  # an archived session
-            found.append(p)
-        elif p.is_file() and p.suffix.lower() in (".txt", ".lst", ""):
-            try:
-                lines = [ln.strip() for ln in p.read_text(encoding="utf-8").splitlines()]
-            except UnicodeDecodeError:
-                raise InputError(p, "is not a text list (one session folder per line)") from None
-            # lines are relative to the list's folder, as in the manifests of train and batch
-            found += find_session_dirs([p.parent / ln for ln in lines
-                                        if ln and not ln.startswith("#")])
-        elif not p.exists():
-            raise InputError(p, "no such file or folder", "check the path")
-        else:
-            raise InputError(p, "is not a session folder, a parent folder, a glob or a list file")
-    seen: set[Path] = set()
-    return [q for q in found if not (q.resolve() in seen or seen.add(q.resolve()))]

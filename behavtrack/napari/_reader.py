@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from behavtrack.napari.session import POSE_NAMES
+from behavtrack.io.session import POSE_NAMES
 
 __all__ = ["napari_get_reader", "read_session", "read_files"]
 

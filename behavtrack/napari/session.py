@@ -21,12 +21,19 @@ import pandas as pd
 import xarray as xr
 
 from behavtrack.errors import InputError
-from behavtrack.files import atomic_path, atomic_write_text, staged_folder
+from behavtrack.files import atomic_path, staged_folder
 from behavtrack.io.arena import Arena, load_arena, save_arena
 from behavtrack.io.bouts import BOUT_COLUMNS, read_bouts_csv, write_bouts_csv
 from behavtrack.io.events import load_events
+from behavtrack.io.framerate import VIDEO_SUFFIXES
 from behavtrack.io.pose import load_pose
-from behavtrack.io.session import POSE_NAMES, Session, load_session
+from behavtrack.io.session import (
+    POSE_NAMES,
+    Session,
+    load_session,
+    read_session_meta,
+    write_session_meta,
+)
 
 __all__ = [
     "ReviewSession",
@@ -36,9 +43,6 @@ __all__ = [
     "POSE_NAMES",
     "VIDEO_SUFFIXES",
 ]
-
-#: Suffixes taken for a video file in a session folder.
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
 
 
 @dataclass
@@ -99,17 +103,6 @@ class ReviewSession:
     def name(self) -> str:
         """A name for the session: its folder's name."""
         return self.folder.name
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"is not valid JSON ({exc.__class__.__name__})",
-                         "fix or delete the file") from None
-    if not isinstance(data, dict):
-        raise InputError(path, "does not hold a JSON object", 'expected {"fps": ..., ...}')
-    return data
 
 
 def _provenance_inputs(folder: Path) -> dict[str, Any]:
@@ -232,7 +225,7 @@ def load_review_session(
         return _review_nwb(folder, video=video, fps=fps)
     if not folder.is_dir():
         raise InputError(folder, "is not a folder", "give a session folder or a .nwb export")
-    meta = _read_json(folder / "session.json") if (folder / "session.json").is_file() else {}
+    meta = read_session_meta(folder, missing_ok=True)
     base = _source_session(folder, meta) if pose is None or video is None else None
 
     pose_path = Path(pose) if pose is not None else (
@@ -445,5 +438,5 @@ def add_to_labeled_examples(
         meta.setdefault("source", "review")
         if session.arena is not None and session.arena.window_s is not None:
             meta.setdefault("window_s", session.arena.window_s)
-        atomic_write_text(tmp / "session.json", json.dumps(meta, indent=2, default=str) + "\n")
+        write_session_meta(tmp, meta)
     return final

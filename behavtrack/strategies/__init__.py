@@ -5,28 +5,41 @@ duration-aware HMM) is what ``behavtrack train`` fits by default; :class:`HMMCla
 (``hmm.py``) is the Gaussian-emission HMM. :func:`load_model` reads a model file of either
 kind (the shipped models by default, :func:`choose_model` picks the one that fits a
 recording); :class:`RuleClassifier` (``rules.py``) is the transparent baseline; ``pipeline.py``
-runs a whole session (:func:`classify_session`) and trains from labelled sessions
-(:func:`train_model`).
+decodes a session's feature table (:func:`~behavtrack.strategies.pipeline.classify_features`)
+and trains from labelled sessions (:func:`train_model`). Writing a session's output folder is
+a workflow: :func:`behavtrack.workflows.classify.classify_session`.
+
+The names are imported on first use: the estimators bring scikit-learn, which classifying
+with a model file does not need (:mod:`behavtrack.strategies.hybrid_model`).
 """
 
-from behavtrack.strategies.hmm import HMMClassifier, enforce_min_bout
-from behavtrack.strategies.hybrid import HybridHMMClassifier
-from behavtrack.strategies.model_file import (
-    choose_model,
-    default_model_path,
-    load_model,
-    shipped_model_path,
-)
-from behavtrack.strategies.rules import RuleClassifier
+import importlib
+from typing import Any
 
-__all__ = ["HMMClassifier", "HybridHMMClassifier", "RuleClassifier", "choose_model",
-           "default_model_path", "enforce_min_bout", "load_model", "shipped_model_path",
-           "classify_session", "train_model"]
+#: name -> module that defines it.
+_NAMES = {
+    "HMMClassifier": "behavtrack.strategies.hmm",
+    "enforce_min_bout": "behavtrack.strategies.hmm",
+    "HybridHMMClassifier": "behavtrack.strategies.hybrid",
+    "RuleClassifier": "behavtrack.strategies.rules",
+    "choose_model": "behavtrack.strategies.model_file",
+    "default_model_path": "behavtrack.strategies.model_file",
+    "load_model": "behavtrack.strategies.model_file",
+    "shipped_model_path": "behavtrack.strategies.model_file",
+    "train_model": "behavtrack.strategies.pipeline",
+}
+
+__all__ = sorted(_NAMES)
 
 
-def __getattr__(name: str):  # lazy: the pipeline imports the IO layer
-    if name in ("classify_session", "train_model"):
-        from behavtrack.strategies import pipeline
+def __getattr__(name: str) -> Any:
+    """Import a public name of the package on first use."""
+    if name in _NAMES:
+        value = getattr(importlib.import_module(_NAMES[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'behavtrack.strategies' has no attribute {name!r}")
 
-        return getattr(pipeline, name)
-    raise AttributeError(name)
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_NAMES))

@@ -1,6 +1,6 @@
 """Classify in memory: a pose or a feature table in, per-frame labels with posteriors out.
 
-Nothing is written; :func:`behavtrack.strategies.classify_session` is the whole-session
+Nothing is written; :func:`behavtrack.workflows.classify.classify_session` is the whole-session
 workflow that writes the output folder from the same pieces.
 """
 

@@ -22,7 +22,8 @@ from typing import Any
 from behavtrack.errors import InputError
 
 __all__ = ["SHIPPED_MODELS", "default_model_path", "shipped_model_path", "choose_model",
-           "load_model", "load_model_shared", "model_from_dict", "read_model_json"]
+           "load_model", "load_fitted", "load_model_shared", "model_from_dict",
+           "read_model_json"]
 
 #: Shipped model name -> what it is for.
 SHIPPED_MODELS: dict[str, str] = {
@@ -125,13 +126,43 @@ def load_model(path: str | os.PathLike | None = None) -> Any:
     return model_from_dict(read_model_json(p), source=str(p))
 
 
+def load_fitted(path: str | os.PathLike | None = None) -> Any:
+    """Load a model file for classifying only (no refitting).
+
+    A hybrid model comes back as a :class:`~behavtrack.strategies.hybrid_model.HybridModel`:
+    it decodes exactly as the estimator :func:`load_model` returns, without importing
+    scikit-learn's estimators (about a second at every start of ``behavtrack classify``). A
+    Gaussian HMM model comes back as its estimator.
+
+    Parameters
+    ----------
+    path
+        The model JSON; ``None`` loads the shipped default model.
+
+    Returns
+    -------
+    HybridModel or HMMClassifier
+
+    """
+    p = Path(path) if path is not None else default_model_path()
+    if path is None and not p.is_file():
+        raise InputError(p, "the shipped default model is missing",
+                         "build it: see models/README.md, or pass --model")
+    data = read_model_json(p)
+    from behavtrack.strategies.hybrid_model import KIND, HybridModel
+
+    if isinstance(data, dict) and data.get("kind") == KIND:
+        return HybridModel.from_dict(data, source=str(p))
+    return model_from_dict(data, source=str(p))
+
+
 @functools.lru_cache(maxsize=4)
-def _load_model_version(path: str, size: int, mtime_ns: int) -> Any:
-    return load_model(path)
+def _load_fitted_version(path: str, size: int, mtime_ns: int) -> Any:
+    return load_fitted(path)
 
 
 def load_model_shared(path: str | os.PathLike) -> Any:
-    """Load a model file once per process while the file is unchanged (for read-only use).
+    """:func:`load_fitted` once per process while the file is unchanged (read-only use).
 
     A batch worker classifies many sessions with one model: parsing its JSON and rebuilding
     the trees each time costs about 0.2 s a session. The object returned is shared between
@@ -142,5 +173,5 @@ def load_model_shared(path: str | os.PathLike) -> Any:
     try:
         st = p.resolve().stat()
     except OSError:
-        return load_model(p)  # its one-line error
-    return _load_model_version(str(p.resolve()), st.st_size, st.st_mtime_ns)
+        return load_fitted(p)  # its one-line error
+    return _load_fitted_version(str(p.resolve()), st.st_size, st.st_mtime_ns)

@@ -1,19 +1,20 @@
-"""Whole-session pipelines: classify a session into an output folder; train a model.
+"""Classifying a session's features, and training from labelled sessions, in memory.
 
-:func:`classify_session` goes from a pose file (or a session folder, or a pose Dataset) to the
-folder of ``docs/architecture.md``: ``ethogram.csv, bouts.csv, binary.csv, provenance.json,
-ethogram.png, session.json, events.csv``. :func:`train_model` fits an
-:class:`~behavtrack.strategies.hmm.HMMClassifier` on labelled session folders, measures it on
-held-out sessions and saves it with those metrics.
+:func:`classify_features` decodes every animal of a feature table with a model (labels and
+posteriors per frame); :func:`check_events`, :func:`detect_pokes` and :func:`name_by_arena`
+prepare a session's events and names; :func:`train_model` fits a classifier on labelled
+sessions (session folders or BORIS exports, :func:`load_labeled_session`,
+:func:`labeled_from_boris`) and measures it on held-out sessions (and saves it where asked).
+Nothing else here writes files: :mod:`behavtrack.workflows.classify` writes a session's output
+folder.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,36 +23,22 @@ import pandas as pd
 import xarray as xr
 
 from behavtrack.errors import InputError
-from behavtrack.files import atomic_write_text, progress, staged_folder
+from behavtrack.files import progress
 from behavtrack.io.arena import Arena
-from behavtrack.io.bouts import BEHAVIORS, bouts_to_frames, frames_to_bouts, write_bouts_csv
-from behavtrack.strategies.hmm import HMMClassifier
+from behavtrack.io.bouts import BEHAVIORS, bouts_to_frames
 
-__all__ = ["ClassifyResult", "LabeledSession", "classify_session", "classify_features",
-           "detect_pokes", "load_labeled_session", "labeled_from_boris", "boris_frame_labels",
-           "train_model", "check_events", "evaluate", "predict_sessions", "unlabeled_tables",
+__all__ = ["LabeledSession", "classify_features", "name_by_arena", "detect_pokes",
+           "load_labeled_session", "labeled_from_boris", "boris_frame_labels", "train_model",
+           "check_events", "evaluate", "predict_sessions", "unlabeled_tables",
            "MUTUAL_BEHAVIORS", "CLASSIFIERS"]
 
 EVENT_COLUMNS = ["time_s", "subject", "event", "value", "frame"]
-#: Files of a classify output folder.
-OUTPUT_FILES = ("ethogram.csv", "bouts.csv", "binary.csv", "events.csv", "session.json",
-                "ethogram.png", "provenance.json")
 
 
-@dataclass
-class ClassifyResult:
-    """What :func:`classify_session` produced."""
-
-    out_dir: Path
-    labels: pd.DataFrame  # frame labels with p_* columns (the ethogram table)
-    bouts: pd.DataFrame
-    events: pd.DataFrame
-    meta: dict[str, Any]
-    notes: list[str] = field(default_factory=list)
 
 
 # ---- inputs --------------------------------------------------------------------------------
-def _as_arena(arena: Arena | str | os.PathLike | None) -> Arena | None:
+def as_arena(arena: Arena | str | os.PathLike | None) -> Arena | None:
     if arena is None or isinstance(arena, Arena):
         return arena
     from behavtrack.io.arena import load_arena
@@ -59,7 +46,7 @@ def _as_arena(arena: Arena | str | os.PathLike | None) -> Arena | None:
     return load_arena(arena)
 
 
-def _as_events(events: pd.DataFrame | str | os.PathLike | None, fps: float | None
+def as_events(events: pd.DataFrame | str | os.PathLike | None, fps: float | None
                ) -> tuple[pd.DataFrame | None, Path | None]:
     if events is None:
         return None, None
@@ -288,267 +275,23 @@ def _reorder(p: np.ndarray, behaviors: Sequence[str]) -> np.ndarray:
     return out
 
 
-def _resolve_input(pose: Any, arena: Any, events: Any, fps: float | None,
-                   aliases: dict[str, str] | None = None,
-                   individuals: Sequence[str] | None = None):
-    """Pose Dataset, arena, events, session meta and file paths for a pose/session input."""
-    from behavtrack.io.framerate import check_fps
-    from behavtrack.io.pose import check_analysable, load_pose
-
-    fps = check_fps(fps, "--fps")
-
-    meta: dict[str, Any] = {}
-    files: dict[str, Path | None] = {"pose": None, "arena": None, "events": None}
-    if isinstance(pose, xr.Dataset):
-        ds = pose
-    else:
-        p = Path(pose)
-        if p.is_dir():
-            from behavtrack.io.session import load_session
-
-            sess = load_session(p, labels=False)  # the frame labels are not used here
-            meta = dict(sess.meta or {})
-            files["session"] = p
-            if arena is None and sess.arena is not None:
-                arena = sess.arena
-                if (p / "arena.yaml").is_file():
-                    files["arena"] = p / "arena.yaml"
-            if events is None and sess.events is not None:
-                events = sess.events
-                if (p / "events.csv").is_file():
-                    files["events"] = p / "events.csv"
-            fps = fps or check_fps(meta.get("fps"), p / "session.json")
-            p = Path(sess.pose_path)
-        elif p.is_file() and p.suffix.lower() == ".nwb":
-            from behavtrack.io.nwb import is_behavtrack_nwb, load_nwb_session
-
-            if is_behavtrack_nwb(p):  # an archived session: its arena, events and metadata
-                nwb = load_nwb_session(p)
-                meta = {k: v for k, v in nwb.meta.items() if k != "nwb_file"}
-                files["session"] = p
-                if arena is None and nwb.arena is not None:
-                    arena = nwb.arena
-                if events is None and nwb.events is not None:
-                    events, files["events"] = nwb.events, p
-                fps = fps or nwb.meta.get("fps")
-        files["pose"] = p
-        if arena is not None and not isinstance(arena, Arena):
-            files["arena"] = Path(arena)
-        arena = _as_arena(arena)
-        ds = load_pose(p, fps=fps, arena=arena, aliases=aliases)
-    arena = _as_arena(arena)
-    if fps and ds.attrs.get("fps") and abs(float(ds.attrs["fps"]) - float(fps)) > 1e-6 * fps:
-        raise InputError(ds.attrs.get("source_file", "pose"), f"the pose file says "
-                         f"{ds.attrs['fps']} fps but {fps} fps was given",
-                         "drop --fps or fix the file")
-    if not ds.attrs.get("fps"):
-        raise InputError(ds.attrs.get("source_file", "pose"), "has no frame rate (the file "
-                         "does not store one, and no sidecar or video of the same name is "
-                         "beside it)", "give --fps, or an arena with fps:")
-    check_fps(float(ds.attrs["fps"]), ds.attrs.get("source_file", "pose"))
-    ds = check_analysable(ds, individuals=individuals)
-    if events is not None and not isinstance(events, pd.DataFrame):
-        files["events"] = Path(events)
-    ev, _ = _as_events(events, float(ds.attrs["fps"]))
-    return ds, arena, ev, meta, files
 
 
-def classify_session(
-    pose: str | os.PathLike | xr.Dataset,
-    out_dir: str | os.PathLike,
-    arena: Arena | str | os.PathLike | None = None,
-    events: pd.DataFrame | str | os.PathLike | None = None,
-    model: HMMClassifier | str | os.PathLike | None = None,
-    quiet: bool = False,
-    *,
-    fps: float | None = None,
-    png: bool = True,
-    aliases: dict[str, str] | None = None,
-    individuals: Sequence[str] | None = None,
-) -> ClassifyResult:
-    """Classify one session and write its classify output folder.
-
-    Parameters
-    ----------
-    pose
-        A pose file, a session folder (its arena and events are used unless given), or a
-        poses Dataset.
-    out_dir
-        The folder to write (created). All outputs are written to a hidden staging folder
-        next to it and moved in together, so a failed run leaves it as it was.
-    arena
-        Arena (or its YAML path). Without one, geometry features and ``waiting`` are absent
-        and pokes cannot be detected from the pose.
-    events
-        The rig's log (DataFrame or CSV path). Without it, pokes are detected from the pose
-        (``poke_source: pose`` in ``session.json``).
-    model
-        A fitted classifier or a model JSON path; ``None`` = the shipped model that fits the
-        recording (:func:`behavtrack.strategies.model_file.choose_model`: the social model for
-        two animals without an arena or in an open arena, else the cooperation-task model);
-        the notes say which.
-    quiet
-        No progress bar.
-    fps
-        Frame rate, when the pose file does not say it.
-    png
-        Also draw ``ethogram.png``.
-    aliases
-        Extra body-part aliases for the pose file (name in the file -> canonical name).
-    individuals
-        The two animals to analyse, as named in the pose file; needed when it has more
-        than two (:func:`behavtrack.io.pose.check_analysable`).
-
-    Returns
-    -------
-    ClassifyResult
-
-    """
-    from behavtrack.export import (
-        binary_table,
-        ethogram_table,
-        plot_ethogram,
-        write_binary_csv,
-        write_ethogram_csv,
-        write_provenance,
-    )
-    from behavtrack.export.provenance import file_record
-    from behavtrack.features import compute_features
-    from behavtrack.features.table import feature_request
-    from behavtrack.io.events import write_events
-    from behavtrack.strategies.model_file import (
-        choose_model,
-        load_model_shared,
-        shipped_model_path,
-    )
-
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():  # checked before the work
-        raise InputError(out, "is a file, not an output folder", "give a folder with --out")
-    bar = progress(range(6), total=6, desc="classify", quiet=quiet, unit="step")
-    steps = iter(bar)
-    try:
-        next(steps, None)
-        model_path = None
-        if isinstance(model, (str, os.PathLike)):
-            model_path = Path(model)
-            model = load_model_shared(model)  # parsed once per process (batch workers)
-        ds, arena, ev, meta, files = _resolve_input(pose, arena, events, fps, aliases,
-                                                    individuals)
-        fps_ = float(ds.attrs["fps"])
-        n = int(ds.sizes["time"])
-        ds, notes = name_by_arena(ds, arena)
-        if model is None:
-            name, why = choose_model(arena, int(ds.sizes.get("individual", 1)))
-            model_path = shipped_model_path(name)
-            model = load_model_shared(model_path)
-            notes.insert(0, f"model: the shipped {name} model ({model_path.name}: {why})")
-        if ev is not None:
-            ev, ev_notes = check_events(ev, fps_, n, str(files.get("events") or "events"))
-            notes += ev_notes
-        if ev is not None:
-            used_events, poke_source = ev, "log"
-        elif arena is not None:
-            used_events, poke_source = detect_pokes(_clean_for_pokes(ds, arena), arena), "pose"
-            notes.append(f"no event log: {len(used_events)} pokes detected from the pose "
-                         "(nose entering the own poke-port zone)")
-        else:
-            used_events, poke_source = pd.DataFrame(columns=EVENT_COLUMNS), "pose"
-            notes.append("no events and no arena: pokes cannot be detected; events.csv is empty")
-        next(steps, None)
-        # a model that evaluates some frames only gets the table at those frames
-        rows = model.emission_rows(n, fps_) if hasattr(model, "emission_rows") else None
-        feats = compute_features(ds, arena, used_events if arena is not None or ev is not None
-                                 else None, rows=rows if rows is not None and len(rows) < n
-                                 else None, **feature_request(model.feature_names_))
-        notes += feats.attrs.get("notes", [])
-        next(steps, None)
-        labels, proba, cls_notes = classify_features(feats, model)
-        notes += cls_notes
-        next(steps, None)
-        eth = ethogram_table(labels, proba, fps_)
-        bouts = pd.concat(
-            [frames_to_bouts(labels[i], fps_, i, confidence=_chosen_proba(proba[i]))
-             for i in labels], ignore_index=True) if labels else frames_to_bouts([], fps_, "")
-        obs_id = str(meta.get("session_id") or (files["session"].name if files.get("session")
-                                                else files["pose"].stem if files["pose"]
-                                                else "session"))
-        media = str(meta.get("video") or (Path(meta["video_path"]).name if meta.get("video_path")
-                                          else ""))
-        window = arena.window_s if arena is not None else None
-        if window is None and ev is not None and "value" in ev and (ev["event"] == "window").any():
-            window = float(ev.loc[ev["event"] == "window", "value"].iloc[-1])
-        session_meta = {k: v for k, v in meta.items() if k != "files"}
-        session_meta.update(
-            source_session=str(files["session"]) if files.get("session") else None,
-            fps=fps_, n_frames=n, individuals=list(labels), window_s=window,
-            poke_source=poke_source, duration_s=n / fps_,
-            pose_file=str(files["pose"]) if files["pose"] else ds.attrs.get("source_file"),
-        )
-        next(steps, None)
-        model_rec = file_record(model_path) if model_path else {"path": None}
-        with _staged(out) as stage:
-            write_ethogram_csv(eth, stage / "ethogram.csv")
-            write_bouts_csv(bouts, stage / "bouts.csv", fps_, observation_id=obs_id,
-                            media_file=media)
-            write_binary_csv(binary_table(labels, fps_), stage / "binary.csv")
-            write_events(used_events, stage / "events.csv")
-            atomic_write_text(stage / "session.json",
-                              json.dumps(session_meta, indent=1, default=_jsonable) + "\n")
-            if png:
-                plot_ethogram(labels, fps_, stage / "ethogram.png", title=obs_id)
-            model_rec.update(training_checksum=model.training_checksum_,
-                             features_used=[f for f in model.feature_names_ if f in feats.columns],
-                             heldout=_summary(getattr(model, "metrics_", {})))
-            write_provenance(
-                stage / "provenance.json",
-                inputs={k: file_record(v) if v is not None and Path(v).is_file() else
-                        (str(v) if v is not None else None) for k, v in files.items()},
-                model=model_rec,
-                parameters={"fps": fps_, "n_frames": n,
-                            "min_bout_s": getattr(model, "min_bout_used_s_", model.min_bout_s),
-                            "feature_groups_skipped": feats.attrs.get("skipped", {}),
-                            "px_per_cm": feats.attrs.get("px_per_cm"),
-                            "scale_source": feats.attrs.get("scale_source"),
-                            "poke_source": poke_source, "cleaning": feats.attrs.get("clean")},
-                notes=notes,
-            )
-        next(steps, None)
-        return ClassifyResult(out, eth, bouts, used_events, session_meta, notes)
-    finally:  # close the bar before an error line is printed
-        if hasattr(bar, "close"):
-            bar.close()
 
 
-def _staged(out: Path) -> contextlib.AbstractContextManager[Path]:
-    """Write into a hidden folder next to ``out``; move the files into ``out`` at the end.
-
-    Either every output of a run lands in ``out`` or, when writing fails, none does; staging
-    folders of killed runs are removed (:func:`behavtrack.files.staged_folder`).
-    """
-    return staged_folder(out, OUTPUT_FILES)
 
 
-def _chosen_proba(p: np.ndarray) -> np.ndarray | None:
-    """Posterior of the chosen behaviour per frame (NaN where unknown)."""
-    if len(p) == 0:
-        return None
-    top = np.max(np.nan_to_num(p, nan=-1.0), axis=1)
-    return np.where(top < 0, np.nan, top)
 
 
-def _clean_for_pokes(ds: xr.Dataset, arena: Arena) -> xr.Dataset:
+def clean_for_pokes(ds: xr.Dataset, arena: Arena) -> xr.Dataset:
     from behavtrack.features.clean import clean_pose
 
     return clean_pose(ds, arena)[0]
 
 
-def _summary(metrics: dict) -> dict:
-    keys = ("hmm_frame_macro_f1", "hmm_bout_macro_f1", "n_test_sessions")
-    return {k: metrics[k] for k in keys if k in metrics}
 
 
-def _jsonable(v: Any) -> Any:
+def jsonable(v: Any) -> Any:
     if isinstance(v, (np.integer,)):
         return int(v)
     if isinstance(v, (np.floating,)):
@@ -731,7 +474,7 @@ def labeled_from_boris(boris: str | os.PathLike, pose: str | os.PathLike,
     from behavtrack.io.boris import load_boris
     from behavtrack.io.pose import check_analysable, load_pose
 
-    arena = _as_arena(arena)
+    arena = as_arena(arena)
     ds = load_pose(pose, fps=fps, arena=arena, aliases=aliases)
     if not ds.attrs.get("fps"):
         raise InputError(pose, "has no frame rate (the file does not store one, and no "
@@ -739,7 +482,7 @@ def labeled_from_boris(boris: str | os.PathLike, pose: str | os.PathLike,
                          "give --fps (fps= in Python), or an arena with fps:")
     ds = check_analysable(ds, individuals=individuals)
     rate = float(ds.attrs["fps"])
-    ev, _ = _as_events(events, rate)
+    ev, _ = as_events(events, rate)
     feats = _training_features(ds, arena, ev)
     bouts = load_boris(boris, behavior_map=behavior_map, subject_map=subject_map, fps=rate)
     labels, extra = boris_frame_labels(bouts, feats.attrs["individuals"],
@@ -761,7 +504,7 @@ def unlabeled_tables(folder: str | os.PathLike, aliases: dict[str, str] | None =
     ds = check_analysable(sess.load_pose(aliases=aliases), individuals=individuals)
     ev = sess.events
     if ev is None and sess.arena is not None and ds.attrs.get("fps"):
-        ev = detect_pokes(_clean_for_pokes(ds, sess.arena), sess.arena)
+        ev = detect_pokes(clean_for_pokes(ds, sess.arena), sess.arena)
     feats = compute_features(ds, sess.arena, ev)
     out = []
     for ind in feats.attrs["individuals"]:
@@ -879,6 +622,7 @@ def train_model(
         The fitted model; ``metrics_`` holds the held-out scores (model and rule baseline).
 
     """
+    from behavtrack.strategies.hmm import HMMClassifier
     from behavtrack.strategies.hybrid import HybridHMMClassifier
     from behavtrack.strategies.metrics import bout_scores, frame_scores
     from behavtrack.strategies.rules import RuleClassifier
@@ -948,7 +692,7 @@ def train_model(
     model = fit(sessions)
     if em_iter:
         metrics["em"] = {"iterations": em_iter, "unlabeled_sessions": [str(p) for p in unlabeled]}
-    model.metrics_ = json.loads(json.dumps(metrics, default=_jsonable))
+    model.metrics_ = json.loads(json.dumps(metrics, default=jsonable))
     if out is not None:
         model.save(out)
     return model
