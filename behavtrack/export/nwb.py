@@ -40,6 +40,7 @@ import xarray as xr
 
 from behavtrack.errors import InputError
 from behavtrack.files import atomic_path, progress, sha256
+from behavtrack.io.session import read_session_meta
 
 __all__ = [
     "FORMAT",
@@ -379,7 +380,7 @@ def collect_session(folder: str | os.PathLike, name: str | None = None, *,
     inputs: dict[str, Any] = {}
     if (folder / "provenance.json").is_file():  # a classify (or batch session) output
         kind = "classified"
-        meta = _read_json(folder / "session.json") if (folder / "session.json").is_file() else {}
+        meta = read_session_meta(folder, missing_ok=True)
         prov = _read_json(folder / "provenance.json")
         pose_path = _classified_pose(folder, meta, prov)
         arena, arena_path = _arena_of(folder, meta, prov)
@@ -465,7 +466,7 @@ def collect_session(folder: str | os.PathLike, name: str | None = None, *,
 def _pose_path(folder: Path) -> Path:
     """Return the pose file a folder's export reads (the one-line error when there is none)."""
     if (folder / "provenance.json").is_file():
-        meta = _read_json(folder / "session.json") if (folder / "session.json").is_file() else {}
+        meta = read_session_meta(folder, missing_ok=True)
         return _classified_pose(folder, meta, _read_json(folder / "provenance.json"))
     from behavtrack.io.session import load_session
 

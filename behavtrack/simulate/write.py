@@ -8,7 +8,6 @@ Every file is written atomically; the pose files can be chosen with ``pose_forma
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,11 +16,12 @@ import numpy as np
 import pandas as pd
 
 from behavtrack.errors import InputError
-from behavtrack.files import atomic_path, atomic_write_text
+from behavtrack.files import atomic_path
 from behavtrack.io.arena import save_arena
 from behavtrack.io.bouts import write_bouts_csv
 from behavtrack.io.events import EVENT_COLUMNS, write_events
 from behavtrack.io.pose import save_pose
+from behavtrack.io.session import write_session_meta
 from behavtrack.simulate.session import SimulatedSession
 
 __all__ = ["write_session", "write_cohort", "write_events_csv", "POSE_FORMATS"]
@@ -107,7 +107,7 @@ def write_session(
         from behavtrack.simulate.render import render_video
 
         render_video(sess, folder / "video.mp4", quiet=quiet)
-    atomic_write_text(folder / "session.json", json.dumps(meta, indent=2) + "\n")
+    write_session_meta(folder, meta)
     return folder
 
 

@@ -26,13 +26,13 @@ from behavtrack.errors import InputError
 from behavtrack.files import progress
 from behavtrack.io.arena import Arena
 from behavtrack.io.bouts import BEHAVIORS, bouts_to_frames
+from behavtrack.io.events import EVENT_COLUMNS
 
 __all__ = ["LabeledSession", "classify_features", "name_by_arena", "detect_pokes",
            "load_labeled_session", "labeled_from_boris", "boris_frame_labels", "train_model",
            "check_events", "evaluate", "predict_sessions", "unlabeled_tables",
            "MUTUAL_BEHAVIORS", "CLASSIFIERS"]
 
-EVENT_COLUMNS = ["time_s", "subject", "event", "value", "frame"]
 
 
 

@@ -12,7 +12,6 @@ output folder as it was.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,9 +23,10 @@ import pandas as pd
 import xarray as xr
 
 from behavtrack.errors import InputError
-from behavtrack.files import atomic_write_text, progress, staged_folder
+from behavtrack.files import progress, staged_folder
 from behavtrack.io.arena import Arena
 from behavtrack.io.bouts import frames_to_bouts, write_bouts_csv
+from behavtrack.io.session import write_session_meta
 from behavtrack.strategies.pipeline import (
     EVENT_COLUMNS,
     as_arena,
@@ -35,7 +35,6 @@ from behavtrack.strategies.pipeline import (
     classify_features,
     clean_for_pokes,
     detect_pokes,
-    jsonable,
     name_by_arena,
 )
 
@@ -267,8 +266,7 @@ def classify_session(
                             media_file=media)
             write_binary_csv(binary_table(labels, fps_), stage / "binary.csv")
             write_events(used_events, stage / "events.csv")
-            atomic_write_text(stage / "session.json",
-                              json.dumps(session_meta, indent=1, default=jsonable) + "\n")
+            write_session_meta(stage, session_meta, indent=1)
             if png:
                 plot_ethogram(labels, fps_, stage / "ethogram.png", title=obs_id)
             model_rec.update(training_checksum=model.training_checksum_,
