@@ -1,12 +1,15 @@
 """Agents: environment speed, replay, and the default training run's learning curve and time.
 
-Run from the repository root: ``python benchmarks/bench_agents.py [--iterations N]`` (needs
-the extra ``behavtrack[agents]``). Trains with the defaults of ``behavtrack agents train``
-(seed 0) into a temporary folder, prints one line per evaluation and writes
-``benchmarks/results/agents.json``: the learning curve (success rate of the evaluation
-rollouts against circular-shift chance, with p), the wall time, environment and training
-speed, and the installed size of what the extra brings (summed from the installed files of
-each distribution). Figures are from one run on the current machine (2 cores, shared).
+Run from the repository root: ``python benchmarks/bench_agents.py [--seeds 0 1]
+[--iterations N] [--keep DIR]`` (needs the extra ``behavtrack[agents]``). Trains with the
+defaults of ``behavtrack agents train``, once per seed, one run after the other, into a
+temporary folder (or ``DIR/seed<S>``), prints one line per evaluation and writes
+``benchmarks/results/agents.json``: per seed the learning curve (success rate of the
+evaluation rollouts against circular-shift chance, with p), the first evaluation above chance
+with p < 0.01, the best and the last, and the wall time; the environment and training speed;
+the installed size of what the extra brings (summed from the installed files of each
+distribution). The top-level ``curve`` is the first seed's. Figures are from runs on the
+current machine (2 cores, shared).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from behavtrack.agents.config import TrainConfig
 from behavtrack.agents.env import PokeSyncEnv
 from behavtrack.files import atomic_write_text
 
@@ -83,52 +87,86 @@ def _replay_speed() -> dict[str, float] | None:
             "mismatches": len(res.mismatches)}
 
 
-def main() -> None:
-    from behavtrack.agents.train import TrainConfig, train
+def _significant(row: dict) -> bool:
+    """Above chance with p < 0.01 on at least 100 pokes (as ``best_evaluation``)."""
+    return (row["p_value"] is not None and row["p_value"] < 0.01 and row["n_pokes"] >= 100
+            and row["success_rate"] > row["chance_rate"])
 
+
+def _train_run(cfg: TrainConfig, keep: str | None) -> dict[str, object]:
+    """Train one seed; return its figures (curve, first above chance, best, last, time)."""
+    from behavtrack.agents.train import train
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(keep) / f"seed{cfg.seed}" if keep else Path(tmp) / "agents"
+        t = time.perf_counter()
+        summary = train(out, cfg, quiet=True, log=print)
+        wall = time.perf_counter() - t
+    curve = summary["curve"]
+    steps = cfg.iterations * cfg.rollout_steps * cfg.n_envs
+    first_sig = next((c for c in curve if _significant(c)), None)
+    last = curve[-1]
+    print(f"seed {cfg.seed}: {cfg.iterations} iterations ({steps} steps per agent) in "
+          f"{wall:.0f} s; first above chance (p < 0.01): "
+          f"{first_sig and (first_sig['iteration'], first_sig['elapsed_s'])}; last: success "
+          f"{last['success_rate']} vs chance {last['chance_rate']} (p {last['p_value']})")
+    return {
+        "seed": cfg.seed, "wall_s": round(wall, 1), "train_env_steps": steps,
+        "train_steps_per_s": round(steps / wall),
+        "first_above_chance": first_sig, "best": summary["best"], "final": last,
+        "above_chance_at_end": _significant(last),
+        "n_evaluations_above_chance": sum(_significant(c) for c in curve),
+        "n_evaluations": len(curve),
+        "curve": curve,
+        "curve_short": [{k: c[k] for k in ("iteration", "elapsed_s", "success_rate",
+                                           "chance_rate", "p_value", "n_pokes")}
+                        for c in curve],
+        "library": summary["library"],
+    }
+
+
+def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--iterations", type=int, default=None, help="default: the CLI's default")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--keep", default=None, help="train into DIR/seed<S> and keep it")
     args = p.parse_args()
     os.environ["BEHAVTRACK_QUIET"] = "1"
-    cfg = TrainConfig(seed=args.seed)
+    cfg = TrainConfig(seed=args.seeds[0])
     if args.iterations:
         cfg.iterations = args.iterations
     figures: dict[str, object] = {
         "command": "behavtrack agents train --out DIR"
                    + (f" --iterations {cfg.iterations}" if args.iterations else "")
-                   + (f" --seed {args.seed}" if args.seed else ""),
+                   + " --seed S",
+        "seeds": args.seeds,
         "config": dataclasses.asdict(cfg),
         "env_steps_per_s": round(_env_speed()),
         "replay": _replay_speed(),
         "install_mib": _install_sizes(),
     }
     print(f"environment: {figures['env_steps_per_s']} steps/s; replay: {figures['replay']}")
-    with tempfile.TemporaryDirectory() as tmp:
-        t = time.perf_counter()
-        summary = train(Path(tmp) / "agents", cfg, quiet=True, log=print)
-        wall = time.perf_counter() - t
-    curve = summary["curve"]
-    steps = cfg.iterations * cfg.rollout_steps * cfg.n_envs
-    first_sig = next((c for c in curve if c["p_value"] is not None and c["p_value"] < 0.01
-                      and c["success_rate"] > c["chance_rate"]), None)
+    runs = []
+    for seed in args.seeds:
+        cfg.seed = seed
+        print(f"seed {seed}:")
+        runs.append(_train_run(cfg, args.keep))
+    first = runs[0]
     figures.update(
-        wall_s=round(wall, 1),
-        train_env_steps=steps,
-        train_steps_per_s=round(steps / wall),
-        curve=curve,
-        final=curve[-1],
-        first_above_chance=first_sig,
-        above_chance_at_end=bool(curve[-1]["p_value"] is not None
-                                 and curve[-1]["p_value"] < 0.01
-                                 and curve[-1]["success_rate"] > curve[-1]["chance_rate"]),
-        library=summary["library"],
+        wall_s=first["wall_s"],
+        train_env_steps=first["train_env_steps"],
+        train_steps_per_s=first["train_steps_per_s"],
+        curve=first.pop("curve"),
+        runs=runs,
+        all_seeds_above_chance=all(r["first_above_chance"] is not None for r in runs),
+        all_seeds_above_chance_at_end=all(r["above_chance_at_end"] for r in runs),
+        library=first["library"],
         machine={"python": platform.python_version(), "cpus": os.cpu_count(),
-                 "load_avg_at_end": [round(x, 2) for x in os.getloadavg()]},
+                 "load_avg_at_end": [round(x, 2) for x in os.getloadavg()],
+                 "nice": os.nice(0)},
     )
-    print(f"trained {cfg.iterations} iterations ({steps} steps per agent) in {wall:.0f} s; "
-          f"final success {curve[-1]['success_rate']} vs chance {curve[-1]['chance_rate']} "
-          f"(p {curve[-1]['p_value']})")
+    for r in runs[1:]:
+        r.pop("curve")
     OUT.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(OUT, json.dumps(figures, indent=1) + "\n")
     print(f"-> {OUT}")

@@ -19,11 +19,18 @@ policies (as the original's ``compute_single_action``) and written as
 ``evaluate_save_activation.py`` (which :mod:`behavtrack.io.agents`, ``behavtrack stats`` and
 ``behavtrack compare`` read), with the policies' weights as
 ``policies/checkpoint_<iteration>.npz`` (NumPy arrays, never pickles; skrl's own
-``torch.save`` checkpoints are switched off). ``training.json`` holds the settings and the
-learning curve: per evaluation, the synchronised-poke success rate, its circular-shift
-chance and p-value (:func:`behavtrack.compare.agents.analyze_rollout`), rewards and times.
-Every file is written atomically, so a run stopped with Ctrl-C keeps every checkpoint it
-finished.
+``torch.save`` checkpoints are switched off). ``training.json`` holds the settings, the
+learning curve and the best evaluation: per evaluation, the synchronised-poke success rate,
+its circular-shift chance and p-value (``analyze_rollout`` of :mod:`behavtrack.learning.agents`,
+the shifts seeded by ``--seed`` and the iteration, never by the output path), rewards, times
+and the training episodes' counts since the previous evaluation. Every file is written
+atomically, weights before rollouts before the curve, so a run stopped with Ctrl-C keeps
+every checkpoint it finished.
+
+The training task follows the original's schedule and the mice's: ``noncoop_iterations`` in
+the non-cooperative task, then the cooperative task with a synchronisation window that starts
+wide (``window_start``) and narrows by one step every ``window_every`` iterations to
+``sync_limit`` (see :meth:`TrainConfig.train_window`).
 """
 
 from __future__ import annotations
@@ -38,109 +45,18 @@ from typing import Any
 
 import numpy as np
 
+from behavtrack.agents.config import TrainConfig
 from behavtrack.agents.env import AGENTS, PokeSyncEnv, observation_size
 from behavtrack.errors import InputError
 from behavtrack.files import atomic_path, atomic_write_text
 
-__all__ = ["TrainConfig", "load_policies", "require_extra", "train"]
+__all__ = ["TrainConfig", "best_evaluation", "load_policies", "require_extra", "run_label", "train"]
 
 _EXTRA_HINT = "install the optional extra: pip install 'behavtrack[agents]'"
 
 # one-hot layout of the observation (keys in sorted order): key, size offset
 _KEYS = ("nosepoke0", "nosepoke1", "otheragent0", "otheragent1", "otherpoke0", "otherpoke1",
          "self0", "self1", "water0", "water1")
-
-
-@dataclasses.dataclass
-class TrainConfig:
-    """Settings of a training run (the defaults are those of ``behavtrack agents train``).
-
-    Attributes
-    ----------
-    iterations
-        PPO iterations (each: ``rollout_steps`` x ``n_envs`` steps, then one update).
-    noncoop_iterations
-        The first iterations train in the original's non-cooperative task (one's own poke
-        gives one's own water), as its training did; later episodes are cooperative. (The
-        evaluations are always cooperative.)
-    seed
-        Seeds the environments, the networks and the sampling.
-    n_envs
-        Environments stepped side by side.
-    rollout_steps
-        Steps per environment per iteration.
-    episode_steps
-        Steps per episode, in training and evaluation (500, as the original's evaluation).
-    sync_limit
-        The environment's ``sync_limit``.
-    eval_every
-        Write evaluation rollouts every this many iterations (and before the first).
-    eval_episodes
-        Episodes per evaluation.
-    hidden
-        Units of each recurrent layer.
-    cell
-        ``"relu"`` (default): the original's plain ReLU RNN; ``"gru"``: a GRU, whose bounded
-        state cannot blow up (the ReLU RNN's can, over 500-step episodes: the original put an
-        L2 penalty on its recurrent weights, which skrl's PPO does not have; with a discount
-        of 0.99 it diverged within 20 iterations here).
-    sequence_length
-        Steps of back-propagation through time.
-    learning_rate, learning_epochs, mini_batches, discount_factor, gae_lambda, entropy_scale,
-    value_loss_scale, ratio_clip, grad_norm_clip
-        PPO settings (skrl's ``PPO_CFG``).
-    n_shifts
-        Circular shifts for the chance of each evaluation.
-
-    """
-
-    iterations: int = 140
-    noncoop_iterations: int = 80
-    seed: int = 0
-    n_envs: int = 16
-    rollout_steps: int = 250
-    episode_steps: int = 500
-    sync_limit: int = 2
-    eval_every: int = 20
-    eval_episodes: int = 10
-    hidden: int = 64
-    cell: str = "relu"
-    sequence_length: int = 25
-    learning_rate: float = 1e-3
-    learning_epochs: int = 4
-    mini_batches: int = 4
-    discount_factor: float = 0.97
-    gae_lambda: float = 0.95
-    entropy_scale: float = 0.01
-    value_loss_scale: float = 0.5
-    ratio_clip: float = 0.2
-    grad_norm_clip: float = 0.5
-    n_shifts: int = 1000
-
-    def check(self) -> None:
-        """Raise :class:`InputError` for a setting out of range (named as its CLI option)."""
-        positive = {"iterations": self.iterations, "n_envs": self.n_envs,
-                    "rollout_steps": self.rollout_steps, "episode_steps": self.episode_steps,
-                    "eval_every": self.eval_every, "eval_episodes": self.eval_episodes,
-                    "hidden": self.hidden, "sequence_length": self.sequence_length,
-                    "learning_epochs": self.learning_epochs, "mini_batches": self.mini_batches}
-        for name, value in positive.items():
-            if int(value) < 1:
-                raise InputError(f"--{name.replace('_', '-')}", f"must be >= 1, got {value}")
-        if self.noncoop_iterations < 0:
-            raise InputError("--noncoop-iterations", f"must be >= 0, got {self.noncoop_iterations}")
-        if self.cell not in ("gru", "relu"):
-            raise InputError("--cell", f"must be gru or relu, got {self.cell!r}")
-        if not 1 <= self.sync_limit <= 5:
-            raise InputError("--sync-limit", f"must be 1-5, got {self.sync_limit}")
-        if self.rollout_steps % self.sequence_length:
-            raise InputError("--rollout-steps", f"{self.rollout_steps} is not a multiple of the "
-                             f"sequence length {self.sequence_length}")
-        if self.n_envs % self.mini_batches:
-            raise InputError("--envs", f"{self.n_envs} environments do not split into "
-                             f"{self.mini_batches} mini-batches")
-        if not 0 <= self.seed < 2**32:
-            raise InputError("--seed", f"must be 0 .. 2**32 - 1, got {self.seed}")
 
 
 def require_extra() -> None:
@@ -184,6 +100,7 @@ def _models(cfg: TrainConfig, n_envs: int, device: str) -> dict[str, dict[str, A
     import gymnasium
     import torch
     from skrl.models.torch import CategoricalMixin, DeterministicMixin, Model
+    from skrl.resources.preprocessors.torch import RunningStandardScaler
     from torch import nn
 
     obs_space = gymnasium.spaces.Box(0.0, 1.0, (observation_size(),), np.float32)
@@ -240,9 +157,16 @@ def _models(cfg: TrainConfig, n_envs: int, device: str) -> dict[str, dict[str, A
             CategoricalMixin.__init__(self, unnormalized_log_prob=True)
 
     class Value(DeterministicMixin, _Recurrent):
+        """Outputs standardised values; ``scaler(v, inverse=True)`` gives returns.
+
+        The scaler is skrl's ``RunningStandardScaler`` that PPO updates (its
+        ``value_preprocessor``); as a submodule its statistics are saved with the weights.
+        """
+
         def __init__(self) -> None:
             _Recurrent.__init__(self, 1)
             DeterministicMixin.__init__(self, clip_actions=False)
+            self.scaler = RunningStandardScaler(size=1, device=device)
 
     return {agent: {"policy": Policy(), "value": Value()} for agent in AGENTS}
 
@@ -250,8 +174,10 @@ def _models(cfg: TrainConfig, n_envs: int, device: str) -> dict[str, dict[str, A
 def _ppo_agents(cfg: TrainConfig, models: dict[str, dict[str, Any]], device: str) -> dict:
     """One skrl PPO_RNN per agent, without TensorBoard or (pickled) checkpoints."""
     import gymnasium
+    import torch
     from skrl.agents.torch.ppo import PPO_RNN
     from skrl.memories.torch import RandomMemory
+    from skrl.resources.schedulers.torch import KLAdaptiveLR
 
     obs_space = gymnasium.spaces.Box(0.0, 1.0, (observation_size(),), np.float32)
     agents = {}
@@ -263,9 +189,21 @@ def _ppo_agents(cfg: TrainConfig, models: dict[str, dict[str, Any]], device: str
             "gae_lambda": cfg.gae_lambda, "learning_rate": cfg.learning_rate,
             "grad_norm_clip": cfg.grad_norm_clip, "ratio_clip": cfg.ratio_clip,
             "entropy_loss_scale": cfg.entropy_scale, "value_loss_scale": cfg.value_loss_scale,
+            # PPO builds its value preprocessor from this factory: the value model's own
+            # scaler, so that its statistics are saved with the model
+            "value_preprocessor": lambda _scaler=models[agent]["value"].scaler, **_: _scaler,
+            "time_limit_bootstrap": True,
             "experiment": {"write_interval": 0, "checkpoint_interval": 0,
                            "directory": os.devnull},
         }
+        if cfg.kl_threshold > 0:
+            ppo_cfg["learning_rate_scheduler"] = KLAdaptiveLR
+            ppo_cfg["learning_rate_scheduler_kwargs"] = {"kl_threshold": cfg.kl_threshold}
+        elif cfg.lr_final < 1:  # skrl steps the scheduler once per learning epoch
+            ppo_cfg["learning_rate_scheduler"] = torch.optim.lr_scheduler.LinearLR
+            ppo_cfg["learning_rate_scheduler_kwargs"] = {
+                "start_factor": 1.0, "end_factor": cfg.lr_final,
+                "total_iters": cfg.iterations * cfg.learning_epochs}
         ppo = PPO_RNN(models=models[agent], memory=memory, observation_space=obs_space,
                       action_space=gymnasium.spaces.Discrete(5), device=device, cfg=ppo_cfg)
         ppo.init()
@@ -311,8 +249,9 @@ def _evaluate(
                 a, outs = models[agent]["policy"].act({"observations": x, "rnn": [h[agent]]},
                                                       role="policy")
                 h[agent] = outs["rnn"][0]
-                v, vouts = models[agent]["value"].act({"observations": x, "rnn": [hv[agent]]},
-                                                      role="value")
+                value = models[agent]["value"]
+                v, vouts = value.act({"observations": x, "rnn": [hv[agent]]}, role="value")
+                v = value.scaler(v, inverse=True)
                 hv[agent] = vouts["rnn"][0]
                 act_h[f"activations{j + 1}"][:, t] = h[agent][0].numpy()
                 val[f"value{j + 1}"][:, t] = v[:, 0].numpy()
@@ -400,13 +339,27 @@ def load_policies(path: str | os.PathLike) -> tuple[dict[str, dict[str, Any]], T
     return models, cfg
 
 
+def run_label(seed: int) -> str:
+    """Return the run label of a training run's evaluations: ``"seed<seed>"``.
+
+    ``analyze_rollout`` (:mod:`behavtrack.learning.agents`) seeds the circular shifts of each
+    rollout from the global seed, this label and the checkpoint, so the learning curve in
+    ``training.json`` depends on ``--seed`` and the iteration, never on the ``--out`` path.
+    """
+    return f"seed{int(seed)}"
+
+
 def _curve_row(path: Path, iteration: int, cfg: TrainConfig, elapsed: float,
                steps: int) -> dict[str, Any]:
-    """Success, chance and p of one evaluation file (the package's own analysis)."""
-    from behavtrack.compare.agents import analyze_rollout
-    from behavtrack.io.agents import load_rollouts
+    """Success, chance and p of one evaluation file (the package's own analysis).
 
-    rollout = load_rollouts(path, episode_steps=cfg.episode_steps)[0]
+    The shifts are seeded by ``cfg.seed``, :func:`run_label` and ``iteration``.
+    """
+    from behavtrack.io.agents import load_rollouts
+    from behavtrack.learning.agents import analyze_rollout
+
+    rollout = load_rollouts(path, run=run_label(cfg.seed), checkpoint=iteration,
+                            episode_steps=cfg.episode_steps)[0]
     _, row = analyze_rollout(rollout, n_shifts=cfg.n_shifts, seed=cfg.seed,
                              sync_limit=cfg.sync_limit)
     rew = rollout.pose["reward"].to_numpy()
@@ -497,10 +450,11 @@ def train(
     set_seed(int(cfg.seed))
     device = "cpu"
     summary: dict[str, Any] = {
-        "config": dataclasses.asdict(cfg), "curve": [], "finished": False,
+        "config": dataclasses.asdict(cfg), "curve": [], "best": None, "finished": False,
         "library": {"skrl": skrl.__version__, "torch": torch.__version__.split("+")[0]},
         "policy": "per agent: one recurrent layer (config.cell, config.hidden units) + linear "
                   "head; a separate value network of the same form; skrl PPO_RNN",
+        "run": run_label(cfg.seed),
     }
     t0 = time.perf_counter()
     with folder_lock(out, "behavtrack agents train"):
@@ -508,13 +462,28 @@ def train(
         models = _models(cfg, cfg.n_envs, device)
         agents = _ppo_agents(cfg, models, device)
         eval_seed = np.random.SeedSequence([cfg.seed, 1]).generate_state(1)[0]
+        counts = dict.fromkeys(("episodes", "correct", "miss", "pokes"), 0)
 
         def checkpoint(iteration: int, steps: int) -> None:
-            path = out / f"checkpoint_{iteration}.mat"
-            _write_mat(path, _evaluate(cfg, models, int(eval_seed)))
+            # weights first, then the rollouts, then the curve: a checkpoint listed in
+            # training.json has both files complete
             _write_policies(out / "policies" / f"checkpoint_{iteration}.npz", models, cfg)
+            path = out / f"checkpoint_{iteration}.mat"
+            _write_mat(path, {**_evaluate(cfg, models, int(eval_seed)),
+                              "run": np.array(run_label(cfg.seed))})
             row = _curve_row(path, iteration, cfg, time.perf_counter() - t0, steps)
+            n_ep = max(counts["episodes"], 1)
+            row["train"] = {
+                "sync_limit": cfg.train_window(max(iteration, 1)),
+                "cooperative": iteration > cfg.noncoop_iterations,
+                "episodes": counts["episodes"],
+                "correct_per_episode": round(counts["correct"] / n_ep, 2),
+                "miss_per_episode": round(counts["miss"] / n_ep, 2),
+                "pokes_per_episode": round(counts["pokes"] / n_ep, 2),
+            }
+            counts.update(dict.fromkeys(counts, 0))
             summary["curve"].append(row)
+            summary["best"] = best_evaluation(summary["curve"])
             summary["elapsed_s"] = round(time.perf_counter() - t0, 2)
             atomic_write_text(out / "training.json", json.dumps(summary, indent=1) + "\n")
             p = row["p_value"]
@@ -523,7 +492,7 @@ def train(
                 f"correct {row['n_correct']}, miss {row['n_miss']}, "
                 f"reward/episode {row['reward_per_episode']:.1f}, {row['elapsed_s']:.0f} s")
 
-        envs = [PokeSyncEnv(max_steps=cfg.episode_steps, sync_limit=cfg.sync_limit,
+        envs = [PokeSyncEnv(max_steps=cfg.episode_steps, sync_limit=cfg.train_window(1),
                             cooperative=cfg.noncoop_iterations == 0) for _ in range(cfg.n_envs)]
         for env, s in zip(envs, np.random.SeedSequence([cfg.seed, 0]).generate_state(
                 cfg.n_envs), strict=True):
@@ -548,24 +517,30 @@ def train(
                         done = np.zeros((cfg.n_envs, 1), dtype=bool)
                         a_np = {a: acts[a][:, 0].numpy() for a in AGENTS}
                         for e, env in enumerate(envs):
-                            _, r, _, trunc, _ = env.step({a: int(a_np[a][e]) for a in AGENTS})
+                            _, r, _, trunc, info = env.step({a: int(a_np[a][e]) for a in AGENTS})
                             rewards[0, e, 0], rewards[1, e, 0] = r["agent1"], r["agent2"]
                             done[e, 0] = trunc["agent1"]
+                            counts["correct"] += env.sync_poke
+                            counts["miss"] += env.miss
+                            counts["pokes"] += info["agent1"]["poke"] + info["agent2"]["poke"]
                         nxt = torch.from_numpy(encode(envs))
-                        truncated = torch.from_numpy(done)
-                        terminated = torch.zeros_like(truncated)
+                        # the time limit ends an episode: no advantage flows across it, and
+                        # skrl bootstraps the cut-off return from the value (time_limit_bootstrap)
+                        ended = torch.from_numpy(done)
                         for j, a in enumerate(AGENTS):
                             agents[a].record_transition(
                                 observations=obs[j], states=None, actions=acts[a],
                                 rewards=torch.from_numpy(rewards[j]), next_observations=nxt[j],
-                                next_states=None, terminated=terminated, truncated=truncated,
+                                next_states=None, terminated=ended, truncated=ended,
                                 infos={}, timestep=timestep, timesteps=total)
                     for ppo in agents.values():
                         ppo.post_interaction(timestep=timestep, timesteps=total)
                     if done.any():
                         for env in envs:
                             if not env.agents:  # the task of the next episode
+                                counts["episodes"] += 1
                                 env.cooperative = it > cfg.noncoop_iterations
+                                env.sync_limit = cfg.train_window(it + 1)
                                 env.reset()
                         nxt = torch.from_numpy(encode(envs))
                     obs = nxt
@@ -577,3 +552,47 @@ def train(
             summary["elapsed_s"] = round(time.perf_counter() - t0, 2)
             atomic_write_text(out / "training.json", json.dumps(summary, indent=1) + "\n")
     return summary
+
+
+def best_evaluation(
+    curve: list[dict[str, Any]], alpha: float = 0.01, min_pokes: int = 100
+) -> dict[str, Any] | None:
+    """Return the best evaluation of a learning curve, with its files.
+
+    The best is the one with the largest margin of success over chance among those above
+    chance with ``p < alpha`` and at least ``min_pokes`` pokes; if none is, the one with the
+    largest margin among those with ``min_pokes`` (or among all). (Choosing the best of many
+    evaluations is a selection: its p-value alone overstates the evidence.)
+
+    Parameters
+    ----------
+    curve
+        Rows of ``training.json``'s ``curve``.
+    alpha
+        Significance level.
+    min_pokes
+        Fewest pokes (both agents) an evaluation needs to count: agents that nearly stopped
+        poking can be "above chance" on a handful of pokes.
+
+    Returns
+    -------
+    dict or None
+        ``iteration, success_rate, chance_rate, p_value, file, policies``; None for an
+        empty curve.
+
+    """
+    rows = [c for c in curve if c.get("success_rate") is not None
+            and c.get("chance_rate") is not None]
+    if not rows:
+        return None
+
+    def key(c: dict[str, Any]) -> tuple[bool, bool, float, int]:
+        enough = c.get("n_pokes", min_pokes) >= min_pokes
+        sig = enough and c["p_value"] is not None and c["p_value"] < alpha and \
+            c["success_rate"] > c["chance_rate"]
+        return sig, enough, c["success_rate"] - c["chance_rate"], -c["iteration"]
+
+    b = max(rows, key=key)
+    return {"iteration": b["iteration"], "success_rate": b["success_rate"],
+            "chance_rate": b["chance_rate"], "p_value": b["p_value"], "file": b["file"],
+            "policies": f"policies/checkpoint_{b['iteration']}.npz"}

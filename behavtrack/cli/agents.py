@@ -36,6 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="also write the mismatches as a CSV table")
     r.set_defaults(func=run_replay)
 
+    from behavtrack.agents.config import TrainConfig  # light: no PettingZoo, skrl, torch
+
+    d = TrainConfig()
     t = sub.add_parser(
         "train",
         help="train two independent recurrent PPO agents (skrl, CPU) with evaluation rollouts",
@@ -43,23 +46,41 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "PyTorch, CPU). Every --eval-every iterations (and before the first) evaluation rollouts "
         "are written to --out as checkpoint_<iteration>.mat (the layout `behavtrack stats` and "
         "`behavtrack compare --agents` read), the policies as policies/checkpoint_<iteration>.npz "
-        "and the learning curve (success vs circular-shift chance) to training.json. Ctrl-C "
-        "keeps every finished checkpoint.",
+        "and the learning curve (success vs circular-shift chance, and the best evaluation) to "
+        "training.json. The figures depend on --seed and the settings only, not on --out. "
+        "Ctrl-C keeps every finished checkpoint.",
     )
     t.add_argument("--out", required=True, help="output folder (new or empty)")
     t.add_argument("--iterations", type=int, default=None,
-                   help="PPO iterations of --envs x --rollout-steps steps (default 140)")
+                   help="PPO iterations of --envs x --rollout-steps steps (default "
+                   f"{d.iterations})")
     t.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     t.add_argument("--eval-every", type=int, default=None,
-                   help="iterations between evaluation rollouts (default 20)")
+                   help=f"iterations between evaluation rollouts (default {d.eval_every})")
     t.add_argument("--eval-episodes", type=int, default=None,
-                   help="500-step episodes per evaluation (default 10)")
-    t.add_argument("--envs", type=int, default=None, help="environments side by side (16)")
+                   help=f"500-step episodes per evaluation (default {d.eval_episodes})")
+    t.add_argument("--envs", type=int, default=None,
+                   help=f"environments side by side ({d.n_envs})")
     t.add_argument("--rollout-steps", type=int, default=None,
-                   help="steps per environment per iteration (250)")
+                   help=f"steps per environment per iteration ({d.rollout_steps})")
     t.add_argument("--noncoop-iterations", type=int, default=None,
-                   help="first iterations in the original's non-cooperative task (80)")
-    t.add_argument("--hidden", type=int, default=None, help="recurrent units per network (64)")
+                   help="first iterations in the original's non-cooperative task "
+                   f"({d.noncoop_iterations})")
+    t.add_argument("--window-start", type=int, default=None,
+                   help="sync_limit of the first cooperative training episodes; it narrows "
+                   f"by one step every --window-every iterations to 2 ({d.window_start})")
+    t.add_argument("--window-every", type=int, default=None,
+                   help=f"iterations per step of the window curriculum ({d.window_every})")
+    t.add_argument("--learning-rate", type=float, default=None,
+                   help=f"initial learning rate ({d.learning_rate:g})")
+    t.add_argument("--kl-threshold", type=float, default=None,
+                   help="target KL of an adaptive learning rate, 0 for a linear decay to "
+                   f"--lr-final ({d.kl_threshold:g})")
+    t.add_argument("--lr-final", type=float, default=None,
+                   help="final learning rate as a fraction of the initial one, 1 for a fixed "
+                   f"one ({d.lr_final:g})")
+    t.add_argument("--hidden", type=int, default=None,
+                   help=f"recurrent units per network ({d.hidden})")
     t.add_argument("--cell", choices=("relu", "gru"), default=None,
                    help="recurrent layer: the original's ReLU RNN (default) or a GRU")
     t.set_defaults(func=run_train)
@@ -92,14 +113,18 @@ def run_replay(args: argparse.Namespace) -> int:
 
 def run_train(args: argparse.Namespace) -> int:
     """Train and print one line per evaluation."""
-    from behavtrack.agents.train import TrainConfig, train
+    from behavtrack.agents.config import TrainConfig
+    from behavtrack.agents.train import train
     from behavtrack.errors import InputError
 
     cfg = TrainConfig(seed=args.seed)
     for opt, field in (("iterations", "iterations"), ("eval_every", "eval_every"),
                        ("eval_episodes", "eval_episodes"), ("envs", "n_envs"),
                        ("rollout_steps", "rollout_steps"), ("hidden", "hidden"),
-                       ("noncoop_iterations", "noncoop_iterations"), ("cell", "cell")):
+                       ("noncoop_iterations", "noncoop_iterations"), ("cell", "cell"),
+                       ("window_start", "window_start"), ("window_every", "window_every"),
+                       ("learning_rate", "learning_rate"), ("kl_threshold", "kl_threshold"),
+                       ("lr_final", "lr_final")):
         value = getattr(args, opt)
         if value is not None:
             setattr(cfg, field, value)
@@ -108,9 +133,14 @@ def run_train(args: argparse.Namespace) -> int:
     cfg.check()
     quiet = bool(args.quiet)
     summary = train(args.out, cfg, quiet=quiet, log=None if quiet else print)
-    last = summary["curve"][-1]
-    print(f"{len(summary['curve'])} evaluations in {summary['elapsed_s']:.0f} s; last: success "
-          f"{last['success_rate'] or 0:.3f} vs chance {last['chance_rate'] or 0:.3f} "
-          f"(p {last['p_value'] if last['p_value'] is not None else float('nan'):.4f}) -> "
-          f"{args.out}")
+    last, best = summary["curve"][-1], summary["best"]
+
+    def fig(row: dict) -> str:
+        p = row["p_value"] if row["p_value"] is not None else float("nan")
+        return (f"success {row['success_rate'] or 0:.3f} vs chance {row['chance_rate'] or 0:.3f} "
+                f"(p {p:.4f})")
+
+    print(f"{len(summary['curve'])} evaluations in {summary['elapsed_s']:.0f} s; last "
+          f"(iteration {last['iteration']}): {fig(last)}; best (iteration {best['iteration']}): "
+          f"{fig(best)} -> {args.out}")
     return 0

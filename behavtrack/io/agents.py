@@ -233,6 +233,22 @@ def _checkpoint_from_name(path: Path) -> int | None:
     return int(found[-1]) if found else None
 
 
+def _mat_run_label(mat: dict) -> str | None:
+    """Return the ``run`` label stored in a rollout ``.mat`` (a string), if any.
+
+    ``behavtrack agents train`` stores ``seed<S>``: the rollouts' chance shuffles, seeded from
+    the run label, then do not depend on the folder the files are read from.
+    """
+    value = mat.get("run")
+    if value is None:
+        return None
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "US" or arr.size != 1:
+        return None
+    text = str(arr.ravel()[0]).strip()
+    return text or None
+
+
 def _load_mat(
     path: Path, run: str | None, checkpoint: int | None, episode_steps: int
 ) -> list[Rollout]:
@@ -309,9 +325,11 @@ def _load_mat(
         if checkpoint is None:
             raise InputError(path, "gives no checkpoint number in its name",
                              "name it checkpoint_<N>.mat or pass checkpoint=")
+    if run is None:  # the label the file carries (behavtrack agents train writes one), else
+        run = _mat_run_label(mat) or path.parent.name  # the folder's name
     return [
         _make_rollout(
-            run=str(run) if run is not None else path.parent.name,
+            run=str(run),
             checkpoint=checkpoint, loc=loc, poke=poke, water=water,
             action=np.stack([arrays["act1"], arrays["act2"]], axis=-1),
             reward=np.stack([arrays["rew1"], arrays["rew2"]], axis=-1),

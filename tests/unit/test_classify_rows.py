@@ -23,7 +23,7 @@ from behavtrack.simulate import simulate_session
 from behavtrack.strategies import HybridHMMClassifier, load_model
 from behavtrack.strategies.pipeline import classify_features
 
-SOCIAL = Path(__file__).resolve().parent / "data" / "social" / "120637-121213"
+SOCIAL = Path(__file__).resolve().parents[1] / "data" / "social" / "120637-121213"
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,7 @@ def test_keypoint_distances_at_rows_keep_the_minimum_at_every_frame(session):
 
 @pytest.mark.parametrize("name", ["default", "social"])
 def test_feature_table_at_rows_is_the_full_table_at_those_frames(session, name):
-    model = load_model(Path(__file__).resolve().parents[1] / "models" / f"{name}.json")
+    model = load_model(Path(__file__).resolve().parents[2] / "models" / f"{name}.json")
     arena = session.arena if name == "default" else None
     req = feature_request(model.feature_names_)
     full = compute_features(session.pose, arena, session.events, **req)
@@ -95,7 +95,7 @@ def test_feature_table_at_rows_is_the_full_table_at_those_frames(session, name):
 
 def test_decoding_the_row_table_gives_the_labels_of_the_full_table():
     """Real recording (cut), shipped social model: identical labels and posteriors."""
-    model = load_model(Path(__file__).resolve().parents[1] / "models" / "social.json")
+    model = load_model(Path(__file__).resolve().parents[2] / "models" / "social.json")
     pose = load_pose(SOCIAL / "pose_dlc.csv", fps=30.0)
     req = feature_request(model.feature_names_)
     full = compute_features(pose, None, None, **req)
@@ -138,7 +138,7 @@ def test_a_model_file_is_parsed_once_per_process_until_it_changes(tmp_path):
 
     from behavtrack.strategies.model_file import load_model_shared
 
-    src = Path(__file__).resolve().parents[1] / "models" / "social.json"
+    src = Path(__file__).resolve().parents[2] / "models" / "social.json"
     path = tmp_path / "m.json"
     shutil.copy(src, path)
     first = load_model_shared(path)

@@ -26,7 +26,7 @@ import pytest
 from behavtrack.cli import main
 from behavtrack.io.pose import load_pose
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DLC_NAME = "m3v1mp4DLC_resnet50_openfieldOct30shuffle1_6000.csv"
 
 

@@ -14,7 +14,7 @@ import pytest
 from behavtrack.cli import main
 from behavtrack.io.info import describe_pose
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _sample_files(shared: Path) -> list[Path]:

@@ -12,7 +12,7 @@ from behavtrack.errors import InputError
 from behavtrack.io.boris import load_boris
 from behavtrack.strategies.pipeline import boris_frame_labels, labeled_from_boris
 
-DATA = Path(__file__).resolve().parent / "data" / "social"
+DATA = Path(__file__).resolve().parents[1] / "data" / "social"
 A, B = DATA / "120637-121213", DATA / "123521-124106"
 MAP = {"interact": "interaction"}
 

@@ -160,3 +160,28 @@ def test_csv_cells_off_the_grid(sample_data, tmp_path):
     with pytest.raises(InputError, match=r"column water_row/water_col has cells outside the "
                                          r"8 x 8 grid"):
         load_rollouts(bad)
+
+
+def test_a_rollout_file_carrying_its_run_label_gives_the_same_chance_in_any_folder(
+        tmp_path, sample_data):
+    """``behavtrack agents train`` stores ``run=seed<S>``: chance and p ignore the folder."""
+    import scipy.io
+
+    from behavtrack.io.agents import load_rollouts
+    from behavtrack.learning.agents import analyze_rollout
+
+    src = sample_data / "marl" / "checkpoint_0.mat"
+    mat = {k: v for k, v in scipy.io.loadmat(src).items() if not k.startswith("__")}
+    rows = []
+    for folder in ("a", "b_other_name"):
+        (tmp_path / folder).mkdir()
+        scipy.io.savemat(tmp_path / folder / src.name, {**mat, "run": np.array("seed7")})
+        (rollout,) = load_rollouts(tmp_path / folder / src.name)
+        assert rollout.run == "seed7"
+        row = analyze_rollout(rollout, n_shifts=200, seed=0)[1]
+        rows.append({k: v for k, v in row.items() if k != "path"})
+    assert rows[0] == rows[1] and rows[0]["chance_p"] is not None
+    (tmp_path / "c").mkdir()
+    scipy.io.savemat(tmp_path / "c" / src.name, mat)  # no label: the folder's name, as before
+    assert load_rollouts(tmp_path / "c" / src.name)[0].run == "c"
+

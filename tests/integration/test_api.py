@@ -9,7 +9,7 @@ import pytest
 import behavtrack as bt
 import behavtrack.strategies.frames as frames
 
-SOCIAL = Path(__file__).resolve().parent / "data" / "social" / "123521-124106"
+SOCIAL = Path(__file__).resolve().parents[1] / "data" / "social" / "123521-124106"
 
 
 def test_every_api_name_resolves_and_is_documented():

@@ -12,7 +12,7 @@ from behavtrack.io.bouts import BEHAVIORS
 from behavtrack.io.session import load_session
 from behavtrack.simulate.examples import EXAMPLES, make_labeled_examples
 
-ROOT = Path(__file__).resolve().parents[1] / "labeled_examples"
+ROOT = Path(__file__).resolve().parents[2] / "labeled_examples"
 
 
 def test_checksums_match_the_committed_files():

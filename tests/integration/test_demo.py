@@ -26,7 +26,7 @@ import pytest
 
 from behavtrack.demo import DemoResult, run_demo, shipped_rollouts_dir
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAIRS, DAYS, DURATION_S, FPS, SEED = 2, 2, 30.0, 30.0, 0
 #: Median centroid error of the built-in tracker on the rendered session, in pixels (the
 #: simulated mice are about 100 px from nose to tail base, so this is 5 % of a body length).

@@ -223,7 +223,7 @@ def test_cli_classify_and_train(session, tmp_path, capsys):
     shutil.copytree(folder, root / "a")
     from pathlib import Path
 
-    shutil.copytree(Path(__file__).parents[1] / "labeled_examples" / "pair01_day10", root / "b")
+    shutil.copytree(Path(__file__).parents[2] / "labeled_examples" / "pair01_day10", root / "b")
     # (the gaussian classifier trains in seconds; the default hybrid is trained from the CLI
     # in test_classify_social.py)
     code = main(["-q", "train", str(root / "a"), str(root / "b"), "--folds", "2",

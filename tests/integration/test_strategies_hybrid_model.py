@@ -23,7 +23,7 @@ from behavtrack.strategies.hybrid_model import HybridModel
 from behavtrack.strategies.model_file import load_fitted, load_model, read_model_json
 from behavtrack.strategies.pipeline import classify_features
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SOCIAL = ROOT / "tests" / "data" / "social" / "120637-121213" / "pose_dlc.csv"
 
 
