@@ -425,10 +425,10 @@ def _connect(scheduler: str, timeout_s: float) -> Any:
 _WORKER_MODULES = (
     "behavtrack.workflows.classify",
     "behavtrack.strategies.pipeline",
-    "behavtrack.strategies.hybrid",
+    "behavtrack.strategies.hybrid_model",
     "behavtrack.strategies.gbm_json",
-    "sklearn.ensemble._hist_gradient_boosting.predictor",
-    "hmmlearn.base",
+    "behavtrack.strategies.hmm_decode",
+    "hmmlearn._hmmc",
     "behavtrack.features.table",
     "behavtrack.io.pose",
     "behavtrack.io.session",
@@ -449,11 +449,13 @@ def _init_worker() -> None:
     (:mod:`behavtrack.strategies.gbm_json` sizes them from OpenMP's limit) then run on one
     core per worker instead of every worker spreading over all of them.
     """
-    from threadpoolctl import threadpool_limits
-
+    os.environ["OMP_NUM_THREADS"] = "1"  # read by the trees' thread count, and by OpenMP
     if "cv2" in sys.modules:  # preloaded for video jobs; pose jobs never import it
         sys.modules["cv2"].setNumThreads(1)
-    threadpool_limits(1)
+    if "sklearn" in sys.modules:  # OpenMP pools already started
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
 
 
 #: What the cohort statistics import (warmed up in the parent while workers start).
