@@ -409,7 +409,7 @@ def _connect(scheduler: str, timeout_s: float) -> Any:
     try:
         from distributed import Client
     except ImportError:
-        raise InputError("--scheduler", "needs Dask distributed, which is not installed",
+        raise InputError("scheduler", "needs Dask distributed, which is not installed",
                          "pip install 'behavtrack[distributed]'") from None
     try:
         return Client(scheduler, timeout=f"{timeout_s}s")
@@ -574,12 +574,12 @@ def run_batch(
     from behavtrack.io.framerate import check_fps
 
     if jobs < 1:
-        raise InputError("--jobs", f"must be at least 1, got {jobs}")
-    fps = check_fps(fps, "--fps")
+        raise InputError("jobs", f"must be at least 1, got {jobs}")
+    fps = check_fps(fps, "fps")
     t0 = time.perf_counter()
     out = Path(out_dir)
     if out.exists() and not out.is_dir():  # checked before the work
-        raise InputError(out, "is a file, not an output folder", "give a folder with --out")
+        raise InputError(out, "is a file, not an output folder", "give a folder as out_dir=")
     # the batch's own outputs (an --out inside an input folder) are not inputs of a later run
     todo = [j for j in discover_jobs(inputs, arena=arena, events=events)
             if not Path(j.path).resolve().is_relative_to(out.resolve())]

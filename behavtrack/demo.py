@@ -130,10 +130,10 @@ def run_demo(
     from behavtrack.workflows.compare import compare
 
     if pairs < 1 or days < 2:
-        raise InputError("--pairs/--days", f"need at least 1 pair and 2 days, got {pairs} x {days}",
+        raise InputError("pairs/days", f"need at least 1 pair and 2 days, got {pairs} x {days}",
                          "a learning curve needs two sessions or more")
     if jobs < 1:  # checked here too, not only after the simulation
-        raise InputError("--jobs", f"must be at least 1, got {jobs}")
+        raise InputError("jobs", f"must be at least 1, got {jobs}")
     if agents and not Path(agents).exists():
         raise InputError(agents, "no such file or folder", "give a folder of agent rollouts")
     if say is None:
@@ -144,10 +144,10 @@ def run_demo(
     marker = out / "demo.json"
     if out.exists() and not out.is_dir():
         raise InputError(out, "is a file, not an output folder",
-                         "give a new or empty folder with --out")
+                         "give a new or empty folder as out_dir=")
     if out.exists() and any(out.iterdir()) and not marker.is_file():
         raise InputError(out, "exists and was not written by behavtrack demo",
-                         "give a new or empty folder with --out")
+                         "give a new or empty folder as out_dir=")
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)

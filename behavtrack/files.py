@@ -225,7 +225,8 @@ def _read_lock(path: Path) -> dict:
 
 
 @contextlib.contextmanager
-def folder_lock(folder: str | os.PathLike, what: str = "behavtrack") -> Iterator[Path]:
+def folder_lock(folder: str | os.PathLike, what: str = "behavtrack", *,
+                param: str = "out_dir") -> Iterator[Path]:
     """Hold a lock on an output folder for the duration of the block.
 
     The lock is a file ``.behavtrack.lock`` in ``folder`` recording the holder's process id
@@ -239,6 +240,8 @@ def folder_lock(folder: str | os.PathLike, what: str = "behavtrack") -> Iterator
         The folder to lock (created if needed).
     what
         What holds the lock, for the error message (e.g. ``"behavtrack batch"``).
+    param
+        The caller's parameter that names ``folder``, for the error message's hint.
 
     Raises
     ------
@@ -269,8 +272,8 @@ def folder_lock(folder: str | os.PathLike, what: str = "behavtrack") -> Iterator
                 raise InputError(
                     folder, f"is in use by another {held.get('what', 'behavtrack run')} "
                     f"(process {pid}{where})",
-                    f"wait for it to finish, or give another --out; if no such run exists, "
-                    f"delete {path}") from None
+                    f"wait for it to finish, or give another folder as {param}=; if no such run "
+                    f"exists, delete {path}") from None
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()  # the holder is dead: take the lock over
             continue

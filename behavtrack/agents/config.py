@@ -99,7 +99,7 @@ class TrainConfig:
     n_shifts: int = 1000
 
     def check(self) -> None:
-        """Raise :class:`InputError` for a setting out of range (named as its CLI option)."""
+        """Raise :class:`InputError` for a setting out of range (named as its field)."""
         positive = {"iterations": self.iterations, "n_envs": self.n_envs,
                     "rollout_steps": self.rollout_steps, "episode_steps": self.episode_steps,
                     "eval_every": self.eval_every, "eval_episodes": self.eval_episodes,
@@ -107,29 +107,29 @@ class TrainConfig:
                     "learning_epochs": self.learning_epochs, "mini_batches": self.mini_batches}
         for name, value in positive.items():
             if int(value) < 1:
-                raise InputError(f"--{name.replace('_', '-')}", f"must be >= 1, got {value}")
+                raise InputError(name, f"must be >= 1, got {value}")
         if self.noncoop_iterations < 0:
-            raise InputError("--noncoop-iterations", f"must be >= 0, got {self.noncoop_iterations}")
+            raise InputError("noncoop_iterations", f"must be >= 0, got {self.noncoop_iterations}")
         if self.cell not in ("gru", "relu"):
-            raise InputError("--cell", f"must be gru or relu, got {self.cell!r}")
+            raise InputError("cell", f"must be gru or relu, got {self.cell!r}")
         if not 1 <= self.sync_limit <= 5:
-            raise InputError("--sync-limit", f"must be 1-5, got {self.sync_limit}")
+            raise InputError("sync_limit", f"must be 1-5, got {self.sync_limit}")
         if not 1 <= self.window_start <= 5:
-            raise InputError("--window-start", f"must be 1-5, got {self.window_start}")
+            raise InputError("window_start", f"must be 1-5, got {self.window_start}")
         if self.window_every < 1:
-            raise InputError("--window-every", f"must be >= 1, got {self.window_every}")
+            raise InputError("window_every", f"must be >= 1, got {self.window_every}")
         if not 0 < self.lr_final <= 1:
-            raise InputError("--lr-final", f"must be in (0, 1], got {self.lr_final}")
+            raise InputError("lr_final", f"must be in (0, 1], got {self.lr_final}")
         if self.kl_threshold < 0:
-            raise InputError("--kl-threshold", f"must be >= 0, got {self.kl_threshold}")
+            raise InputError("kl_threshold", f"must be >= 0, got {self.kl_threshold}")
         if self.rollout_steps % self.sequence_length:
-            raise InputError("--rollout-steps", f"{self.rollout_steps} is not a multiple of the "
+            raise InputError("rollout_steps", f"{self.rollout_steps} is not a multiple of the "
                              f"sequence length {self.sequence_length}")
         if self.n_envs % self.mini_batches:
-            raise InputError("--envs", f"{self.n_envs} environments do not split into "
+            raise InputError("n_envs", f"{self.n_envs} environments do not split into "
                              f"{self.mini_batches} mini-batches")
         if not 0 <= self.seed < 2**32:
-            raise InputError("--seed", f"must be 0 .. 2**32 - 1, got {self.seed}")
+            raise InputError("seed", f"must be 0 .. 2**32 - 1, got {self.seed}")
 
     def train_window(self, iteration: int) -> int:
         """Return the ``sync_limit`` of training episodes that start in ``iteration`` (1-based).

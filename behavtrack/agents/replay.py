@@ -376,10 +376,10 @@ def replay_file(
     from behavtrack.io.agents import EPISODE_STEPS, load_rollouts
 
     if not 1 <= int(sync_limit) <= 5:
-        raise InputError("--sync-limit", f"must be 1-5, got {sync_limit}")
+        raise InputError("sync_limit", f"must be 1-5, got {sync_limit}")
     steps = EPISODE_STEPS if episode_steps is None else int(episode_steps)
     if steps < 1:
-        raise InputError("--episode-steps", f"must be >= 1, got {episode_steps}")
+        raise InputError("episode_steps", f"must be >= 1, got {episode_steps}")
     rollouts = load_rollouts(path, episode_steps=steps)
     return [replay_rollout(r, sync_limit=int(sync_limit)) for r in rollouts]
 

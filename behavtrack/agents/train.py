@@ -385,16 +385,16 @@ def _prepare_out(out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
-        raise InputError(out, "is a file, not a folder", "give a folder for --out") from None
+        raise InputError(out, "is a file, not a folder", "give a folder for out=") from None
     except OSError as exc:
         raise InputError(out, f"cannot be created ({(exc.strerror or str(exc)).lower()})",
-                         "choose an --out in a folder you can write to") from None
+                         "choose out= in a folder you can write to") from None
     if not os.access(out, os.W_OK | os.X_OK):
         raise InputError(out, "cannot be written (permission denied)",
-                         "choose an --out in a folder you can write to")
+                         "choose out= in a folder you can write to")
     if any(out.glob("checkpoint_*.mat")) or (out / "training.json").exists():
         raise InputError(out, "holds the results of an earlier training run",
-                         "give an empty or new --out")
+                         "give an empty or new folder as out=")
 
 
 # ---- the run --------------------------------------------------------------------------------
@@ -457,7 +457,7 @@ def train(
         "run": run_label(cfg.seed),
     }
     t0 = time.perf_counter()
-    with folder_lock(out, "behavtrack agents train"):
+    with folder_lock(out, "behavtrack agents train", param="out"):
         (out / "policies").mkdir(exist_ok=True)
         models = _models(cfg, cfg.n_envs, device)
         agents = _ppo_agents(cfg, models, device)

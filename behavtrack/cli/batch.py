@@ -45,6 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``behavtrack batch``."""
     from behavtrack.batch import run_batch
+    from behavtrack.cli import cli_text
 
     result = run_batch(
         args.inputs, args.out, arena=args.arena, events=args.events, model=args.model,
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{len(result.done)} sessions done, {len(result.skipped)} up to date, "
           f"{len(result.failed)} failed in {result.seconds:.1f} s -> {result.out_dir}")
     if result.stats_error:
-        print(f"  statistics not computed: {result.stats_error}")
+        print(f"  statistics not computed: {cli_text(result.stats_error, args)}")
     for f in result.failed:
-        print(f"  failed: {f['session_id']} ({f['stage']}): {f['error']}")
+        print(f"  failed: {f['session_id']} ({f['stage']}): {cli_text(f['error'], args)}")
     return 1 if result.failed else 0

@@ -39,6 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Describe each file; return 2 if any could not be read."""
+    from behavtrack.cli import error_message
     from behavtrack.errors import InputError
     from behavtrack.io.info import describe_pose, format_description
 
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
             info = describe_pose(path, threshold=args.threshold, fps=fps, arena=arena,
                                  require=require, aliases=aliases)
         except InputError as exc:
-            print(f"behavtrack info: error: {exc}", file=sys.stderr)
+            print(f"behavtrack info: error: {error_message(exc, args)}", file=sys.stderr)
             status = 2
             continue
         if args.json:

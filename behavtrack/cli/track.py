@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     """Track every video; return 2 if any failed."""
     import os
 
+    from behavtrack.cli import error_message
     from behavtrack.errors import InputError
 
     quiet = bool(getattr(args, "quiet", False))
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
                               python=args.python, arena=arena, n_animals=args.animals,
                               out=args.out, quiet=quiet).attrs
         except InputError as exc:
-            print(f"behavtrack track: error: {exc}", file=sys.stderr)
+            print(f"behavtrack track: error: {error_message(exc, args)}", file=sys.stderr)
             status = 2
             continue
         if not quiet:

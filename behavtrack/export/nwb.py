@@ -544,7 +544,7 @@ def find_export_sessions(paths: str | os.PathLike | Iterable[str | os.PathLike]
             name = nwb_name(name)
             if name in seen:
                 raise InputError(folder, f"would be exported as {name}.nwb, like {seen[name]}",
-                                 "export them with separate runs to different --out folders")
+                                 "export them with separate runs to different out_dir= folders")
             seen[name] = folder
             out.append((folder, name))
     return out
@@ -1088,7 +1088,7 @@ def export_session_nwb(folder: str | os.PathLike, path: str | os.PathLike, *,
 def _check_out(out: Path) -> None:
     """Refuse an output folder that cannot be written, before any work."""
     if out.exists() and not out.is_dir():
-        raise InputError(out, "is a file, not an output folder", "give a folder with --out")
+        raise InputError(out, "is a file, not an output folder", "give a folder as out_dir=")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

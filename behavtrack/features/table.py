@@ -252,7 +252,8 @@ def compute_features(
     fps = float(pose.attrs.get("fps") or 0)
     source = pose.attrs.get("source_file")
     if fps <= 0:
-        raise InputError(source, "pose has no frame rate", "give --fps or an fps attribute")
+        raise InputError(source, "pose has no frame rate",
+                         "load it with a frame rate (load_pose takes fps), or set attrs['fps']")
     raw_conf = None
     if "confidence" in pose and "individual" in pose["confidence"].dims:
         raw_conf = np.asarray(

@@ -81,7 +81,7 @@ def normalize_events(
     if "time_s" not in out:
         if not fps:
             raise InputError(source, "gives frames but no times, and the frame rate is unknown",
-                             "pass fps (e.g. --fps 30) or add a time_s column")
+                             "pass fps= (e.g. fps=30) or add a time_s column")
         out["time_s"] = out["frame"].astype(float) / fps
     if "frame" not in out or out["frame"].isna().any():
         derived = (

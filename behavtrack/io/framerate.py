@@ -90,10 +90,10 @@ def check_fps(fps: Any, source: str | os.PathLike = "fps") -> float | None:
     --------
     >>> check_fps(30)
     30.0
-    >>> check_fps(1e9, "--fps")  # doctest: +ELLIPSIS
+    >>> check_fps(1e9, "fps")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    behavtrack.errors.InputError: --fps: frame rate 1e+09 is not plausible (outside 1-1000 ...
+    behavtrack.errors.InputError: fps: frame rate 1e+09 is not plausible (outside 1-1000 ...
 
     """
     if fps is None:
@@ -105,7 +105,7 @@ def check_fps(fps: Any, source: str | os.PathLike = "fps") -> float | None:
     if not FPS_MIN <= float(fps) <= FPS_MAX:
         raise InputError(source, f"frame rate {float(fps):g} is not plausible (outside "
                          f"{FPS_MIN:g}-{FPS_MAX:g} frames per second)",
-                         "give the video's frame rate, e.g. --fps 30")
+                         "give the video's frame rate, e.g. fps=30")
     return float(fps)
 
 

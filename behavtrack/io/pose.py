@@ -548,7 +548,7 @@ def require_fps(ds: xr.Dataset, source: str | os.PathLike | None = None) -> floa
         raise InputError(
             _source(ds, source), "frame rate is unknown (the file does not store it, and no "
             "sidecar or video of the same name is beside it)",
-            "pass --fps / fps=, or set fps: in the arena YAML",
+            "pass fps= (the frame rate), or set fps: in the arena YAML",
         )
     return float(fps)
 
@@ -594,7 +594,7 @@ def require_individuals(
             )
 
 
-def parse_individuals(text: str | Iterable[str] | None, option: str = "--individuals"
+def parse_individuals(text: str | Iterable[str] | None, option: str = "individuals"
                       ) -> list[str] | None:
     """Parse ``A,B`` (or a list) into individual names; ``None`` or empty gives ``None``.
 
@@ -612,7 +612,7 @@ def parse_individuals(text: str | Iterable[str] | None, option: str = "--individ
         return None
     if len(set(names)) < len(names):
         raise InputError(option, f"names an individual twice ({', '.join(names)})",
-                         "give two different individuals, e.g. --individuals mouse1,mouse2")
+                         "give two different individuals, e.g. individuals=['mouse1', 'mouse2']")
     return names
 
 
@@ -624,7 +624,7 @@ def select_individuals(ds: xr.Dataset, names: Iterable[str],
     missing = [n for n in names if n not in have]
     if missing:
         raise InputError(_source(ds, source), f"has no individual {missing[0]!r}; it has "
-                         f"{', '.join(have)}", "choose among those with --individuals A,B")
+                         f"{', '.join(have)}", "choose two of them with individuals=['A', 'B']")
     if names == have:
         return ds
     return ds.sel(individual=names)
@@ -645,7 +645,7 @@ def check_analysable(
     source
         The file, named in errors (default: ``attrs["source_file"]``).
     individuals
-        The individuals to analyse (``--individuals A,B``); required when the pose has more
+        The individuals to analyse (``["A", "B"]``, or ``"A,B"``); required when the pose has more
         than ``max_individuals``.
     max_individuals
         How many animals the analysis takes at most (the cooperation task: a pair).
@@ -669,8 +669,7 @@ def check_analysable(
         shown = ", ".join(have[:8]) + (", ..." if len(have) > 8 else "")
         raise InputError(
             _source(ds, source), f"has {len(have)} animals ({shown}), but the analysis is of "
-            f"a pair", f"choose the pair with --individuals {have[0]},{have[1]}; "
-            "individuals= in Python")
+            f"a pair", f"choose the pair with individuals={[have[0], have[1]]!r}")
     n = int(ds.sizes.get("time", 0))
     if n < 2:
         raise InputError(_source(ds, source), f"has {n} frame{'s' if n != 1 else ''}; "

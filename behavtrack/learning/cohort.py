@@ -66,19 +66,19 @@ class StatsResult:
 
 
 def require_counts(**counts: int | None) -> None:
-    """Raise :class:`InputError` naming the first count below 1 (as its CLI option).
+    """Raise :class:`InputError` naming the first count below 1 (as its parameter).
 
     Examples
     --------
-    >>> require_counts(boot=2000, episode_steps=0)
+    >>> require_counts(n_boot=2000, episode_steps=0)
     Traceback (most recent call last):
     ...
-    behavtrack.errors.InputError: --episode-steps: must be at least 1, got 0
+    behavtrack.errors.InputError: episode_steps: must be at least 1, got 0
 
     """
     for name, value in counts.items():
         if value is not None and value < 1:
-            raise InputError(f"--{name.replace('_', '-')}", f"must be at least 1, got {value}")
+            raise InputError(name, f"must be at least 1, got {value}")
 
 
 def session_results(
@@ -121,7 +121,7 @@ def session_results(
 
     require_counts(episode_steps=episode_steps)
     if sync_limit < 0:
-        raise InputError("--sync-limit", f"must be 0 or more, got {sync_limit}")
+        raise InputError("sync_limit", f"must be 0 or more, got {sync_limit}")
     mice_dirs, agent_paths = split_inputs(paths)
     results: list[tuple[pd.DataFrame, dict[str, Any]]] = []
     failures: list[dict[str, str]] = []

@@ -46,8 +46,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:  # read the files before any window opens: bad input fails fast
             session = load_review_session(args.session, video=args.video, pose=args.pose,
                                           bouts=args.bouts, arena=args.arena, fps=args.fps)
-        except InputError as exc:
-            print(f"python -m behavtrack.napari: error: {exc}", file=sys.stderr)
+        except InputError as exc:  # named by this parser's options, as behavtrack's CLI does
+            from behavtrack.cli import error_message, option_names
+
+            args.cli_options = option_names(parser)
+            print(f"python -m behavtrack.napari: error: {error_message(exc, args)}",
+                  file=sys.stderr)
             return 2
     return open_viewer(session)
 

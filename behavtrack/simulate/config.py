@@ -165,20 +165,20 @@ def check_run_parameters(
 
     """
     def bad(name: str, value: object, hint: str) -> InputError:
-        return InputError(f"--{name.replace('_', '-')}", f"invalid value {value!r}", hint)
+        return InputError(name, f"invalid value {value!r}", hint)
 
-    for name, value in (("duration", duration_s), ("fps", fps)):
+    for name, value in (("duration_s", duration_s), ("fps", fps)):
         if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(
             value
         ):
             raise bad(name, value, "give a finite number")
     if duration_s <= 0 or duration_s > 6 * 3600:
-        raise bad("duration", duration_s, "give a session length in seconds, > 0 and <= 21600")
+        raise bad("duration_s", duration_s, "give a session length in seconds, > 0 and <= 21600")
     if not 1 <= fps <= 500:
         raise bad("fps", fps, "give a frame rate between 1 and 500 frames per second")
     if duration_s * fps < 10:
-        raise bad("duration", duration_s, "a session needs at least 10 frames")
-    for name, value in (("days", n_days), ("pairs", n_pairs)):
+        raise bad("duration_s", duration_s, "a session needs at least 10 frames")
+    for name, value in (("n_days", n_days), ("n_pairs", n_pairs)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
             raise bad(name, value, "give a whole number >= 1")
     if isinstance(day, bool) or not isinstance(day, numbers.Integral) or not 0 <= day < n_days:

@@ -196,7 +196,7 @@ def simulate_session(
     elif not (isinstance(window_s, (int, float)) and window_s > 0):
         from behavtrack.errors import InputError
 
-        raise InputError("--window", f"invalid value {window_s!r}", "give seconds > 0")
+        raise InputError("window_s", f"invalid value {window_s!r}", "give seconds > 0")
     stage = curriculum.stage if curriculum is not None else None
     plan = _plan(chamber, traits, cfg, seed=seed, pair=pair, day=day, n_days=n_days,
                  n_frames=n_frames, fps=fps, window_s=float(window_s))

@@ -40,15 +40,15 @@ def write_events_csv(events: pd.DataFrame, path: str | os.PathLike) -> Path:
     return write_events(table, path)
 
 
-def _make_folder(folder: Path) -> None:
+def _make_folder(folder: Path, param: str) -> None:
     """Create ``folder`` (and its parents), or raise the one-line error saying why not."""
     if folder.exists() and not folder.is_dir():
-        raise InputError(folder, "exists and is not a folder", "choose another --out")
+        raise InputError(folder, "exists and is not a folder", f"choose another folder as {param}=")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(folder, f"cannot be created ({exc.strerror or exc})",
-                         "choose another --out") from None
+                         f"choose another folder as {param}=") from None
 
 
 def write_session(
@@ -86,7 +86,7 @@ def write_session(
     if unknown:
         raise InputError("pose_formats", f"unknown pose file {unknown[0]!r}",
                          f"choose from {', '.join(POSE_FORMATS)}")
-    _make_folder(folder)
+    _make_folder(folder, "folder")
     fps = sess.fps
     meta = dict(sess.meta)
     meta["files"] = {"pose": formats[0] if formats else None, "pose_files": formats,
@@ -150,10 +150,10 @@ def write_cohort(
     from behavtrack.simulate.session import simulate_cohort
 
     if video not in ("none", "first", "all"):
-        raise InputError("--video", f"invalid value {video!r}", "choose none, first or all")
+        raise InputError("video", f"invalid value {video!r}", "choose none, first or all")
     out = Path(out)
     sessions = simulate_cohort(n_pairs, n_days, duration_s, fps, seed, noise=noise, arena=arena)
-    _make_folder(out)  # after the checks, before the work: fails now under a file, say
+    _make_folder(out, "out")  # after the checks, before the work: fails now under a file, say
     folders = []
     for k, sess in enumerate(progress(sessions, total=n_pairs * n_days, desc="simulating",
                                       quiet=quiet, unit="session")):

@@ -122,7 +122,7 @@ def load_model(path: str | os.PathLike | None = None) -> Any:
     p = Path(path) if path is not None else default_model_path()
     if path is None and not p.is_file():
         raise InputError(p, "the shipped default model is missing",
-                         "build it: see models/README.md, or pass --model")
+                         "build it: see models/README.md, or give a model JSON (model=)")
     return model_from_dict(read_model_json(p), source=str(p))
 
 
@@ -147,7 +147,7 @@ def load_fitted(path: str | os.PathLike | None = None) -> Any:
     p = Path(path) if path is not None else default_model_path()
     if path is None and not p.is_file():
         raise InputError(p, "the shipped default model is missing",
-                         "build it: see models/README.md, or pass --model")
+                         "build it: see models/README.md, or give a model JSON (model=)")
     data = read_model_json(p)
     from behavtrack.strategies.hybrid_model import KIND, HybridModel
 

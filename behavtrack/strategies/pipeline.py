@@ -85,7 +85,7 @@ def check_events(events: pd.DataFrame, fps: float, n_frames: int, source: str = 
         implied = float(np.median(frame[both] / t[both]))
         if abs(implied - fps) > 0.01 * fps:
             raise InputError(source, f"events imply {implied:.3g} fps (frame / time_s) but the "
-                             f"pose has {fps:.3g} fps", "give the right --fps, or events whose "
+                             f"pose has {fps:.3g} fps", "give the right fps=, or events whose "
                              "frame numbers belong to this video")
     frame = np.where(np.isfinite(frame), frame, np.round(t * fps))
     ev["frame"] = pd.array(np.where(np.isfinite(frame), frame, np.nan), dtype="Float64").round(
@@ -407,10 +407,9 @@ def boris_frame_labels(bouts: pd.DataFrame, individuals: Sequence[str], n_frames
     subj = bouts["individual"].fillna("").astype(str)
     unknown = sorted(set(subj) - set(inds) - {""})
     if unknown:
-        example = f"{unknown[0]}={inds[0]}" if inds else "SUBJECT=INDIVIDUAL"
+        example = repr({unknown[0]: inds[0]} if inds else {"SUBJECT": "INDIVIDUAL"})
         raise InputError(source, f"BORIS subject(s) {unknown} match no individual of the pose "
-                         f"{inds}", f"map them with --subject-map {example} "
-                         "(subject_map= in Python)")
+                         f"{inds}", f"map them with subject_map={example}")
     duration = n_frames / fps
     stop = bouts["stop_s"].to_numpy(dtype=float)
     if len(stop) and np.nanmax(stop) > duration + 0.5 / fps:
@@ -479,7 +478,7 @@ def labeled_from_boris(boris: str | os.PathLike, pose: str | os.PathLike,
     if not ds.attrs.get("fps"):
         raise InputError(pose, "has no frame rate (the file does not store one, and no "
                          "sidecar or video of the same name is beside it)",
-                         "give --fps (fps= in Python), or an arena with fps:")
+                         "pass fps= (the frame rate), or an arena with fps:")
     ds = check_analysable(ds, individuals=individuals)
     rate = float(ds.attrs["fps"])
     ev, _ = as_events(events, rate)

@@ -52,7 +52,7 @@ def backend_available(backend: str) -> bool:
 def _check_backend(backend: str) -> None:
     if backend not in BACKENDS:
         raise InputError(
-            "--backend", f"unknown backend {backend!r}",
+            "backend", f"unknown backend {backend!r}",
             f"choose builtin, {' or '.join(BACKENDS)}",
         )
 
@@ -93,7 +93,7 @@ def _check_model(backend: str, model: str | os.PathLike | None) -> Path:
     if model is None:
         what = "the DeepLabCut project's config.yaml" if backend == "deeplabcut" else (
             "the trained SLEAP model's folder")
-        raise InputError("--model", f"is required with --backend {backend}", f"give {what}")
+        raise InputError("model", f"is required with backend={backend!r}", f"give {what}")
     path = Path(model)
     if backend == "deeplabcut":
         require_file(path, "DeepLabCut config file")
@@ -112,7 +112,7 @@ def _check_model(backend: str, model: str | os.PathLike | None) -> Path:
 def _check_python(python: str | os.PathLike) -> str:
     exe = shutil.which(str(python)) or str(python)
     if not Path(exe).is_file():
-        raise InputError("--python", f"no such Python executable: {python}",
+        raise InputError("python", f"no such Python executable: {python}",
                          "give the python of the environment where the backend is installed")
     return exe
 
@@ -142,7 +142,7 @@ def _in_subprocess(exe: str, python: str | os.PathLike, backend: str, model: Pat
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 errors="replace", start_new_session=True)
     except OSError as exc:
-        raise InputError("--python", f"{python} could not be run ({_clip(str(exc), 120)})",
+        raise InputError("python", f"{python} could not be run ({_clip(str(exc), 120)})",
                          "give a working Python executable") from None
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
@@ -157,7 +157,7 @@ def _in_subprocess(exe: str, python: str | os.PathLike, backend: str, model: Pat
         raise
     problem = _marked(stderr, _backend_runner.ERROR_MARK) or _last_line(stderr)
     if proc.returncode == _backend_runner.EXIT_IMPORT:
-        raise InputError("--python", f"{python} cannot import {BACKENDS[backend]} "
+        raise InputError("python", f"{python} cannot import {BACKENDS[backend]} "
                          f"({_clip(problem, 160)})",
                          f"install it in that environment ({_INSTALL[backend]})")
     produced = _marked(stdout, _backend_runner.OUTPUT_MARK)
@@ -210,7 +210,7 @@ def run_backend(
     ------
     InputError
         Unknown backend, missing video or model, backend not importable (naming what to
-        install or suggesting ``--python``), or the backend failing.
+        install or suggesting ``python=``), or the backend failing.
 
     """
     from behavtrack.io.pose import load_pose
@@ -221,10 +221,10 @@ def run_backend(
     model_path = _check_model(backend, model).resolve()
     if python is None and not backend_available(backend):
         raise InputError(
-            "--backend", f"{backend} needs the {BACKENDS[backend]} package, which is "
+            "backend", f"{backend} needs the {BACKENDS[backend]} package, which is "
             "not importable in this Python environment",
-            f"install it ({_INSTALL[backend]}) or pass --python PATH to the python of "
-            "an environment that has it",
+            f"install it ({_INSTALL[backend]}) or pass python='PATH', the python of an "
+            "environment that has it",
         )
     exe = None if python is None else _check_python(python)
     with VideoReader(video) as reader:  # refuses a corrupt video before the model loads

@@ -713,7 +713,7 @@ def track(
     from behavtrack.tracking.backends import run_backend
 
     if out is None:
-        raise InputError("--out", f"is required with --backend {backend}",
+        raise InputError("out", f"is required with backend={backend!r}",
                          "give a folder for the backend's pose file")
     with VideoReader(video) as reader:
         _require_fit(arena, reader)
@@ -734,5 +734,5 @@ def check_builtin_options(
 ) -> None:
     """Raise :class:`InputError` if a model backend's options are given to the built-in one."""
     if model is not None or python is not None:
-        raise InputError("--model", "is only used with --backend deeplabcut or sleap",
-                         "drop --model/--python, or choose a model backend")
+        raise InputError("model", "is only used with a model backend (backend='deeplabcut' or "
+                         "backend='sleap')", "drop model= and python=, or choose a model backend")

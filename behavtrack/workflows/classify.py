@@ -68,7 +68,7 @@ def _resolve_input(pose: Any, arena: Any, events: Any, fps: float | None,
     from behavtrack.io.framerate import check_fps
     from behavtrack.io.pose import check_analysable, load_pose
 
-    fps = check_fps(fps, "--fps")
+    fps = check_fps(fps, "fps")
 
     meta: dict[str, Any] = {}
     files: dict[str, Path | None] = {"pose": None, "arena": None, "events": None}
@@ -113,11 +113,11 @@ def _resolve_input(pose: Any, arena: Any, events: Any, fps: float | None,
     if fps and ds.attrs.get("fps") and abs(float(ds.attrs["fps"]) - float(fps)) > 1e-6 * fps:
         raise InputError(ds.attrs.get("source_file", "pose"), f"the pose file says "
                          f"{ds.attrs['fps']} fps but {fps} fps was given",
-                         "drop --fps or fix the file")
+                         "drop fps= or fix the file")
     if not ds.attrs.get("fps"):
         raise InputError(ds.attrs.get("source_file", "pose"), "has no frame rate (the file "
                          "does not store one, and no sidecar or video of the same name is "
-                         "beside it)", "give --fps, or an arena with fps:")
+                         "beside it)", "pass fps= (the frame rate), or an arena with fps:")
     check_fps(float(ds.attrs["fps"]), ds.attrs.get("source_file", "pose"))
     ds = check_analysable(ds, individuals=individuals)
     if events is not None and not isinstance(events, pd.DataFrame):
@@ -197,7 +197,7 @@ def classify_session(
 
     out = Path(out_dir)
     if out.exists() and not out.is_dir():  # checked before the work
-        raise InputError(out, "is a file, not an output folder", "give a folder with --out")
+        raise InputError(out, "is a file, not an output folder", "give a folder as out_dir=")
     bar = progress(range(6), total=6, desc="classify", quiet=quiet, unit="step")
     steps = iter(bar)
     try:

@@ -111,10 +111,10 @@ def compare(
     """
     from behavtrack.learning.figures import save_figure
 
-    require_counts(bins=n_bins, boot=n_boot, shifts=n_shifts)
+    require_counts(n_bins=n_bins, n_boot=n_boot, n_shifts=n_shifts)
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():  # checked before the work
-        raise InputError(out_dir, "is a file, not an output folder", "give a folder with --out")
+        raise InputError(out_dir, "is a file, not an output folder", "give a folder as out_dir=")
     opts = dict(n_shifts=n_shifts, seed=seed, sync_limit=sync_limit,
                 episode_steps=episode_steps, quiet=quiet)
     mice = load_side(mice_dir, "mice", **opts)

@@ -129,10 +129,10 @@ def compute_stats(
         If no session at all could be used (one line naming the first failure).
 
     """
-    require_counts(shifts=n_shifts, boot=n_boot, bins=n_bins, consecutive=consecutive)
+    require_counts(n_shifts=n_shifts, n_boot=n_boot, n_bins=n_bins, consecutive=consecutive)
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():  # checked before the work
-        raise InputError(out_dir, "is a file, not an output folder", "give a folder with --out")
+        raise InputError(out_dir, "is a file, not an output folder", "give a folder as out_dir=")
     results, failures = session_results(session_dirs, n_shifts=n_shifts, seed=seed,
                                         lookback_s=lookback_s, sync_limit=sync_limit,
                                         episode_steps=episode_steps, quiet=quiet)

@@ -55,7 +55,7 @@ def test_boris_subject_matching_no_individual_names_both_lists():
         boris_frame_labels(bouts, ["mouse1", "mouse2"], 1500, 30.0, source="b.csv")
     msg = str(err.value)
     assert "['adult']" in msg and "['mouse1', 'mouse2']" in msg
-    assert "--subject-map adult=mouse1" in msg and "\n" not in msg
+    assert "subject_map={'adult': 'mouse1'}" in msg and "\n" not in msg
 
 
 def test_labelled_session_from_a_real_dlc_file_with_tail_and_no_fps_in_it():
@@ -66,7 +66,7 @@ def test_labelled_session_from_a_real_dlc_file_with_tail_and_no_fps_in_it():
     assert 15 < f.attrs["px_per_cm"] < 25
     assert f["body_length"].notna().mean() > 0.9 and f["turn_rate"].notna().mean() > 0.9
     assert "dist__neck__left_hip" in f.columns and "nose_nose__mean1000ms" in f.columns
-    with pytest.raises(InputError, match="has no frame rate.*give --fps"):
+    with pytest.raises(InputError, match="has no frame rate.*pass fps="):
         labeled_from_boris(A / "boris.csv", A / "pose_dlc.csv", behavior_map=MAP)
 
 

@@ -76,9 +76,9 @@ def test_arenas_that_cannot_host_the_task_are_refused(tmp_path, capsys, edit, ne
 
 
 def test_library_raises_input_error_for_bad_values():
-    with pytest.raises(InputError, match="--day"):
+    with pytest.raises(InputError, match="^day: "):
         simulate_session(day=10, n_days=10)
-    with pytest.raises(InputError, match="--duration"):
+    with pytest.raises(InputError, match="^duration_s: "):
         simulate_session(duration_s=float("nan"))
 
 

@@ -128,7 +128,7 @@ def test_backend_not_installed_names_the_package(clip: Path, tmp_path: Path, bac
 
 
 def test_backend_checks_model_and_python(clip: Path, tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="--model: is required"):
+    with pytest.raises(InputError, match="^model: is required with backend='deeplabcut'"):
         track(clip, backend="deeplabcut", out=tmp_path)
     with pytest.raises(InputError, match="no such DeepLabCut config file"):
         run_backend(clip, "deeplabcut", tmp_path / "config.yaml", tmp_path)
@@ -143,7 +143,7 @@ def test_backend_checks_model_and_python(clip: Path, tmp_path: Path) -> None:
     # a real python without the package: the runner's import failure names what is missing
     with pytest.raises(InputError, match=r"cannot import sleap_nn \(ModuleNotFoundError"):
         run_backend(clip, "sleap", model, tmp_path / "o", python=sys.executable)
-    with pytest.raises(InputError, match="only used with --backend"):
+    with pytest.raises(InputError, match="model: is only used with a model backend"):
         track(clip, model=model)
     assert not list((tmp_path / "o").iterdir())  # nothing half-written, no temp folder left
 

@@ -199,8 +199,9 @@ def test_more_than_two_animals_need_individuals(sample_data: Path, tmp_path: Pat
     # batch takes the option (and so does train, below); the library takes individuals=
     res_code = main(["-q", "batch", str(aeon), "--fps", "30", "--no-stats", "--out",
                      str(tmp_path / "b")])
-    failures = pd.read_csv(tmp_path / "b" / "failures.csv")
-    assert res_code == 1 and "--individuals" in failures["error"].iloc[0]
+    failures = pd.read_csv(tmp_path / "b" / "failures.csv")  # the library's words
+    assert res_code == 1 and "individuals=[" in failures["error"].iloc[0]
+    assert "--individuals AEON3B_NTP,AEON3B_TP1" in capsys.readouterr().out  # the CLI's
     assert main(["-q", "batch", str(aeon), "--fps", "30", "--no-stats", "--individuals",
                  "AEON3B_NTP,AEON3B_TP1", "--out", str(tmp_path / "b")]) == 0
     capsys.readouterr()

@@ -49,16 +49,16 @@ def test_good_run_parameters_pass():
 
 @pytest.mark.parametrize(
     ("kwargs", "flag"),
-    [({"duration_s": 0}, "--duration"), ({"duration_s": 6 * 3600 + 1}, "--duration"),
-     ({"duration_s": float("nan")}, "--duration"), ({"duration_s": "60"}, "--duration"),
-     ({"fps": 0.5}, "--fps"), ({"fps": 501}, "--fps"), ({"fps": True}, "--fps"),
-     ({"duration_s": 0.3, "fps": 30}, "--duration"),  # 9 frames
-     ({"n_days": 0}, "--days"), ({"n_days": 2.0}, "--days"),
-     ({"n_days": 2, "day": 2}, "--day"), ({"day": -1}, "--day"),
-     ({"n_pairs": 0}, "--pairs"), ({"pair": -1}, "--pair"),
-     ({"seed": -1}, "--seed"), ({"seed": 1.5}, "--seed")],
+    [({"duration_s": 0}, "duration_s"), ({"duration_s": 6 * 3600 + 1}, "duration_s"),
+     ({"duration_s": float("nan")}, "duration_s"), ({"duration_s": "60"}, "duration_s"),
+     ({"fps": 0.5}, "fps"), ({"fps": 501}, "fps"), ({"fps": True}, "fps"),
+     ({"duration_s": 0.3, "fps": 30}, "duration_s"),  # 9 frames
+     ({"n_days": 0}, "n_days"), ({"n_days": 2.0}, "n_days"),
+     ({"n_days": 2, "day": 2}, "day"), ({"day": -1}, "day"),
+     ({"n_pairs": 0}, "n_pairs"), ({"pair": -1}, "pair"),
+     ({"seed": -1}, "seed"), ({"seed": 1.5}, "seed")],
 )
-def test_bad_run_parameters_name_their_flag(kwargs, flag):
+def test_bad_run_parameters_name_their_parameter(kwargs, flag):
     args = {"duration_s": 60, "fps": 30} | kwargs
     with pytest.raises(InputError) as info:
         check_run_parameters(**args)
