@@ -92,7 +92,7 @@ class TrainConfig:
     mini_batches: int = 4
     discount_factor: float = 0.97
     gae_lambda: float = 0.95
-    entropy_scale: float = 0.02
+    entropy_scale: float = 0.05
     value_loss_scale: float = 0.5
     ratio_clip: float = 0.2
     grad_norm_clip: float = 0.5
