@@ -401,6 +401,16 @@ def compute_features(
                     cols[name] = table[(st, w)]
                     subset.add(name)
                     order.append(name)
+    tracked_frames = None
+    if at is not None:  # keep only the rows of the full-rate columns, before the table is built
+        tracked_frames = cols["tracked"] > 0.5
+        for k in order:
+            if k not in subset:
+                cols[k] = np.asarray(cols[k], dtype=float)[at]
+                subset.add(k)
+    # the cleaned pose and the full-rate signals are not needed any more
+    body_axis_names = [axis.front_name, axis.back_name]
+    del pose, pos, center, front, center_s, nose_s, head, vel, axis, raw_conf
     frames = np.arange(n) if at is None else at
     index = pd.MultiIndex.from_product([inds, frames], names=["individual", "frame"])
     # one block: no copy when the frame is built
@@ -409,12 +419,12 @@ def compute_features(
         v = np.asarray(cols[k], dtype=float)
         data[i] = (v if at is None or k in subset else v[at]).T
     df = pd.DataFrame(data.reshape(len(order), -1).T, index=index, columns=order, copy=False)
-    if at is not None:
-        df.attrs["tracked_frames"] = cols["tracked"] > 0.5
+    if tracked_frames is not None:
+        df.attrs["tracked_frames"] = tracked_frames
     df.attrs.update(
         fps=fps, n_frames=int(n), individuals=inds, px_per_cm=float(px_per_cm),
         scale_source=scale_source, skipped=skipped, notes=notes,
-        body_axis=[axis.front_name, axis.back_name],
+        body_axis=body_axis_names,
         clean=report.to_dict() if report else None,
     )
     return df

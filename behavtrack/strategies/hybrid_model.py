@@ -41,16 +41,6 @@ _FLOOR = 1e-6  # posteriors are clipped here before the log
 _DECODE_PARAMS = ("behaviors", "emission_hz", "min_bout_s", "mutual")
 
 
-def _runs(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Start, length and value of the runs of equal values."""
-    if len(codes) == 0:
-        return np.zeros(0, int), np.zeros(0, int), np.zeros(0, int)
-    change = np.flatnonzero(codes[1:] != codes[:-1]) + 1
-    starts = np.concatenate([[0], change])
-    stops = np.concatenate([change, [len(codes)]])
-    return starts, stops - starts, codes[starts]
-
-
 def duration_hmm(min_frames: Sequence[int], mean_frames: Sequence[float],
                  switch: np.ndarray, start: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -220,8 +210,15 @@ class HybridDecoding:
     """
 
     def _matrix(self, X: pd.DataFrame) -> np.ndarray:
-        """Return the feature matrix in model order (absent columns as NaN)."""
-        m = np.ascontiguousarray(X.reindex(columns=self.feature_names_).to_numpy(dtype=float))
+        """Return the feature matrix in model order (absent columns as NaN).
+
+        A table already in model order gives a view of its values (no copy of a long
+        recording's table); the result is never written into.
+        """
+        if isinstance(X, pd.DataFrame) and list(X.columns) == list(self.feature_names_):
+            m = X.to_numpy(dtype=float, copy=False)
+        else:
+            m = X.reindex(columns=self.feature_names_).to_numpy(dtype=float)
         inf = np.isinf(m)
         return np.where(inf, np.nan, m) if inf.any() else m  # never writes into X
 

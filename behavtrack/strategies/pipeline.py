@@ -231,8 +231,13 @@ def classify_features(features: pd.DataFrame, model: Any
     fps = features.attrs.get("fps")
     inds = list(dict.fromkeys(features.index.get_level_values("individual")))
     tables = []
+    where = features.index.get_level_values("individual")
     for ind in inds:
-        x = features.xs(ind, level="individual")
+        rows = np.flatnonzero(where == ind)
+        if len(rows) and rows[-1] - rows[0] + 1 == len(rows):  # one block of rows: a view
+            x = features.iloc[rows[0]:rows[-1] + 1].droplevel("individual")
+        else:
+            x = features.xs(ind, level="individual")
         x.attrs = dict(features.attrs)
         tables.append(x)
     if m is None:  # nothing but "other" can be told apart
