@@ -37,6 +37,7 @@ from behavtrack.files import (
     sha256,
 )
 from behavtrack.io.framerate import VIDEO_SUFFIXES
+from behavtrack.io.inputs import glob_matches, glob_root, read_manifest, search_folder
 from behavtrack.io.session import META_NAME, read_session_meta, session_files, write_session_meta
 
 __all__ = [
@@ -144,26 +145,13 @@ def _job_for(path: Path, root: Path | None, arena: str | None, events: str | Non
 
 def _read_manifest(path: Path) -> list[tuple[Path, str | None, str | None]]:
     """Read a manifest: a CSV with ``path`` (optional ``arena``, ``events``), or a path a line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InputError(path, "is not a text manifest",
-                         "one path a line, or a CSV with a 'path' column") from None
-    first = text.lstrip().splitlines()[0] if text.strip() else ""
-    rows: list[tuple[Path, str | None, str | None]] = []
-    if "," in first and "path" in [c.strip() for c in first.split(",")]:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-        for rec in table.to_dict("records"):
-            rows.append((
-                (path.parent / rec["path"]).resolve() if rec["path"] else Path(""),
-                str((path.parent / rec["arena"]).resolve()) if rec.get("arena") else None,
-                str((path.parent / rec["events"]).resolve()) if rec.get("events") else None,
-            ))
-    else:
-        for line in text.splitlines():
-            line = line.strip()
-            if line and not line.startswith("#"):
-                rows.append(((path.parent / line).resolve(), None, None))
+    rows = [(
+        (path.parent / row.text).resolve() if row.text else Path(""),
+        str((path.parent / row.columns["arena"]).resolve()) if row.columns.get("arena") else None,
+        str((path.parent / row.columns["events"]).resolve()) if row.columns.get("events")
+        else None,
+    ) for row in read_manifest(path, not_text=("is not a text manifest",
+                                               "one path a line, or a CSV with a 'path' column"))]
     for p, _, _ in rows:
         if not p.exists():
             raise InputError(path, f"lists {p}, which does not exist", "fix the manifest line")
@@ -197,11 +185,13 @@ def discover_jobs(
     jobs: list[SessionJob] = []
     for raw in inputs:
         raw = str(raw)
-        matches = sorted(glob.glob(raw)) if glob.has_magic(raw) else [raw]
+        # the expansion is that of behavtrack.io.inputs; a batch's own rules: ``**`` does not
+        # span folders, a manifest's folders are not searched, ids follow the folder searched
+        matches = glob_matches(raw, recursive=False) if glob.has_magic(raw) else [Path(raw)]
         if not matches:
             raise InputError(raw, "matches no file", "check the glob pattern")
         # a glob's matches are named relative to the folder before its first wildcard
-        glob_root = _glob_root(raw) if glob.has_magic(raw) else None
+        root = glob_root(raw) if glob.has_magic(raw) else None
         for m in matches:
             path = Path(m)
             if not path.exists():
@@ -212,28 +202,19 @@ def discover_jobs(
                 for p, a, e in _read_manifest(path):  # ids relative to the manifest's folder
                     jobs.append(_job_for(p, path.parent.resolve(), a or arena_s, e or events_s))
             elif path.is_dir() and not (path / META_NAME).is_file():
-                found = sorted(p.parent for p in path.rglob(META_NAME))
-                if not found:
-                    found = sorted(p for p in path.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
+                found = search_folder(path, "session") or search_folder(path, "video")
                 if not found:
                     raise InputError(path, "holds no session folder (session.json) and no video",
                                      "give session folders, pose files or videos")
                 jobs += [_job_for(p, path, arena_s, events_s) for p in found]
             else:
-                jobs.append(_job_for(path, glob_root, arena_s, events_s))
+                jobs.append(_job_for(path, root, arena_s, events_s))
     ids = [j.session_id for j in jobs]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         raise InputError(dupes[0], "names two inputs of the batch",
                          "give each session a distinct folder or file name")
     return sorted(jobs, key=lambda j: j.session_id)
-
-
-def _glob_root(pattern: str) -> Path:
-    """Return the folder of a glob pattern before its first wildcard component."""
-    parts = Path(pattern).parts
-    fixed = parts[: next(i for i, p in enumerate(parts) if glob.has_magic(p))]
-    return Path(*fixed) if fixed else Path(".")
 
 
 def _looks_like_manifest(path: Path) -> bool:

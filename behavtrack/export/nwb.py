@@ -40,7 +40,7 @@ import xarray as xr
 
 from behavtrack.errors import InputError
 from behavtrack.files import atomic_path, progress, sha256
-from behavtrack.io.session import read_session_meta
+from behavtrack.io.classified import ClassifiedFolder
 
 __all__ = [
     "FORMAT",
@@ -199,87 +199,18 @@ class NWBExport:
 
 
 # ---- reading the inputs --------------------------------------------------------------------
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(path, f"is not readable JSON ({type(exc).__name__})",
-                         "fix or rewrite it") from None
-    if not isinstance(data, dict):
-        raise InputError(path, "must hold a JSON object ({...})")
-    return data
-
-
 def _record(path: Path | None) -> dict[str, Any] | None:
     if path is None:
         return None
     return {"path": str(path.resolve()), "sha256": sha256(path), "bytes": path.stat().st_size}
 
 
-def _recorded_path(rec: Any) -> Path | None:
-    if isinstance(rec, dict) and rec.get("path"):
-        return Path(str(rec["path"]))
-    if isinstance(rec, str) and rec:
-        return Path(rec)
-    return None
-
-
-def _locate(folder: Path, raw: Any) -> Path | None:
-    """Return a path recorded in a folder's metadata: as written, else relative to the folder."""
-    if not raw:
-        return None
-    p = Path(str(raw))
-    for cand in (p, folder / p):
-        if cand.is_file():
-            return cand
-    return None
-
-
-def _classified_pose(folder: Path, meta: dict[str, Any], prov: dict[str, Any]) -> Path:
-    """Return the pose file a classify output was made from (one-line error if it is gone)."""
-    from behavtrack.io.session import POSE_NAMES
-
-    inside = next((folder / n for n in POSE_NAMES if (folder / n).is_file()), None)
-    if inside is not None:  # a batch output tracked from video keeps its pose.h5 inside
-        return inside
-    inputs = prov.get("inputs") if isinstance(prov.get("inputs"), dict) else {}
-    rec = inputs.get("pose")
-    named = _recorded_path(rec)
-    candidates = [named, meta.get("pose_file")]
-    for raw in candidates:
-        found = _locate(folder, raw)
-        if found is not None:
-            want = rec.get("sha256") if isinstance(rec, dict) else None
-            if want and found.resolve() == Path(str(named)).resolve() and sha256(found) != want:
-                raise InputError(folder, f"its pose file {found} changed since it was "
-                                 "classified (sha256 differs from provenance.json)",
-                                 "classify the session again, then export")
-            return found
-    source = meta.get("source_session")
-    if source and Path(str(source)).is_dir():
-        from behavtrack.io.session import load_session
-
-        return load_session(Path(str(source))).pose_path
-    shown = named or meta.get("pose_file") or "none recorded"
-    raise InputError(folder, f"has no pose: the pose file it was classified from ({shown}) "
-                     "is not there", "restore the pose file, or export the session folder "
-                     "it came from")
-
-
-def _arena_of(folder: Path, meta: dict[str, Any], prov: dict[str, Any]) -> tuple[Any, Path | None]:
+def _arena_of(folder: ClassifiedFolder) -> tuple[Any, Path | None]:
+    """Return the arena a classify output was made with and its file (``None, None``: none)."""
     from behavtrack.io.arena import load_arena
 
-    if (folder / "arena.yaml").is_file():
-        return load_arena(folder / "arena.yaml"), folder / "arena.yaml"
-    inputs = prov.get("inputs") if isinstance(prov.get("inputs"), dict) else {}
-    found = _locate(folder, _recorded_path(inputs.get("arena")))
-    if found is not None:
-        return load_arena(found), found
-    source = meta.get("source_session")
-    if source and (Path(str(source)) / "arena.yaml").is_file():
-        path = Path(str(source)) / "arena.yaml"
-        return load_arena(path), path
-    return None, None
+    path = folder.arena_file()
+    return (load_arena(path), path) if path is not None else (None, None)
 
 
 def _video_name(folder: Path, meta: dict[str, Any]) -> str | None:
@@ -367,7 +298,6 @@ def collect_session(folder: str | os.PathLike, name: str | None = None, *,
 
     """
     from behavtrack.io.bouts import read_bouts_csv
-    from behavtrack.io.events import load_events
     from behavtrack.io.pose import load_pose, require_fps, select_individuals
 
     folder = Path(folder)
@@ -378,16 +308,16 @@ def collect_session(folder: str | os.PathLike, name: str | None = None, *,
     name = name or folder.name
     notes: list[str] = []
     inputs: dict[str, Any] = {}
-    if (folder / "provenance.json").is_file():  # a classify (or batch session) output
+    classified = ClassifiedFolder(folder)
+    if classified.is_classified:  # a classify (or batch session) output
         kind = "classified"
-        meta = read_session_meta(folder, missing_ok=True)
-        prov = _read_json(folder / "provenance.json")
-        pose_path = _classified_pose(folder, meta, prov)
-        arena, arena_path = _arena_of(folder, meta, prov)
+        meta, prov = classified.meta, classified.provenance
+        pose_path = classified.pose_file()
+        arena, arena_path = _arena_of(classified)
         inputs_rec = prov.get("inputs") if isinstance(prov.get("inputs"), dict) else {}
         if arena is None and inputs_rec.get("arena"):
             notes.append(f"the arena the session was classified with "
-                         f"({_recorded_path(inputs_rec['arena'])}) was not found: no arena")
+                         f"({classified.recorded_input('arena')}) was not found: no arena")
         fps = meta.get("fps") or None
         ds = load_pose(pose_path, fps=fps, arena=arena, aliases=aliases)
         require_fps(ds, pose_path)
@@ -405,14 +335,13 @@ def collect_session(folder: str | os.PathLike, name: str | None = None, *,
             raise InputError(folder, f"was classified on {meta['n_frames']} frames but its pose "
                              f"file {pose_path} has {ds.sizes['time']}",
                              "classify the session again, then export")
-        events = (load_events(folder / "events.csv", fps=ds.attrs["fps"])
-                  if (folder / "events.csv").is_file() else None)
-        bouts = read_bouts_csv(folder / "bouts.csv") if (folder / "bouts.csv").is_file() else None
+        events = classified.events(fps=ds.attrs["fps"], missing_ok=True)
+        bouts = classified.bouts(missing_ok=True)
         bouts_source = "classified" if bouts is not None else "none"
         model = prov.get("model") if isinstance(prov.get("model"), dict) else None
         poke_source = str(meta.get("poke_source", "log"))
-        inputs.update(session_json=_record(folder / "session.json"),
-                      provenance=_record(folder / "provenance.json"),
+        inputs.update(session_json=_record(classified.meta_path),
+                      provenance=_record(classified.provenance_path),
                       bouts=_record(folder / "bouts.csv") if bouts is not None else None,
                       events=_record(folder / "events.csv") if events is not None else None)
     else:
@@ -465,9 +394,9 @@ def collect_session(folder: str | os.PathLike, name: str | None = None, *,
 
 def _pose_path(folder: Path) -> Path:
     """Return the pose file a folder's export reads (the one-line error when there is none)."""
-    if (folder / "provenance.json").is_file():
-        meta = read_session_meta(folder, missing_ok=True)
-        return _classified_pose(folder, meta, _read_json(folder / "provenance.json"))
+    classified = ClassifiedFolder(folder)
+    if classified.is_classified:
+        return classified.pose_file()
     from behavtrack.io.session import load_session
 
     return Path(load_session(folder).pose_path)

@@ -19,6 +19,7 @@ import xarray as xr
 
 from behavtrack.errors import InputError
 from behavtrack.io.arena import Arena
+from behavtrack.io.bouts import runs
 
 __all__ = ["CleanReport", "clean_pose", "interpolate_gaps", "pose_array", "body_center",
            "assign_compartments"]
@@ -289,8 +290,5 @@ def clean_pose(
 
 def _longest_run(mask: np.ndarray) -> int:
     """Length of the longest run of True in a 1-D boolean array."""
-    if not mask.any():
-        return 0
-    m = np.concatenate([[False], mask, [False]]).astype(np.int8)
-    d = np.diff(m)
-    return int((np.flatnonzero(d == -1) - np.flatnonzero(d == 1)).max())
+    _, lengths, value = runs(np.asarray(mask, dtype=bool))
+    return int(lengths[value].max()) if value.any() else 0

@@ -459,7 +459,9 @@ def find_rollout_files(paths: Sequence[str | os.PathLike]) -> list[Path]:
     Returns
     -------
     list of pathlib.Path
-        The files, folders' contents sorted by path.
+        The files, folders' contents sorted by path, each once
+        (:func:`behavtrack.io.inputs.find_inputs` with kind ``rollout``, without globs or
+        manifests).
 
     Raises
     ------
@@ -467,16 +469,7 @@ def find_rollout_files(paths: Sequence[str | os.PathLike]) -> list[Path]:
         If a path does not exist, or a file given is not a rollout file.
 
     """
-    found: list[Path] = []
-    for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            found += sorted(q for q in p.rglob("*") if q.is_file() and is_rollout_file(q))
-        elif p.is_file():
-            if not is_rollout_file(p):
-                raise InputError(p, "is not an agent rollout file",
-                                 "give .mat files or the tidy rollouts CSV")
-            found.append(p)
-        else:
-            raise InputError(p, "no such file or folder", "check the path")
-    return found
+    from behavtrack.io.inputs import find_inputs
+
+    return [f.path for f in find_inputs(paths, kinds=("rollout",), globs=False,
+                                        manifests=False, empty_ok=True)]

@@ -21,6 +21,7 @@ from behavtrack.files import atomic_path
 
 __all__ = [
     "BEHAVIORS",
+    "runs",
     "BOUT_COLUMNS",
     "BORIS_COLUMNS",
     "frames_to_bouts",
@@ -43,6 +44,49 @@ BORIS_COLUMNS = [
     "Observation id", "Subject", "Behavior", "Behavior type", "Start (s)", "Stop (s)",
     "Duration (s)", "Media file name", "FPS", "Image index start", "Image index stop",
 ]
+
+
+def runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Run-length encoding: start, length and value of each run of equal values.
+
+    The one run-length encoding of the package (bouts, HMM smoothing, metrics, gaps in
+    tracking, grid bouts all go through it).
+
+    Parameters
+    ----------
+    values
+        A 1-D array (or sequence), or a 2-D array whose rows are compared whole (a run ends
+        where any column changes, e.g. ``np.column_stack([labels, episode])``).
+
+    Returns
+    -------
+    starts : numpy.ndarray
+        Index of each run's first element (int, increasing, ``starts[0] == 0``).
+    lengths : numpy.ndarray
+        Number of elements of each run (int, >= 1, summing to ``len(values)``); a run stops
+        (exclusive) at ``starts + lengths``.
+    values : numpy.ndarray
+        The value (row) of each run, ``values[starts]``, of the input's dtype.
+
+    Examples
+    --------
+    >>> starts, lengths, vals = runs(np.array([3, 3, 1, 1, 1, 3]))
+    >>> starts.tolist(), lengths.tolist(), vals.tolist()
+    ([0, 2, 5], [2, 3, 1], [3, 1, 3])
+    >>> [len(a) for a in runs(np.array([], dtype=int))]
+    [0, 0, 0]
+
+    """
+    values = np.asarray(values)
+    n = len(values)
+    if n == 0:
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp), values[:0]
+    differ = values[1:] != values[:-1]
+    if differ.ndim > 1:
+        differ = differ.any(axis=tuple(range(1, differ.ndim)))
+    starts = np.concatenate([[0], np.flatnonzero(differ) + 1])
+    lengths = np.diff(np.concatenate([starts, [n]]))
+    return starts, lengths, values[starts]
 
 
 def frames_to_bouts(
@@ -87,9 +131,8 @@ def frames_to_bouts(
         return pd.DataFrame(columns=BOUT_COLUMNS)
     valid = np.array([isinstance(v, str) and v != "" for v in labels])
     codes = np.where(valid, labels, "")
-    change = np.flatnonzero(codes[1:] != codes[:-1]) + 1
-    starts = np.concatenate([[0], change])
-    stops = np.concatenate([change, [n]])
+    starts, lengths, _ = runs(codes)
+    stops = starts + lengths
     keep = valid[starts]
     starts, stops = starts[keep], stops[keep]
     behaviors = codes[starts]

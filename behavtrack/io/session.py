@@ -35,6 +35,7 @@ from behavtrack.files import atomic_write_text
 from behavtrack.io.arena import Arena, load_arena
 from behavtrack.io.events import load_events
 from behavtrack.io.framerate import VIDEO_SUFFIXES
+from behavtrack.io.inputs import find_inputs, glob_matches, read_manifest, search_folder
 
 __all__ = [
     "LABEL_COLUMNS",
@@ -308,31 +309,35 @@ def _json_default(value: Any) -> Any:
 
 
 def _expand(entry: str, base: Path | None, source: str) -> list[Path]:
-    """Session folders named by one entry: a folder, a glob, or a manifest file."""
+    """Session folders named by one entry: a folder, a glob, or a manifest file.
+
+    The rules of ``behavtrack train``'s inputs: a glob keeps the session folders (and
+    ``session.json`` files) it matches, and does not search the other folders it matches;
+    any other file given is a manifest, and a manifest lists only folders and globs.
+    """
     p = Path(entry).expanduser()
     if base is not None and not p.is_absolute():
         p = base / p
     if glob.has_magic(str(p)):
-        hits = sorted(Path(h) for h in glob.glob(str(p), recursive=True))
         out = []
-        for h in hits:
-            if h.is_dir() and (h / "session.json").is_file():
+        for h in glob_matches(p):
+            if h.is_dir() and (h / META_NAME).is_file():
                 out.append(h)
-            elif h.name == "session.json":
+            elif h.name == META_NAME:
                 out.append(h.parent)
         if not out:
             raise InputError(source, f"pattern {entry!r} matches no session folder",
                              "session folders hold a session.json")
         return out
     if p.is_dir():
-        if (p / "session.json").is_file():
+        if (p / META_NAME).is_file():
             return [p]
-        found = sorted(s.parent for s in p.rglob("session.json"))
+        found = search_folder(p, "session")
         if not found:
             raise InputError(p, "holds no session folder (no session.json in it or below)")
         return found
     if p.is_file():
-        if p.name == "session.json":
+        if p.name == META_NAME:
             return [p.parent]
         if base is not None:
             raise InputError(source, f"lists {entry!r}, a file, not a session folder")
@@ -343,16 +348,11 @@ def _expand(entry: str, base: Path | None, source: str) -> list[Path]:
 
 
 def _read_manifest(path: Path) -> list[Path]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InputError(path, "is not a text manifest (one session folder per line)") from None
+    rows = read_manifest(path, not_text=("is not a text manifest (one session folder per line)",
+                                         None))
     out: list[Path] = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        out.extend(_expand(line, path.parent, str(path)))
+    for row in rows:
+        out.extend(_expand(row.text, path.parent, str(path)))
     if not out:
         raise InputError(path, "lists no session folder", "write one folder per line")
     return out
@@ -400,14 +400,17 @@ def find_classified_sessions(paths: Sequence[str | os.PathLike]) -> list[Path]:
     ----------
     paths
         Each path is a folder holding ``session.json``, a parent folder searched
-        recursively, a glob pattern, a behavtrack ``.nwb`` export, or a text file
-        (``.txt``, ``.lst`` or no ending) listing one such path per line (relative to the
-        file's folder; blank lines and ``#`` comments ignored).
+        recursively (for session folders, else NWB exports), a glob pattern, a behavtrack
+        ``.nwb`` export, or a text file (``.txt``, ``.lst`` or no ending) listing one such
+        path per line (relative to the file's folder; blank lines and ``#`` comments
+        ignored): :func:`behavtrack.io.inputs.find_inputs` with kinds ``session`` and ``nwb``.
 
     Returns
     -------
     list of pathlib.Path
-        The folders and NWB files, each once, in the order given.
+        The folders and NWB files, each once, in the order given (as
+        :class:`~behavtrack.io.classified.ClassifiedFolder`:
+        :func:`behavtrack.io.classified.find_classified_folders`).
 
     Raises
     ------
@@ -415,38 +418,7 @@ def find_classified_sessions(paths: Sequence[str | os.PathLike]) -> list[Path]:
         If a path matches nothing.
 
     """
-    found: list[Path] = []
-    for raw in paths:
-        p = Path(raw)
-        if any(ch in str(raw) for ch in "*?["):
-            matches = [Path(m) for m in sorted(glob.glob(str(raw), recursive=True))]
-            if not matches:
-                raise InputError(raw, "matches no file or folder", "check the pattern")
-            found += find_classified_sessions(matches)
-        elif p.is_dir():
-            if (p / META_NAME).is_file():
-                found.append(p)
-            else:
-                sub = sorted(q.parent for q in p.rglob(META_NAME))
-                if not sub:
-                    raise InputError(p, "holds no session folder (no session.json below it)")
-                found += sub
-        elif p.is_file() and p.suffix.lower() == ".nwb":  # an archived session
-            found.append(p)
-        elif p.is_file() and p.suffix.lower() in (".txt", ".lst", ""):
-            try:
-                lines = [ln.strip() for ln in p.read_text(encoding="utf-8").splitlines()]
-            except UnicodeDecodeError:
-                raise InputError(p, "is not a text list (one session folder per line)") from None
-            # lines are relative to the list's folder, as in the manifests of train and batch
-            found += find_classified_sessions([p.parent / ln for ln in lines
-                                               if ln and not ln.startswith("#")])
-        elif not p.exists():
-            raise InputError(p, "no such file or folder", "check the path")
-        else:
-            raise InputError(p, "is not a session folder, a parent folder, a glob or a list file")
-    seen: set[Path] = set()
-    return [q for q in found if not (q.resolve() in seen or seen.add(q.resolve()))]
+    return [f.path for f in find_inputs(paths, kinds=("session", "nwb"))]
 
 
 def split_inputs(paths: Sequence[str | os.PathLike]) -> tuple[list[Path], list[Path]]:

@@ -23,9 +23,9 @@ import pandas as pd
 
 from behavtrack.errors import InputError
 from behavtrack.files import progress as progress_bar
-from behavtrack.io.bouts import read_bouts_csv
-from behavtrack.io.events import EVENT_COLUMNS, load_events
-from behavtrack.io.session import META_NAME, read_session_meta
+from behavtrack.io.classified import ClassifiedFolder
+from behavtrack.io.events import EVENT_COLUMNS
+from behavtrack.io.session import read_session_meta
 from behavtrack.task.chance import circular_shift_chance
 from behavtrack.task.trials import (
     STRATEGIES,
@@ -431,21 +431,20 @@ def read_classified_session(folder: str | os.PathLike) -> SessionInput:
     folder = Path(folder)
     if folder.is_file() and folder.suffix.lower() == ".nwb":
         return read_nwb_session(folder)
-    meta_path = folder / META_NAME
+    classified = ClassifiedFolder(folder)
+    meta_path = classified.meta_path
     if not meta_path.is_file():
         raise InputError(folder, "has no session.json", "give classify output folders")
-    meta = read_session_meta(meta_path)
+    meta = classified.meta
     notes: list[str] = []
+    if not classified.events_path.is_file():
+        raise InputError(folder, "has no events.csv", "classify the session with its event log")
+    events = classified.events()  # at session.json's fps
     fps = meta.get("fps")
     fps = float(fps) if isinstance(fps, int | float) and fps > 0 else None
-    ev_path = folder / "events.csv"
-    if not ev_path.is_file():
-        raise InputError(folder, "has no events.csv", "classify the session with its event log")
-    events = load_events(ev_path, fps=fps)
-    bouts_path = folder / "bouts.csv"
     simulated = str(meta.get("source", "")) == "simulated"
-    if bouts_path.is_file():
-        bouts = read_bouts_csv(bouts_path)
+    bouts = classified.bouts(missing_ok=True)
+    if bouts is not None:
         bouts_source = bouts_origin(folder, meta)
         if bouts_source == "truth":
             notes.append("not classified: strategy columns use the simulator's truth bouts "
@@ -518,7 +517,7 @@ def bouts_origin(folder: str | os.PathLike, meta: Mapping[str, Any] | None = Non
     folder = Path(folder)
     if meta is None:
         meta = read_session_meta(folder, missing_ok=True)
-    if (folder / "provenance.json").is_file():
+    if ClassifiedFolder(folder).is_classified:
         return "classified"
     if meta.get("labels_source") == "review":
         return "review"

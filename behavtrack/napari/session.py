@@ -10,7 +10,6 @@ layout that ``behavtrack train`` reads. Nothing here needs Qt or napari.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from behavtrack.errors import InputError
 from behavtrack.files import atomic_path, staged_folder
 from behavtrack.io.arena import Arena, load_arena, save_arena
 from behavtrack.io.bouts import BOUT_COLUMNS, read_bouts_csv, write_bouts_csv
+from behavtrack.io.classified import ClassifiedFolder, folder_video
 from behavtrack.io.events import load_events
 from behavtrack.io.framerate import VIDEO_SUFFIXES
 from behavtrack.io.pose import load_pose
@@ -105,27 +105,6 @@ class ReviewSession:
         return self.folder.name
 
 
-def _provenance_inputs(folder: Path) -> dict[str, Any]:
-    """Return the ``inputs`` of a classify output folder's ``provenance.json`` (empty if none)."""
-    prov = folder / "provenance.json"
-    if not prov.is_file():
-        return {}
-    try:
-        data = json.loads(prov.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return {}
-    inputs = data.get("inputs") if isinstance(data, dict) else None
-    return inputs if isinstance(inputs, dict) else {}
-
-
-def _input_path(inputs: dict[str, Any], key: str) -> Path | None:
-    """Return the path of one provenance input (a record ``{"path": ...}`` or a plain string)."""
-    value = inputs.get(key)
-    if isinstance(value, dict):
-        value = value.get("path")
-    return Path(value) if isinstance(value, str) and value else None
-
-
 def _source_session(folder: Path, meta: dict[str, Any]) -> Session | None:
     """Return the session behind ``folder``: itself if it holds a pose, else the one named.
 
@@ -134,35 +113,12 @@ def _source_session(folder: Path, meta: dict[str, Any]) -> Session | None:
     """
     if meta.get("pose") or any((folder / n).is_file() for n in POSE_NAMES):
         return load_session(folder)
-    src = _input_path(_provenance_inputs(folder), "session")
-    if src is not None and src.is_dir():
+    src = ClassifiedFolder(folder).source_session()
+    if src is not None:
         try:
             return load_session(src)
         except InputError:
             return None
-    return None
-
-
-def _find_video(folder: Path) -> Path | None:
-    videos = sorted(p for p in folder.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
-    named = [p for p in videos if p.stem == "video"]
-    return (named or videos or [None])[0]
-
-
-def _batch_video(folder: Path) -> Path | None:
-    """Return the video a ``behavtrack batch`` output folder was tracked from (its batch.json)."""
-    record = folder / "batch.json"
-    if not record.is_file():
-        return None
-    try:
-        job = json.loads(record.read_text(encoding="utf-8")).get("job") or {}
-    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
-        return None
-    path = Path(str(job.get("path") or ""))
-    if job.get("kind") == "video" and path.is_file():
-        return path
-    if job.get("kind") == "session" and path.is_dir():
-        return _find_video(path)
     return None
 
 
@@ -228,11 +184,12 @@ def load_review_session(
     meta = read_session_meta(folder, missing_ok=True)
     base = _source_session(folder, meta) if pose is None or video is None else None
 
+    classified = ClassifiedFolder(folder)
     pose_path = Path(pose) if pose is not None else (
-        base.pose_path if base is not None else _input_path(_provenance_inputs(folder), "pose"))
+        base.pose_path if base is not None else classified.recorded_input("pose"))
     video_path = Path(video) if video is not None else None if not find_video else (
-        _find_video(folder) or (base.video_path if base is not None else None)
-        or _batch_video(folder))
+        folder_video(folder) or (base.video_path if base is not None else None)
+        or classified.batch_video())
     for p, what in ((pose_path, "pose file"), (video_path, "video")):
         if p is not None and not p.is_file():
             raise InputError(p, f"no such {what}", "check the path")

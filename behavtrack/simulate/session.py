@@ -20,7 +20,7 @@ import pandas as pd
 import xarray as xr
 
 from behavtrack.io.arena import Arena, default_arena
-from behavtrack.io.bouts import BEHAVIORS, frames_to_bouts
+from behavtrack.io.bouts import BEHAVIORS, frames_to_bouts, runs
 from behavtrack.simulate.behaviour import Plan, frame_labels, plan_session
 from behavtrack.simulate.config import SimulationConfig, check_run_parameters
 from behavtrack.simulate.faults import apply_faults
@@ -252,8 +252,7 @@ def _meta(plan: Plan, lab: np.ndarray, names: list[str], *, seed: int, pair: int
     mice = {}
     for i, nm in enumerate(names):
         col = lab[:, i]
-        runs = np.flatnonzero(np.diff(np.concatenate([[-1], col])) != 0)
-        starts = col[runs]
+        _, _, starts = runs(col)  # the behaviour of each bout
         mice[nm] = {
             "skill": round(float(skills[i]), 4),
             "n_pokes": int((pokes == i).sum()),

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from behavtrack.io.bouts import BOUT_COLUMNS
+from behavtrack.io.bouts import BOUT_COLUMNS, runs
 
 __all__ = ["grid_labels", "grid_bouts"]
 
@@ -72,13 +72,11 @@ def grid_bouts(rollout: Any, labels: np.ndarray | None = None) -> pd.DataFrame:
     """Bouts table (times in steps) of the grid behaviours; bouts end at episode ends."""
     labels = grid_labels(rollout) if labels is None else labels
     episode = rollout.pose["episode"].to_numpy()
-    n = len(episode)
     frames = []
     for j, agent in enumerate(rollout.pose["individual"].to_numpy()):
         lab = labels[:, j].astype(str)
-        change = np.flatnonzero((lab[1:] != lab[:-1]) | (episode[1:] != episode[:-1])) + 1
-        starts = np.r_[0, change]
-        stops = np.r_[change, n]
+        starts, lengths, _ = runs(np.column_stack([lab.astype(object), episode.astype(object)]))
+        stops = starts + lengths
         frames.append(pd.DataFrame({
             "individual": str(agent), "behavior": lab[starts], "start_frame": starts,
             "stop_frame": stops, "start_s": starts.astype(float), "stop_s": stops.astype(float),

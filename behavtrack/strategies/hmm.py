@@ -34,7 +34,7 @@ from threadpoolctl import threadpool_limits
 
 from behavtrack.errors import InputError
 from behavtrack.files import atomic_write_text
-from behavtrack.io.bouts import BEHAVIORS
+from behavtrack.io.bouts import BEHAVIORS, runs
 
 __all__ = ["HMMClassifier", "MODEL_SCHEMA_VERSION", "DEFAULT_FEATURES", "DEFAULT_SUBSTATES",
            "PORT_FEATURES",
@@ -181,13 +181,6 @@ def _gaussian(z: np.ndarray, full: bool, min_count: int = 20) -> tuple[np.ndarra
     return mean, cov
 
 
-def _runs(states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return starts and stops (exclusive) of runs of equal values."""
-    n = len(states)
-    change = np.flatnonzero(states[1:] != states[:-1]) + 1
-    return np.concatenate([[0], change]), np.concatenate([change, [n]])
-
-
 def enforce_min_bout(states: np.ndarray, proba: np.ndarray, min_frames: int) -> np.ndarray:
     """Merge runs shorter than ``min_frames`` into a neighbouring run.
 
@@ -207,7 +200,8 @@ def enforce_min_bout(states: np.ndarray, proba: np.ndarray, min_frames: int) -> 
         return s
     csum = np.vstack([np.zeros((1, proba.shape[1])), np.cumsum(np.nan_to_num(proba), axis=0)])
     for _ in range(50):
-        starts, stops = _runs(s)
+        starts, lengths, _ = runs(s)
+        stops = starts + lengths
         if len(starts) == 1:
             break
         short = np.flatnonzero((stops - starts) < min_frames)
@@ -252,8 +246,8 @@ def bridge_gaps(states: np.ndarray, gap_state: int, max_frames: int) -> np.ndarr
     s = np.asarray(states).copy()
     if max_frames <= 0 or len(s) < 3:
         return s
-    starts, stops = _runs(s)
-    vals = s[starts]
+    starts, lengths, vals = runs(s)
+    stops = starts + lengths
     inner = np.arange(1, len(starts) - 1)
     ok = ((vals[inner] == gap_state) & (vals[inner - 1] == vals[inner + 1])
           & ((stops[inner] - starts[inner]) <= max_frames))

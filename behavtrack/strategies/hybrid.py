@@ -36,12 +36,11 @@ from sklearn.base import BaseEstimator
 
 from behavtrack.errors import InputError
 from behavtrack.files import atomic_write_text
-from behavtrack.io.bouts import BEHAVIORS
+from behavtrack.io.bouts import BEHAVIORS, runs
 from behavtrack.strategies.hybrid_model import (  # noqa: F401 - re-exported
     HYBRID_SCHEMA_VERSION,
     KIND,
     HybridDecoding,
-    _runs,
     duration_hmm,
     read_hybrid_dict,
 )
@@ -284,7 +283,7 @@ class HybridHMMClassifier(HybridDecoding, BaseEstimator):
         switch = np.ones((n_b, n_b))
         start = np.ones(n_b)
         for c, f in zip(codes, fps, strict=True):
-            starts, lens, vals = _runs(c)
+            _, lens, vals = runs(c)
             labelled = vals >= 0
             for i in np.flatnonzero(labelled):
                 lengths[vals[i]].append(lens[i] / f)

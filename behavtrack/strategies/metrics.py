@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from behavtrack.io.bouts import BEHAVIORS
+from behavtrack.io.bouts import BEHAVIORS, runs
 
 __all__ = ["frame_scores", "bout_scores", "match_bouts", "runs_of"]
 
@@ -42,10 +42,16 @@ def frame_scores(y_true: Sequence[np.ndarray], y_pred: Sequence[np.ndarray],
 
 
 def runs_of(labels: np.ndarray, behavior: str) -> np.ndarray:
-    """``(n, 2)`` start/stop (exclusive) frames of the runs of ``behavior``."""
-    m = np.concatenate([[False], np.asarray(labels, dtype=object) == behavior, [False]])
-    d = np.diff(m.astype(np.int8))
-    return np.stack([np.flatnonzero(d == 1), np.flatnonzero(d == -1)], axis=1)
+    """``(n, 2)`` start/stop (exclusive) frames of the runs of ``behavior``.
+
+    Examples
+    --------
+    >>> runs_of(np.array(["a", "b", "b", "a", "b"]), "b").tolist()
+    [[1, 3], [4, 5]]
+
+    """
+    starts, lengths, hit = runs(np.asarray(labels, dtype=object) == behavior)
+    return np.stack([starts[hit], (starts + lengths)[hit]], axis=1)
 
 
 def match_bouts(true: np.ndarray, pred: np.ndarray, min_iou: float = 0.5) -> int:

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from behavtrack.errors import InputError
+from behavtrack.io.bouts import runs
 
 __all__ = [
     "STRATEGIES",
@@ -206,8 +207,8 @@ def _bout_index(bouts: pd.DataFrame | None) -> dict[tuple[str, str], tuple[np.nd
     index = {}
     if len(ind) == 0:
         return index
-    key_change = np.flatnonzero((ind[1:] != ind[:-1]) | (beh[1:] != beh[:-1])) + 1
-    for lo, hi in zip(np.r_[0, key_change], np.r_[key_change, len(ind)], strict=True):
+    starts, lengths, _ = runs(np.column_stack([ind.astype(object), beh.astype(object)]))
+    for lo, hi in zip(starts, starts + lengths, strict=True):
         # bouts of one behaviour of one individual do not overlap: the latest start has the
         # latest stop, but keep a running maximum in case a table breaks that rule
         index[(ind[lo], beh[lo])] = (start[lo:hi], np.maximum.accumulate(stop[lo:hi]))

@@ -26,6 +26,7 @@ from behavtrack.errors import InputError
 from behavtrack.files import progress, staged_folder
 from behavtrack.io.arena import Arena
 from behavtrack.io.bouts import frames_to_bouts, write_bouts_csv
+from behavtrack.io.classified import CLASSIFIED_FILES
 from behavtrack.io.session import write_session_meta
 from behavtrack.strategies.pipeline import (
     EVENT_COLUMNS,
@@ -44,9 +45,8 @@ if TYPE_CHECKING:
 __all__ = ["ClassifyResult", "OUTPUT_FILES", "classify_session"]
 
 
-#: Files of a classify output folder.
-OUTPUT_FILES = ("ethogram.csv", "bouts.csv", "binary.csv", "events.csv", "session.json",
-                "ethogram.png", "provenance.json")
+#: Files of a classify output folder (read by :class:`behavtrack.io.classified.ClassifiedFolder`).
+OUTPUT_FILES = CLASSIFIED_FILES
 
 
 @dataclass

@@ -8,7 +8,6 @@ self-contained ``report.html``.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from behavtrack.compare.report import (
 )
 from behavtrack.errors import InputError
 from behavtrack.files import atomic_path, atomic_write_text
+from behavtrack.io.classified import ClassifiedFolder
 from behavtrack.learning.cohort import require_counts
 from behavtrack.workflows.stats import write_csv
 
@@ -156,46 +156,6 @@ def compare(
                          testable=comp.testable, figures=figures)
 
 
-def _video_of(folder: Path) -> Path | None:
-    """Return the video a classify / batch output (or session) folder was made from."""
-    from behavtrack.io.framerate import VIDEO_SUFFIXES, video_beside
-
-    def in_folder(f: Path) -> Path | None:
-        if not f.is_dir():
-            return None
-        videos = sorted(p for p in f.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
-        return videos[0] if videos else None
-
-    found = in_folder(folder)
-    if found is not None:
-        return found
-    for name, key in (("batch.json", "job"), ("provenance.json", "inputs")):
-        try:
-            rec = json.loads((folder / name).read_text(encoding="utf-8")).get(key) or {}
-        except (OSError, ValueError, AttributeError):
-            continue
-        if not isinstance(rec, dict):
-            continue
-        if name == "batch.json":
-            path = Path(str(rec.get("path") or ""))
-            if rec.get("kind") == "video" and path.is_file():
-                return path
-            if rec.get("kind") == "session" and (v := in_folder(path)) is not None:
-                return v
-            continue
-        for k in ("session", "pose"):
-            value = rec.get(k)
-            value = value.get("path") if isinstance(value, dict) else value
-            if not isinstance(value, str) or not value:
-                continue
-            path = Path(value)
-            v = in_folder(path) if k == "session" else (
-                video_beside(path) if path.is_file() else None)
-            if v is not None:
-                return v
-    return None
-
-
 def _pose_frame_png(mice: pd.DataFrame) -> tuple[bytes, str] | None:
     """One video frame of a mouse session with its tracked pose drawn on it, or ``None``.
 
@@ -211,7 +171,7 @@ def _pose_frame_png(mice: pd.DataFrame) -> tuple[bytes, str] | None:
         return None
     for _, row in mice.sort_values(["pair", "session"], kind="stable").iterrows():
         folder = Path(str(row["path"]))
-        video = _video_of(folder) if folder.is_dir() else None
+        video = ClassifiedFolder(folder).video() if folder.is_dir() else None
         if video is None:
             continue
         try:
