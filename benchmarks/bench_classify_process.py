@@ -23,25 +23,14 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from _process import timed_run  # benchmarks/_process.py: the launcher both share
+
 ROOT = Path(__file__).resolve().parents[1]
 BEHAVTRACK = str(Path(sys.executable).with_name("behavtrack"))
-
-# Runs a command and reports its wall time, CPU time and peak RSS from a process of its own
-# (Linux charges a vfork'ed child with its parent's peak RSS, which would inflate it).
-TIMED = """
-import resource, subprocess, sys, time
-t = time.perf_counter()
-status = subprocess.run(sys.argv[1:]).returncode
-wall = time.perf_counter() - t
-r = resource.getrusage(resource.RUSAGE_CHILDREN)
-print("BENCH", status, wall, r.ru_utime + r.ru_stime, r.ru_maxrss, file=sys.stderr)
-sys.exit(status)
-"""
 
 FLOOR = """
 import sys
@@ -57,12 +46,10 @@ out.to_csv(sys.argv[2], index=False)
 
 
 def _run(cmd: list[str]) -> dict:
-    proc = subprocess.run([sys.executable, "-c", TIMED, *cmd], capture_output=True, text=True,
-                          env={**os.environ, "BEHAVTRACK_QUIET": "1"})
-    line = [ln for ln in proc.stderr.splitlines() if ln.startswith("BENCH")][-1].split()
-    if int(line[1]) != 0:
-        raise RuntimeError(f"{cmd} failed: {proc.stderr[-500:]}")
-    return {"wall_s": float(line[2]), "cpu_s": float(line[3]), "rss_mib": int(line[4]) / 1024}
+    r = timed_run(cmd, env={**os.environ, "BEHAVTRACK_QUIET": "1"})
+    if r["status"] != 0 or "wall_s" not in r:
+        raise RuntimeError(f"{cmd} failed: {r['stderr'][-500:]}")
+    return {"wall_s": r["wall_s"], "cpu_s": r["cpu_s"], "rss_mib": r["peak_rss_mib"]}
 
 
 def _session(minutes: float, root: Path) -> Path:

@@ -30,10 +30,11 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from _process import timed_run  # benchmarks/_process.py: the launcher both share
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("BEHAVTRACK_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -60,37 +61,9 @@ print(n)
 """
 
 
-# Runs a command and reports its wall time, CPU time and peak RSS from a small process of
-# its own: Linux charges a child started by vfork (as subprocess does) with its parent's
-# peak RSS when it execs, so a large benchmark process would inflate the figure.
-TIMED = """
-import resource, subprocess, sys, time
-t = time.perf_counter()
-status = subprocess.run(sys.argv[1:]).returncode
-wall = time.perf_counter() - t
-r = resource.getrusage(resource.RUSAGE_CHILDREN)
-print("BENCH", status, wall, r.ru_utime + r.ru_stime, r.ru_maxrss, file=sys.stderr)
-sys.exit(status)
-"""
-
-
 def _run(cmd: list[str], env: dict[str, str]) -> dict:
     """Run ``cmd``; return wall time, CPU time, peak RSS (MiB), exit status and stdout."""
-    proc = subprocess.run([sys.executable, "-c", TIMED, *cmd], capture_output=True,
-                          text=True, env=env, cwd=ROOT)
-    line = next((ln for ln in reversed(proc.stderr.splitlines()) if ln.startswith("BENCH ")),
-                None)
-    if line is None:
-        return {"status": proc.returncode or 1, "stdout": proc.stdout, "stderr": proc.stderr}
-    _, status, wall, cpu, maxrss = line.split()
-    return {
-        "wall_s": float(wall),
-        "cpu_s": float(cpu),
-        "peak_rss_mib": int(maxrss) / 1024,
-        "status": int(status),
-        "stdout": proc.stdout,
-        "stderr": proc.stderr,
-    }
+    return timed_run(cmd, env=env, cwd=ROOT)
 
 
 def _track_command(video: Path, out: Path, src: Path | None = None) -> list[str]:

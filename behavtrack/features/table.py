@@ -304,6 +304,8 @@ def compute_features(
         cols["turn_rate"] = smooth(np.abs(np.degrees(dhead)) * fps, win)
     else:
         cols["turn_rate"] = np.full((n, n_ind), np.nan)
+    at = _frame_rows(rows, n)
+    spec = _window_spec(windows, window_s, window_stats)
     partner = None
     dists: dict[str, np.ndarray] = {}
     subset: set[str] = set()  # columns already at ``rows`` only
@@ -317,9 +319,7 @@ def compute_features(
         cols["facing_partner"] = facing_angle(head, nose_s, pn)
         cols["partner_speed"] = cols["speed"][:, partner]
         # keypoint distances with window statistics are needed at every frame
-        dist_rows = (None if rows is None or any(str(b).startswith("dist__") for b in
-                                                 _window_spec(windows, window_s, window_stats))
-                     else _frame_rows(rows, n))
+        dist_rows = None if any(str(b).startswith("dist__") for b in spec) else at
         dists = keypoint_distances(pos, keypoints, partner, sc, rows=dist_rows)
         if dist_rows is not None:
             subset.update(k for k in dists if k != "pair_min_dist")
@@ -361,8 +361,9 @@ def compute_features(
         if partner is not None:
             cols["partner_dist_partition"] = dpart[:, partner]
             cols["partner_dist_poke"] = cols["dist_poke"][:, partner]
-            at = np.stack([in_port(nose_s[:, j], comps[j], "poke_port") for j in range(2)], 1)
-            cols["partner_at_port"] = at[:, partner].astype(float)
+            at_port = np.stack([in_port(nose_s[:, j], comps[j], "poke_port")
+                                for j in range(2)], 1)
+            cols["partner_at_port"] = at_port[:, partner].astype(float)
     else:
         skipped["geometry"] = ("open arena (no partition or compartments)" if open_arena
                                else "no arena")
@@ -389,8 +390,7 @@ def compute_features(
         skipped["events"] = "no events"
     order = [f for f in FEATURE_NAMES if f in cols] + list(dists)
     cols.update(dists)
-    at = _frame_rows(rows, n)
-    for base, stats in _window_spec(windows, window_s, window_stats).items():
+    for base, stats in spec.items():
         if base not in cols:
             continue
         table = window_table(cols[base], fps, stats, rows=at)

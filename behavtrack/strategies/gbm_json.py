@@ -208,20 +208,20 @@ def _effective_n_threads(n_threads: int | None) -> int:
         if n_threads < 1:
             raise InputError("n_threads", f"must be >= 1, got {n_threads}")
         return int(n_threads)
-    env = os.environ.get("OMP_NUM_THREADS", "").strip()
-    if "sklearn" not in sys.modules and env.isdigit() and int(env) > 0:
-        return int(env)  # no import of scikit-learn just for this
-    try:  # honours OMP_NUM_THREADS, cgroup quotas and threadpoolctl's OpenMP limits
-        if "sklearn" not in sys.modules:
-            raise ImportError("not imported")
-        from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+    if "sklearn" in sys.modules:  # loaded anyway: it also knows threadpoolctl's limits
+        try:  # honours OMP_NUM_THREADS, cgroup quotas and threadpoolctl's OpenMP limits
+            from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 
-        return max(1, int(_openmp_effective_n_threads()))
-    except Exception:  # noqa: BLE001 - private helper of a future scikit-learn
-        try:
-            return max(1, len(os.sched_getaffinity(0)))
-        except AttributeError:  # not on Linux
-            return max(1, os.cpu_count() or 1)
+            return max(1, int(_openmp_effective_n_threads()))
+        except Exception:  # noqa: BLE001 - private helper of a future scikit-learn
+            pass
+    env = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def _sklearn_tree_predictor() -> tuple[type, np.dtype]:

@@ -117,12 +117,18 @@ def read_model_json(path: str | os.PathLike) -> Any:
                          "models are JSON written by 'behavtrack train'") from None
 
 
-def load_model(path: str | os.PathLike | None = None) -> Any:
-    """Load a model file (JSON, validated); ``None`` loads the shipped default model."""
+def _model_path(path: str | os.PathLike | None) -> Path:
+    """``path``, or the shipped default model (refused in one line if it is missing)."""
     p = Path(path) if path is not None else default_model_path()
     if path is None and not p.is_file():
         raise InputError(p, "the shipped default model is missing",
                          "build it: see models/README.md, or give a model JSON (model=)")
+    return p
+
+
+def load_model(path: str | os.PathLike | None = None) -> Any:
+    """Load a model file (JSON, validated); ``None`` loads the shipped default model."""
+    p = _model_path(path)
     return model_from_dict(read_model_json(p), source=str(p))
 
 
@@ -144,10 +150,7 @@ def load_fitted(path: str | os.PathLike | None = None) -> Any:
     HybridModel or HMMClassifier
 
     """
-    p = Path(path) if path is not None else default_model_path()
-    if path is None and not p.is_file():
-        raise InputError(p, "the shipped default model is missing",
-                         "build it: see models/README.md, or give a model JSON (model=)")
+    p = _model_path(path)
     data = read_model_json(p)
     from behavtrack.strategies.hybrid_model import KIND, HybridModel
 

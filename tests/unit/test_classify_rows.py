@@ -124,12 +124,18 @@ def test_bad_rows_and_a_row_table_for_a_gaussian_model_are_refused(session):
 
 
 def test_classify_does_not_read_frame_labels(tmp_path, session):
+    """A session's ``labels.csv`` (truth, often huge) is not needed to classify it."""
     from behavtrack.simulate import write_session
+    from behavtrack.workflows.classify import classify_session
 
     folder = write_session(session, tmp_path / "s", pose_formats=("pose.h5",), quiet=True)
-    assert (folder / "labels.csv").is_file()
+    (folder / "labels.csv").write_text("not,a\nlabels,table\n")  # unreadable as labels
+    with pytest.raises(InputError, match="labels.csv"):
+        load_session(folder)
     assert load_session(folder, labels=False).labels is None
-    assert load_session(folder).labels is not None
+    res = classify_session(folder, tmp_path / "out", quiet=True, png=False)
+    assert (tmp_path / "out" / "ethogram.csv").is_file()
+    assert len(res.labels) == 2 * session.pose.sizes["time"]
 
 
 def test_a_model_file_is_parsed_once_per_process_until_it_changes(tmp_path):
