@@ -13,6 +13,10 @@ The in-memory API, for a notebook (nothing is written)::
     pose = bt.load_pose("rec_dlc.csv", fps=30)
     labels = bt.classify(pose)              # per-frame behaviour and posteriors
     bouts = bt.bouts_from_labels(labels)
+
+Progress bars go to stderr; ``bt.set_progress(False)`` turns them off for the process,
+``with bt.progress_bars(False): ...`` for a block (off from the start when the environment
+has ``BEHAVTRACK_QUIET=1``).
 """
 
 import importlib
@@ -38,6 +42,10 @@ _API: dict[str, str] = {
     "trials_from_events": "behavtrack.task.trials",
     "session_table": "behavtrack.learning.sessions",
     "learning_curves": "behavtrack.learning.curves",
+    # progress bars on stderr: one switch for the whole process (``BEHAVTRACK_QUIET=1``: off)
+    "set_progress": "behavtrack.files",
+    "progress_bars": "behavtrack.files",
+    "progress_enabled": "behavtrack.files",
 }
 
 __all__ = ["BehavtrackError", "InputError", "__version__", *_API]

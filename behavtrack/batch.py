@@ -11,6 +11,7 @@ session never stops the rest: it is listed in ``OUT/failures.csv`` with the stag
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import multiprocessing
@@ -19,13 +20,11 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-
-import pandas as pd
 
 from behavtrack import __version__
 from behavtrack.errors import InputError
@@ -34,11 +33,14 @@ from behavtrack.files import (
     atomic_write_text,
     folder_lock,
     progress,
+    progress_bars,
     sha256,
 )
 from behavtrack.io.framerate import VIDEO_SUFFIXES
 from behavtrack.io.inputs import glob_matches, glob_root, read_manifest, search_folder
-from behavtrack.io.session import META_NAME, read_session_meta, session_files, write_session_meta
+
+# pandas and behavtrack.io.session (xarray) are imported where used: ``import behavtrack.batch``
+# stays light, so that run_batch starts its workers' fork server before paying for them
 
 __all__ = [
     "SessionJob",
@@ -78,6 +80,8 @@ class SessionJob:
 
     def inputs(self) -> list[Path]:
         """Return the files whose contents decide this job's outputs (for resuming)."""
+        from behavtrack.io.session import META_NAME
+
         files: list[Path] = []
         p = Path(self.path)
         if self.kind == "session":
@@ -127,6 +131,8 @@ def _session_id(path: Path, root: Path | None) -> str:
 
 
 def _job_for(path: Path, root: Path | None, arena: str | None, events: str | None) -> SessionJob:
+    from behavtrack.io.session import META_NAME
+
     if path.is_dir():
         if not (path / META_NAME).is_file():
             raise InputError(path, "is a folder without session.json",
@@ -180,6 +186,8 @@ def discover_jobs(
         Sorted by session id; ids are unique.
 
     """
+    from behavtrack.io.session import META_NAME
+
     arena_s = str(arena) if arena else None
     events_s = str(events) if events else None
     jobs: list[SessionJob] = []
@@ -266,6 +274,8 @@ def _session_inputs(folder: Path) -> tuple[Path | None, Path | None, dict[str, A
 
     Files are looked up by :func:`behavtrack.io.session.session_files`.
     """
+    from behavtrack.io.session import read_session_meta, session_files
+
     meta = read_session_meta(folder)
     pose, video = session_files(folder, meta)
     return pose, video, meta
@@ -294,16 +304,17 @@ def _process(job: SessionJob, out_dir: Path, model: str | None, stage: Callable[
         stage("track")
         from behavtrack.tracking import track_video
 
-        track_video(video, arena=load_arena(arena) if arena else None, out=out_dir / "pose.h5",
-                    quiet=True)
+        track_video(video, arena=load_arena(arena) if arena else None, out=out_dir / "pose.h5")
         pose = out_dir / "pose.h5"
     stage("classify")
     params = params or {}
-    classify_session(pose, out_dir, arena=arena, events=events, model=model, quiet=True,
+    classify_session(pose, out_dir, arena=arena, events=events, model=model,
                      fps=params.get("fps"), aliases=params.get("aliases"),
                      individuals=params.get("individuals"))
     if meta is not None and pose == out_dir / "pose.h5":
         # tracked from a session folder's video: carry the session's metadata over
+        from behavtrack.io.session import read_session_meta, write_session_meta
+
         merged = read_session_meta(out_dir)
         merged.update({k: v for k, v in meta.items() if k not in merged or k in
                        ("pair", "session", "day", "progress", "source", "session_id")})
@@ -317,6 +328,7 @@ def run_session(
     model: str | None = None,
     params: dict[str, Any] | None = None,
     nwb: bool = False,
+    stats: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Process one session (track if a video, then classify); never raises.
 
@@ -325,11 +337,17 @@ def run_session(
     file is missing; ``nwb`` is not part of the fingerprint, so asking for it never
     re-classifies.
 
+    With ``stats`` (``n_shifts``, ``seed``, ``lookback_s``), the session's part of the
+    cohort's statistics is computed too, right after it is classified (or found up to
+    date): :func:`behavtrack.learning.cohort.session_result` of its output folder, so that
+    the statistics at the end of the batch only assemble the sessions' rows.
+
     Returns
     -------
     dict
         ``session_id``, ``status`` (``done``, ``skipped`` or ``failed``), ``stage`` and
-        ``error`` (for failures), ``seconds``.
+        ``error`` (for failures), ``seconds``; with ``stats``, for a session that has
+        outputs, ``stats``: ``(output folder, outcome)``.
 
     """
     from threadpoolctl import threadpool_limits
@@ -344,8 +362,10 @@ def run_session(
             if nwb and not _nwb_path(out_root, job).is_file():
                 stage = "nwb"
                 _write_nwb(job, out_dir, out_root, params)
-            return {"session_id": job.session_id, "status": "skipped", "seconds": 0.0}
-        with threadpool_limits(limits=1):
+            return _with_stats({"session_id": job.session_id, "status": "skipped",
+                                "seconds": 0.0}, out_dir, stats)
+        # one bar for the run (the caller's "sessions"), none per session, in any worker
+        with threadpool_limits(limits=1), progress_bars(False):
             def set_stage(name: str) -> None:
                 nonlocal stage
                 stage = name
@@ -361,14 +381,35 @@ def run_session(
             "seconds": round(time.perf_counter() - t0, 3),
         }
         atomic_write_text(out_dir / RECORD, json.dumps(record, indent=2))
-        return {"session_id": job.session_id, "status": "done",
-                "seconds": time.perf_counter() - t0}
+        return _with_stats({"session_id": job.session_id, "status": "done",
+                            "seconds": time.perf_counter() - t0}, out_dir, stats)
     except Exception as exc:  # one failing session never stops the batch
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         detail = "" if isinstance(exc, InputError) else traceback.format_exc(limit=3)
         return {"session_id": job.session_id, "status": "failed", "stage": stage,
                 "error": f"{type(exc).__name__}: {message}", "detail": detail,
                 "seconds": time.perf_counter() - t0}
+
+
+def _with_stats(rec: dict[str, Any], out_dir: Path, stats: Mapping[str, Any] | None,
+                ) -> dict[str, Any]:
+    """Add the session's outcome for the cohort's statistics to its record (see run_session).
+
+    ``out_dir`` is named as the statistics name it (``OUT/sessions/<id>``); an unexpected
+    error leaves the session to the statistics, which compute it again and report it.
+    """
+    if stats is None:
+        return rec
+    from threadpoolctl import threadpool_limits
+
+    try:
+        from behavtrack.learning.cohort import session_result
+
+        with threadpool_limits(limits=1), progress_bars(False):
+            rec["stats"] = (str(out_dir), session_result(out_dir, **stats))
+    except Exception:  # noqa: BLE001, S110 - computed (and reported) again by the statistics
+        pass
+    return rec
 
 
 def _nwb_path(out_root: str | os.PathLike, job: SessionJob) -> Path:
@@ -401,9 +442,11 @@ def _connect(scheduler: str, timeout_s: float) -> Any:
         ) from None
 
 
-#: Modules a worker's classify job imports (its whole stack, drawn PNG included); the fork
-#: server imports them once for all workers, so no worker pays for them again.
+#: Modules a worker's classify job imports (its whole stack, drawn PNG included), with the
+#: session's row of the statistics and a learning-curve figure (neither needs scipy.stats);
+#: the fork server imports them once for all workers, so no worker pays for them again.
 _WORKER_MODULES = (
+    "behavtrack.batch",
     "behavtrack.workflows.classify",
     "behavtrack.strategies.pipeline",
     "behavtrack.strategies.hybrid_model",
@@ -418,20 +461,71 @@ _WORKER_MODULES = (
     "behavtrack.export.provenance",
     "matplotlib.figure",
     "matplotlib.backends.backend_agg",
+    "behavtrack.learning.cohort",
+    "behavtrack.workflows.stats",
+    "behavtrack.learning.figures",
 )
-#: ... and those of a video job (the built-in tracker).
+#: ... and those of a video job (the built-in tracker), imported by each worker as it starts.
 _VIDEO_MODULES = ("behavtrack.tracking",)
 
+#: The statistics' settings of a batch (those of ``behavtrack stats`` by default): the
+#: workers compute each session's row with them, the end of the batch the rest.
+_STATS_PARAMS: dict[str, Any] = {"n_shifts": 1000, "seed": 0, "lookback_s": None}
 
-def _init_worker() -> None:
+
+def _forkserver_context() -> Any:
+    """Return the fork server's context, its preload set (the stack is imported once)."""
+    ctx = multiprocessing.get_context("forkserver")  # no fork of a threaded parent
+    ctx.set_forkserver_preload(list(_WORKER_MODULES))
+    return ctx
+
+
+def _start_forkserver() -> None:
+    """Start the workers' fork server now: it imports their stack while this process starts.
+
+    The server of this process is reused by every local pool (it is started once); starting
+    it before this process imports pandas and finds the inputs takes that time off the
+    batch's serial start-up.
+    """
+    from multiprocessing import forkserver
+
+    _forkserver_context()
+    forkserver.ensure_running()
+
+
+def _stop_forkserver() -> None:
+    """End the workers' fork server once the batch is done, without its teardown.
+
+    It only forks workers, so it has nothing to flush; exiting normally, it would tear its
+    imports down (about 0.3 s) while holding this process's stdout and stderr open, which
+    a pipe reading the command's output waits for (``| tee``, a ``subprocess.run`` that
+    captures it). A later local batch in this process starts a new one.
+    """
+    import signal
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    pid = getattr(server, "_forkserver_pid", None)
+    if pid is None:
+        return
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGTERM)
+    with contextlib.suppress(Exception):  # reap it and forget it (private, so guarded)
+        server._stop()
+
+
+def _init_worker(videos: bool = False) -> None:
     """Give each worker process one thread (the processes share the cores).
 
     OpenCV, the OpenMP pools and the trees' row blocks
     (:mod:`behavtrack.strategies.gbm_json` sizes them from OpenMP's limit) then run on one
-    core per worker instead of every worker spreading over all of them.
+    core per worker instead of every worker spreading over all of them. With ``videos``,
+    the worker imports the tracker first (the workers do so side by side).
     """
     os.environ["OMP_NUM_THREADS"] = "1"  # read by the trees' thread count, and by OpenMP
-    if "cv2" in sys.modules:  # preloaded for video jobs; pose jobs never import it
+    if videos:
+        _import_quietly(_VIDEO_MODULES)
+    if "cv2" in sys.modules:  # imported for video jobs; pose jobs never import it
         sys.modules["cv2"].setNumThreads(1)
     if "sklearn" in sys.modules:  # OpenMP pools already started
         from threadpoolctl import threadpool_limits
@@ -439,9 +533,9 @@ def _init_worker() -> None:
         threadpool_limits(1)
 
 
-#: What the cohort statistics import (warmed up in the parent while workers start).
-_STATS_MODULES = ("behavtrack.workflows.stats", "behavtrack.learning.figures",
-                  "matplotlib.figure", "matplotlib.backends.backend_agg")
+#: What the cohort statistics import in the parent when the figures are drawn by the
+#: workers (warmed up while the workers start): the curves, fits and trends (scipy).
+_STATS_MODULES = ("behavtrack.workflows.stats", "behavtrack.learning.curves")
 
 
 def _import_quietly(modules: Sequence[str]) -> None:
@@ -463,38 +557,54 @@ def _job_size(job: SessionJob) -> int:
         return 0
 
 
-def _map(
-    fn: Callable[..., dict], jobs: list[SessionJob], jobs_n: int, scheduler: str | None,
-    quiet: bool, connect_timeout_s: float, **kwargs: Any,
-) -> Iterable[dict]:
+@contextlib.contextmanager
+def _runner(
+    jobs_n: int, scheduler: str | None, connect_timeout_s: float, videos: bool,
+) -> Iterator[tuple[Callable[..., Iterable[dict]], Callable[..., Any] | None]]:
+    """Where the batch runs: a Dask cluster, local worker processes or this process.
+
+    Yields ``(run, submit)``: ``run(fn, jobs, **kwargs)`` yields ``fn(job, **kwargs)`` of
+    every job as they finish; ``submit(fn, *args)`` runs one more task on the same workers
+    and returns its future (the statistics' figures), ``None`` in this process. The workers
+    live until the statistics are written.
+    """
     if scheduler:
         from distributed import as_completed as dask_completed
 
         client = _connect(scheduler, connect_timeout_s)
-        try:
+
+        def run_dask(fn: Callable[..., dict], jobs: list[SessionJob],
+                     **kwargs: Any) -> Iterable[dict]:
             futures = [client.submit(fn, job, pure=False, key=f"behavtrack-{i}-{job.session_id}",
                                      **kwargs) for i, job in enumerate(jobs)]
             for fut in progress(dask_completed(futures), total=len(futures), desc="sessions",
-                                quiet=quiet, unit="session"):
+                                unit="session"):
                 yield fut.result()
+
+        try:
+            yield run_dask, lambda fn, *args: client.submit(fn, *args, pure=False)
         finally:
             client.close()
     elif jobs_n > 1:
-        ctx = multiprocessing.get_context("forkserver")  # no fork of a threaded parent
-        videos = any(job.kind == "video" for job in jobs)
-        # imported once, not per worker
-        ctx.set_forkserver_preload(list(_WORKER_MODULES + (_VIDEO_MODULES if videos else ())))
-        with ProcessPoolExecutor(max_workers=jobs_n, mp_context=ctx,
-                                 initializer=_init_worker) as pool:
-            # longest first, so that no worker is left with a long session at the end
-            futures = [pool.submit(fn, job, **kwargs) for job in
-                       sorted(jobs, key=_job_size, reverse=True)]
-            for fut in progress(as_completed(futures), total=len(futures), desc="sessions",
-                                quiet=quiet, unit="session"):
-                yield fut.result()
+        with ProcessPoolExecutor(max_workers=jobs_n, mp_context=_forkserver_context(),
+                                 initializer=_init_worker, initargs=(videos,)) as pool:
+            def run_pool(fn: Callable[..., dict], jobs: list[SessionJob],
+                         **kwargs: Any) -> Iterable[dict]:
+                # longest first, so that no worker is left with a long session at the end
+                futures = [pool.submit(fn, job, **kwargs) for job in
+                           sorted(jobs, key=_job_size, reverse=True)]
+                for fut in progress(as_completed(futures), total=len(futures),
+                                    desc="sessions", unit="session"):
+                    yield fut.result()
+
+            yield run_pool, pool.submit
     else:
-        for job in progress(jobs, total=len(jobs), desc="sessions", quiet=quiet, unit="session"):
-            yield fn(job, **kwargs)
+        def run_here(fn: Callable[..., dict], jobs: list[SessionJob],
+                     **kwargs: Any) -> Iterable[dict]:
+            for job in progress(jobs, total=len(jobs), desc="sessions", unit="session"):
+                yield fn(job, **kwargs)
+
+        yield run_here, None
 
 
 def run_batch(
@@ -507,7 +617,6 @@ def run_batch(
     jobs: int = 1,
     scheduler: str | None = None,
     stats: bool = True,
-    quiet: bool = False,
     connect_timeout_s: float = 10.0,
     fps: float | None = None,
     aliases: dict[str, str] | None = None,
@@ -534,8 +643,6 @@ def run_batch(
         ``jobs``.
     stats
         Compute the cohort's statistics after the sessions.
-    quiet
-        No progress bars.
     connect_timeout_s
         How long to wait for the Dask scheduler before giving up with an error.
     fps
@@ -561,23 +668,30 @@ def run_batch(
     out = Path(out_dir)
     if out.exists() and not out.is_dir():  # checked before the work
         raise InputError(out, "is a file, not an output folder", "give a folder as out_dir=")
+    if jobs > 1 and not scheduler:
+        _start_forkserver()  # its imports overlap this process's from here on
     # the batch's own outputs (an --out inside an input folder) are not inputs of a later run
     todo = [j for j in discover_jobs(inputs, arena=arena, events=events)
             if not Path(j.path).resolve().is_relative_to(out.resolve())]
     model_s = str(Path(model).resolve()) if model else None
     if model_s and not Path(model_s).is_file():
         raise InputError(model, "no such model file", "give a model JSON from behavtrack train")
-    if stats and jobs > 1 and not scheduler:
-        # this process is idle while the fork server imports the workers' stack: import the
-        # statistics' modules meanwhile, on the other core, not after the sessions
+    if stats and (jobs > 1 or scheduler):
+        # this process is idle while the workers import their stack and classify: import
+        # the statistics' modules meanwhile, not after the sessions
         threading.Thread(target=_import_quietly, args=(_STATS_MODULES,), daemon=True).start()
-    with folder_lock(out, "behavtrack batch"):  # a second run on this --out is refused
+    videos = any(job.kind == "video" for job in todo)
+    import pandas as pd
+
+    with folder_lock(out, "behavtrack batch"), \
+            _runner(jobs, scheduler, connect_timeout_s, videos) as (run, submit):
+        # a second run on this --out is refused; the workers stay for the statistics
         result = BatchResult(out_dir=out)
-        for rec in _map(run_session, todo, jobs, scheduler, quiet, connect_timeout_s,
-                        out_root=str(out), model=model_s, nwb=nwb,
-                        params={k: v for k, v in (("fps", fps), ("aliases", aliases),
-                                                  ("individuals", list(individuals or [])))
-                                if v}):
+        analysed = {}  # each session's part of the statistics, computed by its worker
+        for rec in run(run_session, todo, out_root=str(out), model=model_s, nwb=nwb,
+                       params={k: v for k, v in (("fps", fps), ("aliases", aliases),
+                                                 ("individuals", list(individuals or [])))
+                               if v}, stats=_STATS_PARAMS if stats else None):
             if rec["status"] == "done":
                 result.done.append(rec["session_id"])
             elif rec["status"] == "skipped":
@@ -585,6 +699,9 @@ def run_batch(
             else:
                 result.failed.append({k: str(rec.get(k, "")) for k in
                                       ("session_id", "stage", "error", "detail")})
+            if "stats" in rec:
+                folder, outcome = rec["stats"]
+                analysed[folder] = outcome
         failures = pd.DataFrame(result.failed,
                                 columns=["session_id", "stage", "error", "detail"])
         with atomic_path(out / "failures.csv") as tmp:
@@ -593,7 +710,9 @@ def run_batch(
             from behavtrack.workflows.stats import compute_stats
 
             try:
-                compute_stats(result.session_dirs, out / "stats", quiet=quiet)
+                # the rows are assembled, the figures drawn by the idle workers meanwhile
+                compute_stats(result.session_dirs, out / "stats", **_STATS_PARAMS,
+                              precomputed=analysed, submit=submit)
                 result.stats_dir = out / "stats"
             except InputError as exc:  # e.g. sessions without pair/session metadata
                 result.stats_error = str(exc)
@@ -609,4 +728,6 @@ def run_batch(
             "jobs": jobs, "scheduler": scheduler,
         }
         atomic_write_text(out / "batch.json", json.dumps(summary, indent=2))
+    if jobs > 1 and not scheduler:
+        _stop_forkserver()  # its workers are done
     return result

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from behavtrack.errors import InputError
-from behavtrack.files import atomic_write_text
+from behavtrack.files import atomic_write_text, progress_enabled
 
 __all__ = ["DemoResult", "run_demo", "shipped_rollouts_dir"]
 
@@ -97,7 +97,6 @@ def run_demo(
     seed: int = 0,
     jobs: int = 1,
     agents: str | os.PathLike | None = None,
-    quiet: bool = False,
     say: Callable[[str], None] | None = None,
 ) -> DemoResult:
     """Run the whole path on built-in defaults and return where the report is.
@@ -114,11 +113,11 @@ def run_demo(
     agents
         Folder of agent rollouts; default: ``../shared/data/marl`` if present, else the
         rollouts shipped in the package.
-    quiet
-        No progress bars and no stage messages.
     say
         Where stage messages go (default: print to stdout, with the summary the CLI prints
-        after them, unless ``quiet``; progress bars go to stderr).
+        after them; progress bars go to stderr). The default prints them only while
+        progress bars are on (:func:`behavtrack.files.progress_enabled`): ``behavtrack -q``,
+        ``set_progress(False)`` or ``BEHAVTRACK_QUIET=1`` silence both.
 
     Returns
     -------
@@ -138,7 +137,7 @@ def run_demo(
         raise InputError(agents, "no such file or folder", "give a folder of agent rollouts")
     if say is None:
         def say(msg: str) -> None:
-            if not quiet:
+            if progress_enabled():
                 print(msg, file=sys.stdout, flush=True)
     out = Path(out_dir)
     marker = out / "demo.json"
@@ -163,13 +162,12 @@ def run_demo(
             folder = out / "sessions" / str(sess.meta["pair"]) / f"day{sess.meta['day'] + 1:02d}"
             first = video_session is None
             # the first session as a lab has it: a video and the rig's log, no pose
-            write_session(sess, folder, video=first, pose_formats=() if first else ("pose.h5",),
-                          quiet=quiet)
+            write_session(sess, folder, video=first, pose_formats=() if first else ("pose.h5",))
             if first:
                 video_session = (folder, sess.truth_pose, sess.arena)
 
     with _stage("track + classify every session + statistics (batch)", timings, say):
-        batch = run_batch([out / "sessions"], out / "batch", jobs=jobs, quiet=quiet)
+        batch = run_batch([out / "sessions"], out / "batch", jobs=jobs)
         result.failed = [f["session_id"] for f in batch.failed]
         for f in batch.failed:
             say(f"  failed: {f['session_id']} ({f['stage']}): {f['error']}")
@@ -184,7 +182,7 @@ def run_demo(
                                                    result.tracking.items()))
 
     with _stage(f"compare mice with agents ({agents_dir})", timings, say):
-        compare(out / "batch" / "stats", agents_dir, out / "report", quiet=quiet)
+        compare(out / "batch" / "stats", agents_dir, out / "report")
 
     summary = {
         "status": "done",

@@ -5,11 +5,15 @@ next to the target and rename it into place only when it is complete. The tempor
 the writer's process id (``.NAME.<pid>-xxxxxxxx``), so that what a killed process left behind
 is recognised and removed by the next run that writes the same target, while the temporary
 files of a live run are never touched. :func:`folder_lock` keeps two runs off one output folder.
+
+Progress bars (:func:`progress`) are switched in one place: :func:`set_progress` (the whole
+process), :func:`progress_bars` (a ``with`` block), else ``BEHAVTRACK_QUIET=1`` (off).
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import json
 import os
@@ -21,12 +25,11 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from behavtrack.errors import InputError
 
 __all__ = ["atomic_path", "atomic_write_text", "staged_folder", "folder_lock",
-           "remove_stale_temporaries", "sha256", "progress", "require_file"]
+           "remove_stale_temporaries", "sha256", "progress", "progress_enabled", "set_progress",
+           "progress_bars", "require_file"]
 
 
 # ---- temporary names that say who owns them -----------------------------------------------
@@ -311,22 +314,102 @@ def require_file(path: str | os.PathLike, what: str = "file") -> Path:
     return p
 
 
+# ---- progress bars: one switch ---------------------------------------------------------------
+#: Set by :func:`set_progress` for the whole process: ``None`` follows the environment
+#: (``BEHAVTRACK_QUIET=1``: no bars), ``True`` / ``False`` overrides it.
+_progress_default: bool | None = None
+#: Set by :func:`progress_bars` for the code inside its ``with`` block (this thread or task
+#: only): ``None`` = no override.
+_progress_override: contextvars.ContextVar[bool | None] = contextvars.ContextVar(
+    "behavtrack_progress", default=None)
+
+
+def _check_setting(enabled: object, name: str) -> None:
+    if enabled is not None and not isinstance(enabled, bool):
+        raise TypeError(f"{name}: enabled must be True, False or None, got {enabled!r}")
+
+
+def progress_enabled() -> bool:
+    """Whether :func:`progress` draws bars here and now.
+
+    The innermost :func:`progress_bars` block decides, else :func:`set_progress`, else the
+    environment: bars unless ``BEHAVTRACK_QUIET=1`` (read at each call, so that a process
+    started with it, a batch worker or a benchmark, is silent from its first bar).
+    """
+    override = _progress_override.get()
+    if override is not None:
+        return override
+    if _progress_default is not None:
+        return _progress_default
+    return os.environ.get("BEHAVTRACK_QUIET") != "1"
+
+
+def set_progress(enabled: bool | None) -> None:
+    """Turn behavtrack's progress bars (on stderr) on or off for the whole process.
+
+    Like a logging level, this is one setting, not an argument of each function: no library
+    function takes ``quiet=``. It holds in every thread; ``None`` returns to the default,
+    which follows ``BEHAVTRACK_QUIET``. For a block of code only, use :func:`progress_bars`.
+    ``behavtrack -q`` turns the bars off; the worker processes of
+    :func:`behavtrack.batch.run_batch` draw none of their own whatever the setting.
+
+    Examples
+    --------
+    >>> import behavtrack as bt
+    >>> bt.set_progress(False)   # e.g. at the top of a script
+    >>> bt.progress_enabled()
+    False
+    >>> bt.set_progress(None)    # back to the default
+
+    """
+    global _progress_default
+    _check_setting(enabled, "set_progress")
+    _progress_default = enabled
+
+
+@contextlib.contextmanager
+def progress_bars(enabled: bool | None = True) -> Iterator[None]:
+    """Turn progress bars on or off for the code inside a ``with`` block.
+
+    The setting before the block comes back after it, even on an error. Like
+    :func:`decimal.localcontext`, it holds in this thread (or asyncio task) only, so that two
+    threads do not undo each other's blocks; threads started inside the block follow
+    :func:`set_progress`. ``None`` lifts an enclosing block's setting.
+
+    Examples
+    --------
+    >>> import behavtrack as bt
+    >>> with bt.progress_bars(False):
+    ...     bt.progress_enabled()
+    False
+
+    """
+    _check_setting(enabled, "progress_bars")
+    token = _progress_override.set(enabled)
+    try:
+        yield
+    finally:
+        _progress_override.reset(token)
+
+
 def progress[T](
     iterable: Iterable[T],
     *,
     total: int | None = None,
     desc: str | None = None,
-    quiet: bool = False,
     unit: str = "it",
 ) -> Iterable[T]:
-    """Wrap ``iterable`` in a progress bar on stderr, or return it as is when ``quiet``.
+    """Wrap ``iterable`` in a progress bar on stderr, or return it as is when bars are off.
 
-    ``BEHAVTRACK_QUIET=1`` in the environment silences every bar.
+    Whether bars are drawn is decided here alone (:func:`progress_enabled`): by
+    :func:`set_progress` / :func:`progress_bars`, else by ``BEHAVTRACK_QUIET``.
     """
-    if quiet or os.environ.get("BEHAVTRACK_QUIET") == "1":
+    if not progress_enabled():
         return iterable
     if total is None and hasattr(iterable, "__len__"):
         total = len(iterable)  # type: ignore[arg-type]
     if total == 0:  # nothing to do: no empty bar ("sessions: 0session")
         return iterable
+    from tqdm.auto import tqdm  # only when a bar is drawn (its import costs ~70 ms)
+
     return tqdm(iterable, total=total, desc=desc, unit=unit, leave=False, dynamic_ncols=True)

@@ -100,7 +100,7 @@ def _train_run(cfg: TrainConfig, keep: str | None) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(keep) / f"seed{cfg.seed}" if keep else Path(tmp) / "agents"
         t = time.perf_counter()
-        summary = train(out, cfg, quiet=True, log=print)
+        summary = train(out, cfg, log=print)
         wall = time.perf_counter() - t
     curve = summary["curve"]
     steps = cfg.iterations * cfg.rollout_steps * cfg.n_envs

@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("BEHAVTRACK_SHARED_DATA", ROOT.parent / "shared" / "data"))
 OPENFIELD = SHARED / "video" / "openfield" / "m3v1mp4.mp4"
 sys.path.insert(0, str(ROOT))
+os.environ.setdefault("BEHAVTRACK_QUIET", "1")  # no progress bars in the timings
 
 #: backend -> (model variable, its own python variable, package)
 BACKENDS = {
@@ -99,7 +100,7 @@ def run_builtin(clip: Path, out: Path) -> dict:
     from behavtrack.tracking import track
 
     start = time.perf_counter()
-    ds = track(clip, out=out, quiet=True)
+    ds = track(clip, out=out)
     return _summary(ds, time.perf_counter() - start)
 
 
@@ -108,7 +109,7 @@ def run_model(backend: str, model: str, python: str, clip: Path, out: Path) -> d
     from behavtrack.tracking import track
 
     start = time.perf_counter()
-    ds = track(clip, backend=backend, model=model, python=python, out=out, quiet=True)
+    ds = track(clip, backend=backend, model=model, python=python, out=out)
     return _summary(ds, time.perf_counter() - start)
 
 

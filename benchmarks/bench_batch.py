@@ -65,7 +65,7 @@ def _simulate(root: Path, pairs: int, days: int, duration_s: float, seed: int,
     t0 = time.perf_counter()
     for sess in simulate_cohort(pairs, days, duration_s=duration_s, fps=30.0, seed=seed):
         folder = root / str(sess.meta["pair"]) / f"day{sess.meta['day'] + 1:02d}"
-        write_session(sess, folder, video=video, pose_formats=("pose.h5",), quiet=True)
+        write_session(sess, folder, video=video, pose_formats=("pose.h5",))
         if video:
             (folder / "pose.h5").unlink()
             meta = json.loads((folder / "session.json").read_text(encoding="utf-8"))
@@ -130,7 +130,7 @@ def _timed_batch(sessions: Path, out: Path, jobs: int) -> tuple[float, float, ob
     c0 = time.process_time()
     with _DescendantCPU() as workers:
         t0 = time.perf_counter()
-        res = run_batch([sessions], out, jobs=jobs, stats=False, quiet=True)
+        res = run_batch([sessions], out, jobs=jobs, stats=False)
         wall = time.perf_counter() - t0
     return wall, (time.process_time() - c0) + workers.seconds, res
 
@@ -195,7 +195,7 @@ def bench_batch(pairs: int, days: int, duration_s: float, repeat: int = 2, seed:
             }
 
         t0 = time.perf_counter()
-        again = run_batch([sessions], Path(tmp) / "out-jobs1", jobs=1, stats=False, quiet=True)
+        again = run_batch([sessions], Path(tmp) / "out-jobs1", jobs=1, stats=False)
         resume_s = time.perf_counter() - t0
         if again.done or len(again.skipped) != n:
             raise RuntimeError(f"resume re-ran {again.done}")
@@ -228,7 +228,7 @@ def bench_demo() -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-demo-") as tmp:
         la = _load()
         t0 = time.perf_counter()
-        res = run_demo(Path(tmp) / "demo", quiet=True)
+        res = run_demo(Path(tmp) / "demo")
         wall = time.perf_counter() - t0
         summary = json.loads((Path(tmp) / "demo" / "demo.json").read_text(encoding="utf-8"))
         report_kb = res.report.stat().st_size / 1024

@@ -7,7 +7,8 @@ script times exactly that command on a simulated cohort (default 8 sessions of 1
 pose.h5 only), ``--jobs 1`` and ``--jobs 2`` alternating, each ``--repeats`` times (at least
 3) into fresh output folders, and reports the medians: speed-up = median wall time with one
 job / median wall time with two (the issue's goal on this 2-core machine: >= 1.6). Every run
-must give the same ethograms (checked).
+must give the same ethograms (checked). Each run also records the command's CPU time and the
+CPU other processes took meanwhile (``others_cpu_s``): a run that shared the cores is slower.
 
 Usage: ``python benchmarks/bench_batch_process.py [--sessions 8] [--minutes 10]
 [--repeats 3]``. Prints the figures and writes ``benchmarks/results/batch_process.json``.
@@ -19,6 +20,7 @@ import argparse
 import hashlib
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -38,7 +40,7 @@ def _cohort(root: Path, n: int, minutes: float) -> Path:
         sess = simulate_session(pair=k % 2, day=k // 2, n_days=10,
                                 duration_s=minutes * 60, seed=500 + k)
         write_session(sess, folder / f"pair{1 + k % 2}_day{1 + k // 2}",
-                      pose_formats=("pose.h5",), quiet=True)
+                      pose_formats=("pose.h5",))
     return folder
 
 
@@ -50,16 +52,33 @@ def _digest(out: Path) -> str:
     return h.hexdigest()
 
 
+def _busy_s() -> float:
+    """CPU seconds the whole machine has spent busy (``/proc/stat``; 0 where there is none)."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            v = [int(x) for x in f.readline().split()[1:8]]
+    except (OSError, ValueError):
+        return 0.0
+    return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
+
+
 def _run(cohort: Path, out: Path, jobs: int) -> dict:
+    r0, b0 = resource.getrusage(resource.RUSAGE_CHILDREN), _busy_s()
     t = time.perf_counter()
     proc = subprocess.run([BEHAVTRACK, "-q", "batch", str(cohort), "--out", str(out),
                            "--jobs", str(jobs)], capture_output=True, text=True,
                           env={**os.environ, "BEHAVTRACK_QUIET": "1"})
     wall = time.perf_counter() - t
+    r1, b1 = resource.getrusage(resource.RUSAGE_CHILDREN), _busy_s()
+    # the command's CPU (its workers included), and what other processes took meanwhile
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
     if proc.returncode != 0:
-        raise RuntimeError(f"batch --jobs {jobs} failed: {proc.stderr[-500:]}")
+        raise RuntimeError(f"batch --jobs {jobs} failed ({proc.returncode}): "
+                           f"{proc.stdout[-500:]} {proc.stderr[-500:]}")
     n_done = len(list(out.glob("sessions/*/ethogram.csv")))
-    return {"wall_s": wall, "sessions": n_done, "ethograms_sha256": _digest(out)}
+    return {"wall_s": wall, "cpu_s": round(cpu, 2),
+            "others_cpu_s": round(max(0.0, b1 - b0 - cpu), 2) if b1 else None,
+            "sessions": n_done, "ethograms_sha256": _digest(out)}
 
 
 def main() -> None:
@@ -82,7 +101,8 @@ def main() -> None:
                 loads.append(os.getloadavg()[0])
                 r = _run(cohort, root / f"out{jobs}_{i}", jobs)
                 runs[f"jobs{jobs}"].append(r)
-                print(f"run {i + 1}, --jobs {jobs}: {r['wall_s']:.2f} s", flush=True)
+                print(f"run {i + 1}, --jobs {jobs}: {r['wall_s']:.2f} s (CPU {r['cpu_s']:.1f} s; "
+                      f"other processes meanwhile: {r['others_cpu_s']} s)", flush=True)
     digests = {r["ethograms_sha256"] for v in runs.values() for r in v}
     if len(digests) != 1 or any(r["sessions"] != args.sessions
                                 for v in runs.values() for r in v):

@@ -85,11 +85,11 @@ def accuracy(n_sessions: int, minutes: float, tmp: Path) -> dict:
         pair, day = 40 + k % 4, (k * 3 + 1) % 10  # pairs and seeds unseen in training
         sess = simulate_session(day=day, n_days=10, pair=pair, duration_s=minutes * 60,
                                 seed=9100 + k)
-        folder = write_session(sess, tmp / f"acc_{k}", pose_formats=("pose.h5",), quiet=True)
+        folder = write_session(sess, tmp / f"acc_{k}", pose_formats=("pose.h5",))
         inds = list(sess.meta["individuals"])
-        res = classify_session(folder, tmp / f"acc_{k}_out", quiet=True, png=False)
+        res = classify_session(folder, tmp / f"acc_{k}_out", png=False)
         res_pose = classify_session(folder / "pose.h5", tmp / f"acc_{k}_pose", arena=sess.arena,
-                                    quiet=True, png=False)
+                                    png=False)
         truth += _truth(sess.labels, inds)
         hmm += _pred(res.labels, inds)
         hmm_pose += _pred(res_pose.labels, inds)
@@ -124,7 +124,7 @@ def frame_rates(rates: tuple[float, ...], n_sessions: int, minutes: float) -> di
                 sess = simulate_session(day=(k * 3 + 2) % 10, pair=70 + k,
                                         duration_s=minutes * 60, fps=fps, seed=15000 + k)
                 res = classify_session(sess.pose, Path(d) / f"{fps}_{k}", arena=sess.arena,
-                                       events=sess.events, quiet=True, png=False)
+                                       events=sess.events, png=False)
                 inds = list(sess.meta["individuals"])
                 truth += _truth(sess.labels, inds)
                 pred += _pred(res.labels, inds)
@@ -140,12 +140,12 @@ def speed(hours: float, tmp: Path, repeats: int = 3) -> dict:
     from behavtrack.workflows.classify import classify_session
 
     sess = simulate_session(day=8, pair=20, duration_s=hours * 3600, seed=99)
-    folder = write_session(sess, tmp / "speed", pose_formats=("pose.h5",), quiet=True)
+    folder = write_session(sess, tmp / "speed", pose_formats=("pose.h5",))
     n = int(sess.meta["n_frames"])
     full, base = [], []
     for r in range(repeats):
         t = time.perf_counter()
-        res = classify_session(folder, tmp / f"speed_out{r}", quiet=True)
+        res = classify_session(folder, tmp / f"speed_out{r}")
         full.append(time.perf_counter() - t)
         # baseline: read the pose and write CSVs of the same shape (labels already known)
         labels = {i: res.labels[res.labels["individual"] == i]["behavior"].to_numpy(object)

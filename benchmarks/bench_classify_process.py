@@ -13,6 +13,10 @@ Peak resident memory (``ru_maxrss`` of the command, taken by a small launcher pr
 recorded for sessions of 10 min, 1 h and 4 h (``--minutes``): memory flat in session length
 means the 4 h figure stays close to the 1 h one (goal <= 1.25x).
 
+The command classifies the pose file chunk by chunk; each length is also classified once
+through the whole-recording path (``classify_session(..., stream=False)``) and the outputs
+compared byte for byte (``identical_to_whole_recording`` in the JSON).
+
 Usage: ``python benchmarks/bench_classify_process.py [--minutes 10 60 240] [--repeats 3]``.
 Prints the figures and writes ``benchmarks/results/classify_process.json``.
 """
@@ -58,8 +62,25 @@ def _session(minutes: float, root: Path) -> Path:
     folder = root / f"s{int(minutes)}"
     if not (folder / "pose.h5").is_file():
         sess = simulate_session(duration_s=minutes * 60, seed=int(minutes))
-        write_session(sess, folder, pose_formats=("pose.h5",), quiet=True)
+        write_session(sess, folder, pose_formats=("pose.h5",))
     return folder
+
+
+WHOLE = """
+import sys
+from behavtrack.workflows.classify import classify_session
+classify_session(sys.argv[1], sys.argv[2], stream=False)
+"""
+COMPARED = ("ethogram.csv", "bouts.csv", "binary.csv", "events.csv", "session.json")
+
+
+def _same_as_whole(folder: Path, chunked: Path, whole: Path) -> dict[str, bool]:
+    """Whether each output of the (chunked) command equals the whole-recording path's."""
+    r = timed_run([sys.executable, "-c", WHOLE, str(folder), str(whole)],
+                  env={**os.environ, "BEHAVTRACK_QUIET": "1"})
+    if r["status"] != 0:
+        raise RuntimeError(f"the whole-recording classify failed: {r['stderr'][-500:]}")
+    return {f: (chunked / f).read_bytes() == (whole / f).read_bytes() for f in COMPARED}
 
 
 def main() -> None:
@@ -82,18 +103,21 @@ def main() -> None:
                                            str(root / f"floor{i}.csv")]))
                 runs["classify"].append(_run([BEHAVTRACK, "-q", "classify", str(folder),
                                               "--out", str(root / f"out{i}")]))
+            same = _same_as_whole(folder, root / "out0", root / "whole")
             med = {k: {m: statistics.median(r[m] for r in v) for m in ("wall_s", "cpu_s",
                                                                           "rss_mib")}
                    for k, v in runs.items()}
             row = {"minutes": minutes, "frames": int(minutes * 60 * 30), "median": med,
                    "ratio_wall": med["classify"]["wall_s"] / med["floor"]["wall_s"],
                    "ratio_cpu": med["classify"]["cpu_s"] / med["floor"]["cpu_s"],
-                   "runs": runs, "load_before": load_before, "load_after": os.getloadavg()[0]}
+                   "runs": runs, "load_before": load_before, "load_after": os.getloadavg()[0],
+                   "identical_to_whole_recording": same}
             results.append(row)
             print(f"{minutes:g} min: classify {med['classify']['wall_s']:.2f} s "
                   f"({med['classify']['rss_mib']:.0f} MiB), floor {med['floor']['wall_s']:.2f} s"
                   f" ({med['floor']['rss_mib']:.0f} MiB): ratio {row['ratio_wall']:.2f} "
-                  f"(CPU {row['ratio_cpu']:.2f}); load {load_before:.1f}", flush=True)
+                  f"(CPU {row['ratio_cpu']:.2f}); load {load_before:.1f}; outputs identical to "
+                  f"the whole-recording path: {same}", flush=True)
     by = {r["minutes"]: r for r in results}
     summary = {}
     if 60 in by and 240 in by:

@@ -88,8 +88,7 @@ def real(data: Path) -> dict:
     for t in names:
         _, y, _ = _sequences([sessions[t]])
         truth += y
-        model = train_model([sessions[n] for n in names if n != t], folds=0, seed=0,
-                            quiet=True)
+        model = train_model([sessions[n] for n in names if n != t], folds=0, seed=0)
         for h in RATES:
             m = copy.copy(model)
             m.emission_hz = h

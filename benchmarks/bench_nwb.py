@@ -62,7 +62,7 @@ def main() -> None:
         write_session(sess, tmp / "session", pose_formats=["pose.h5"])
         t_sim = time.perf_counter() - t0
         t0 = time.perf_counter()
-        classify_session(tmp / "session", tmp / "classified", quiet=True, png=False)
+        classify_session(tmp / "session", tmp / "classified", png=False)
         t_cls = time.perf_counter() - t0
         target = tmp / "nwb" / "session.nwb"
         t_export, _ = _best(lambda: export_session_nwb(tmp / "classified", target),

@@ -171,11 +171,11 @@ def main() -> None:
         test = [sessions[test_name]]
         _, y, _ = _sequences(test)
         t = time.perf_counter()
-        model = train_model(train, folds=0, seed=args.seed, quiet=True)
+        model = train_model(train, folds=0, seed=args.seed)
         fold_pred = {"behavtrack": predict_sessions(model, test)}
         t_model = time.perf_counter() - t
         fold_pred["gaussian_hmm"] = predict_sessions(
-            train_model(train, folds=0, seed=args.seed, quiet=True, classifier="gaussian"), test)
+            train_model(train, folds=0, seed=args.seed, classifier="gaussian"), test)
         fold_pred["rule"], rule_choice = rule_fold(train, test)
         fold_pred["gbm_per_frame"] = gbm_fold(train, test, baseline_columns(
             sessions[test_name].features), args.seed)

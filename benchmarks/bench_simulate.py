@@ -64,14 +64,14 @@ def main() -> None:
           f"({duration / t_day:.0f}x real time)")
 
     with tempfile.TemporaryDirectory() as tmp:
-        t_write, _ = _time(lambda: write_session(sess, Path(tmp) / "s", quiet=True))
+        t_write, _ = _time(lambda: write_session(sess, Path(tmp) / "s"))
         size = sum(f.stat().st_size for f in (Path(tmp) / "s").iterdir())
         figures.update(write_session_s=round(t_write, 3), session_folder_mb=round(size / 1e6, 1))
         print(f"  writing its session folder (pose.h5, pose.csv, pose.analysis.h5, labels, "
               f"bouts, events): {t_write:.2f} s, {size / 1e6:.1f} MB")
 
         short = simulate_session(day=9, duration_s=20.0, fps=fps, seed=2)
-        t_render, _ = _time(lambda: render_video(short, Path(tmp) / "v.mp4", quiet=True))
+        t_render, _ = _time(lambda: render_video(short, Path(tmp) / "v.mp4"))
         vsize = (Path(tmp) / "v.mp4").stat().st_size
         figures.update(render_frames_per_s=round(short.n_frames / t_render),
                        render_realtime_factor=round(20.0 / t_render, 2),

@@ -42,8 +42,7 @@ def bench_speed(pairs: int, sessions: int, hours: float) -> dict:
         synthetic_cohort(Path(tmp) / "in", pairs, sessions, duration_s=3600 * hours, seed=0)
         build = time.perf_counter() - t0
         t0, c0 = time.perf_counter(), time.process_time()
-        res = compute_stats([Path(tmp) / "in"], Path(tmp) / "out", n_shifts=1000, n_boot=2000,
-                            quiet=True)
+        res = compute_stats([Path(tmp) / "in"], Path(tmp) / "out", n_shifts=1000, n_boot=2000)
         total = time.perf_counter() - t0
         cpu = time.process_time() - c0
         n_trials = len(res.trials)
@@ -91,15 +90,13 @@ def bench_pipeline(n_pairs: int = 3, n_days: int = 4, duration_s: float = 300.0)
         for sess in simulate_cohort(n_pairs, n_days, duration_s, 15.0, 7):
             m = sess.meta
             folder = write_session(sess, root / "sim" / f"{m['pair']}_{m['session']}",
-                                   pose_formats=("pose.h5",), quiet=True)
+                                   pose_formats=("pose.h5",))
             (train if m["pair"] == "pair01" else test).append(folder)
             metas[(m["pair"], m["session"])] = m
-        model = train_model(train, folds=0, quiet=True)
+        model = train_model(train, folds=0)
         for folder in test:
-            classify_session(folder, root / "cls" / folder.name, model=model, quiet=True,
-                             png=False)
-        res = compute_stats([root / "cls"], root / "stats", n_shifts=1000, quiet=True,
-                            figures=False)
+            classify_session(folder, root / "cls" / folder.name, model=model, png=False)
+        res = compute_stats([root / "cls"], root / "stats", n_shifts=1000, figures=False)
     err = {"success_rate": []}
     for row in res.sessions.itertuples():
         m = metas[(row.pair, row.session)]

@@ -36,6 +36,7 @@ SHARED = Path(os.environ.get("BEHAVTRACK_SHARED_DATA", ROOT.parent / "shared" / 
 OPENFIELD = SHARED / "video" / "openfield" / "m3v1mp4.mp4"
 DLC_CSV = SHARED / "video" / "openfield" / "m3v1mp4_dlc_predictions.csv"
 sys.path.insert(0, str(ROOT))
+os.environ.setdefault("BEHAVTRACK_QUIET", "1")  # no progress bars in the timings
 
 
 def _angle(v: np.ndarray) -> np.ndarray:
@@ -52,8 +53,8 @@ def bench_simulated(seconds: float, seed: int, workdir: Path) -> dict:
     from behavtrack.tracking import track_video
 
     sess = simulate_session(duration_s=seconds, fps=30.0, seed=seed, day=4)
-    video = render_video(sess, workdir / "sim.mp4", quiet=True)
-    ds = track_video(video, arena=sess.arena, quiet=True)
+    video = render_video(sess, workdir / "sim.mp4")
+    ds = track_video(video, arena=sess.arena)
     truth = sess.truth_pose.position.transpose("time", "space", "keypoint", "individual")
     ours = ds.position.transpose("time", "space", "keypoint", "individual")
     kp = list(ours.keypoint.values)
@@ -84,7 +85,7 @@ def bench_simulated(seconds: float, seed: int, workdir: Path) -> dict:
     res["identity_swaps_per_hour"] = onsets / hours
     res["missing_share"] = float(np.mean(~np.isfinite(c[:, 0, :])))
     # the same video without the arena: two animals, identities by motion alone
-    free = track_video(video, n_animals=2, quiet=True)
+    free = track_video(video, n_animals=2)
     fc = free.position.sel(keypoint="centroid").transpose("time", "space", "individual").values
     d0 = np.hypot(*(fc - t).transpose(1, 0, 2))
     d1 = np.hypot(*(fc - t[:, :, ::-1]).transpose(1, 0, 2))
@@ -105,7 +106,7 @@ def bench_real(workdir: Path) -> dict:
 
     from behavtrack.tracking import track_video
 
-    ds = track_video(OPENFIELD, quiet=True)
+    ds = track_video(OPENFIELD)
     n = int(ds.sizes["time"])
     dlc = pd.read_csv(DLC_CSV, header=[0, 1, 2], index_col=0)
     scorer = dlc.columns.get_level_values(0)[0]
@@ -135,7 +136,7 @@ def bench_real(workdir: Path) -> dict:
         writer.write(255 - frame)
     writer.release()
     cap.release()
-    ds_inv = track_video(inv, quiet=True)
+    ds_inv = track_video(inv)
     k = int(ds_inv.sizes["time"])
     inv_nose = ds_inv.position.isel(individual=0).sel(keypoint="nose").transpose(
         "time", "space").values

@@ -33,7 +33,7 @@ def main(out: Path, duration_s: float = 90.0, seed: int = 3) -> Path:
         sess = simulate_session(day=8, duration_s=duration_s, seed=seed)
         folder = write_session(sess, Path(tmp) / "pair00_day08", video=True)
         classified = classify_session(folder, Path(tmp) / "pair00_day08_classified",
-                                      quiet=True, png=False).out_dir
+                                      png=False).out_dir
         viewer = napari.Viewer(show=True)
         viewer.window._qt_window.resize(1500, 1000)
         widget = open_session(viewer, classified)

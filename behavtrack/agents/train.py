@@ -402,7 +402,6 @@ def train(
     out: str | os.PathLike,
     cfg: TrainConfig | None = None,
     *,
-    quiet: bool = False,
     log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Train the two agents and write evaluation rollouts, policies and the learning curve.
@@ -413,8 +412,6 @@ def train(
         Output folder (created; must not hold an earlier run's results).
     cfg
         Settings (default :class:`TrainConfig`).
-    quiet
-        No progress bar.
     log
         Called with one line per evaluation (e.g. ``print``).
 
@@ -505,7 +502,7 @@ def train(
             total = cfg.iterations * cfg.rollout_steps
             timestep = 0
             for it in progress(range(1, cfg.iterations + 1), desc="agents train",
-                               quiet=quiet, unit="iteration"):
+                               unit="iteration"):
                 for _ in range(cfg.rollout_steps):
                     for ppo in agents.values():
                         ppo.pre_interaction(timestep=timestep, timesteps=total)

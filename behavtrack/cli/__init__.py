@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import importlib
 import os
 import re
@@ -199,11 +200,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    if args.quiet:
-        os.environ["BEHAVTRACK_QUIET"] = "1"
     args.cli_options = option_names(command_parser(parser, args))
+    bars: contextlib.AbstractContextManager = contextlib.nullcontext()
+    if args.quiet:  # -q, before or after the command: the one place that turns bars off
+        from behavtrack.files import progress_bars
+
+        bars = progress_bars(False)
     try:
-        return int(args.func(args) or 0)
+        with bars:
+            return int(args.func(args) or 0)
     except InputError as exc:
         print(f"behavtrack {args.command}: error: {error_message(exc, args)}", file=sys.stderr)
         return 2

@@ -131,8 +131,7 @@ def run_train(args: argparse.Namespace) -> int:
     if cfg.iterations < 1:
         raise InputError("--iterations", f"must be >= 1, got {cfg.iterations}")
     cfg.check()
-    quiet = bool(args.quiet)
-    summary = train(args.out, cfg, quiet=quiet, log=None if quiet else print)
+    summary = train(args.out, cfg, log=None if args.quiet else print)
     last, best = summary["curve"][-1], summary["best"]
 
     def fig(row: dict) -> str:

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
     result = run_batch(
         args.inputs, args.out, arena=args.arena, events=args.events, model=args.model,
-        jobs=args.jobs, scheduler=args.scheduler, stats=not args.no_stats, quiet=args.quiet,
+        jobs=args.jobs, scheduler=args.scheduler, stats=not args.no_stats,
         fps=fps_of(args), aliases=aliases_of(args), individuals=individuals_of(args),
         nwb=args.nwb,
     )

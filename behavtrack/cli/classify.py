@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
     fps, aliases, individuals = fps_of(args), aliases_of(args), individuals_of(args)
     res = classify_session(args.pose, args.out, arena=args.arena, events=args.events,
-                           model=args.model, quiet=args.quiet, fps=fps,
+                           model=args.model, fps=fps,
                            png=not args.no_png, aliases=aliases, individuals=individuals)
     if not args.quiet:
         counts = res.bouts.groupby(["individual", "behavior"]).size()

@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
     res = compare(args.mice, args.agents, args.out, n_bins=args.bins, n_boot=args.boot,
                   n_shifts=args.shifts, seed=args.seed, sync_limit=args.sync_limit,
-                  episode_steps=args.episode_steps, quiet=args.quiet)
+                  episode_steps=args.episode_steps)
     from behavtrack.cli.stats import truth_notes
 
     print(f"{res.headline} -> {res.report}")

@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from behavtrack.demo import run_demo
 
     res = run_demo(args.out, pairs=args.pairs, days=args.days, duration_s=args.duration,
-                   seed=args.seed, jobs=args.jobs, agents=args.agents, quiet=args.quiet)
+                   seed=args.seed, jobs=args.jobs, agents=args.agents)
     print("stage timings (s): " + ", ".join(f"{k}: {v:.1f}" for k, v in res.timings.items()))
     if res.failed:
         print(f"failed sessions: {', '.join(res.failed)} (see {res.out_dir}/batch/failures.csv)")

@@ -1,4 +1,4 @@
-"""``behavtrack export-nwb FOLDER... --out DIR``: one NWB file per session."""
+"""``behavtrack export-nwb PATH... --out DIR``: one NWB file per session."""
 
 from __future__ import annotations
 
@@ -17,13 +17,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "of each animal (ndx-pose PoseEstimation with its skeleton and confidences), the "
             "bouts of each animal (TimeIntervals), the rig's events (EventsTable per kind), "
             "the trials (the NWB trials table: success, delta, window) and the session's "
-            "metadata (pair, session, fps, arena, model and its checksum). FOLDER is a session "
-            "folder, a classify output folder, or a folder holding them (a batch output, a "
-            "simulated cohort). Each file is written whole or not at all (docs/nwb.md)."
+            "metadata (pair, session, fps, arena, model and its checksum). PATH is a session "
+            "folder, a classify output folder, a folder holding them (a batch output, a "
+            "simulated cohort; hidden folders skipped), a glob of them (quoted) or a list file "
+            "(one per line). Each file is written whole or not at all (docs/nwb.md)."
         ),
     )
-    p.add_argument("folders", nargs="+", metavar="FOLDER",
-                   help="session, classify output or batch output folder")
+    p.add_argument("folders", nargs="+", metavar="PATH",
+                   help="session, classify output or batch output folders, globs, list files")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--metadata", metavar="FILE",
                    help="JSON or YAML of NWB fields for every file: experimenter, institution, "
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
             raise InputError("--check", "needs nwbinspector, which is not installed",
                              "pip install 'behavtrack[nwb]'")
     done = export_nwb(args.folders, args.out, aliases=aliases_of(args), metadata=metadata,
-                      quiet=args.quiet, compress=not args.no_compress)
+                      compress=not args.no_compress)
     status = 0
     for res in done:
         line = f"wrote {res.path} ({res.bytes / 1e6:.1f} MB, {res.seconds:.1f} s)"

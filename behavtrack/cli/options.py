@@ -63,9 +63,12 @@ def add_individuals_option(parser: argparse.ArgumentParser) -> None:
 
 def individuals_of(args: argparse.Namespace) -> list[str] | None:
     """Return ``--individuals`` as a list of names (``None`` when not given)."""
+    text = getattr(args, "individuals", None)
+    if text is None:  # not given: no need of the pose reader's imports (pandas, xarray)
+        return None
     from behavtrack.io.pose import parse_individuals
 
-    return parse_individuals(getattr(args, "individuals", None))
+    return parse_individuals(text)
 
 
 def fps_of(args: argparse.Namespace) -> float | None:

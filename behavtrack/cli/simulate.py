@@ -39,8 +39,7 @@ def run(args: argparse.Namespace) -> int:
 
     arena = load_arena(args.arena) if args.arena else None
     folders = write_cohort(args.out, args.pairs, args.days, args.duration, args.fps, args.seed,
-                           video=args.video, arena=arena, noise=not args.no_noise,
-                           quiet=args.quiet)
+                           video=args.video, arena=arena, noise=not args.no_noise)
     if not args.quiet:
         print(f"wrote {len(folders)} sessions to {args.out}")
     return 0

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         args.sessions, args.out, n_shifts=args.shifts, seed=args.seed, n_boot=args.boot,
         n_bins=args.bins, criterion=args.criterion, consecutive=args.consecutive,
         svg=args.svg, sync_limit=args.sync_limit,
-        episode_steps=args.episode_steps, quiet=args.quiet,
+        episode_steps=args.episode_steps,
     )
     n_pairs = res.sessions[["source", "pair"]].drop_duplicates().shape[0]
     print(f"{len(res.sessions)} sessions of {n_pairs} pairs, {len(res.trials)} trials "

@@ -44,14 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Track every video; return 2 if any failed."""
-    import os
-
     from behavtrack.cli import error_message
     from behavtrack.errors import InputError
 
-    quiet = bool(getattr(args, "quiet", False))
-    if quiet:
-        os.environ["BEHAVTRACK_QUIET"] = "1"
     if len(args.videos) > 1 and args.out.lower().endswith((".h5", ".slp")):  # one pose file
         raise InputError("--out", f"names one pose file ({args.out}) for {len(args.videos)} "
                          "videos", "give a folder: each video gets its own pose file in it")
@@ -68,19 +63,19 @@ def run(args: argparse.Namespace) -> int:
                 from behavtrack.tracking.tracker import check_builtin_options, run_builtin
 
                 check_builtin_options(args.model, args.python)
-                attrs = run_builtin(video, arena=arena, n_animals=args.animals, out=args.out,
-                                    quiet=quiet).attrs
+                attrs = run_builtin(video, arena=arena, n_animals=args.animals,
+                                    out=args.out).attrs
             else:
                 from behavtrack.tracking import track
 
                 attrs = track(video, backend=args.backend, model=args.model,
                               python=args.python, arena=arena, n_animals=args.animals,
-                              out=args.out, quiet=quiet).attrs
+                              out=args.out).attrs
         except InputError as exc:
             print(f"behavtrack track: error: {error_message(exc, args)}", file=sys.stderr)
             status = 2
             continue
-        if not quiet:
+        if not args.quiet:
             print(f"{video}: {attrs['frames_read']}/{attrs['frames_expected']} frames read, "
                   f"{attrs.get('bad_frames', 0)} undecodable -> {attrs['output_file']}")
     return status

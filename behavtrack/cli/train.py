@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     model = train_model(items, args.out, classifier=args.classifier, folds=args.folds,
                         covariance_type=args.covariance, min_bout_s=args.min_bout_s,
-                        em_iter=args.em_iter, seed=args.seed, quiet=args.quiet,
+                        em_iter=args.em_iter, seed=args.seed,
                         unlabeled=find_sessions(args.unlabeled) if args.unlabeled else (),
                         aliases=aliases, individuals=individuals)
     if not args.quiet:

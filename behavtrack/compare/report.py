@@ -102,7 +102,6 @@ def load_side(
     seed: int = 0,
     sync_limit: int = 2,
     episode_steps: int | None = None,
-    quiet: bool = False,
 ) -> pd.DataFrame:
     """Return one side's sessions table.
 
@@ -114,7 +113,7 @@ def load_side(
         rollout files or folders of them), which are analysed here (no files written).
     source
         ``mice`` or ``agents``: rows of that source are kept.
-    n_shifts, seed, sync_limit, episode_steps, quiet
+    n_shifts, seed, sync_limit, episode_steps
         For inputs analysed here (see :func:`behavtrack.learning.cohort.session_results`).
 
     Returns
@@ -142,7 +141,7 @@ def load_side(
             raise InputError(p, "no such file or folder", "check the path")
         # sessions that cannot be used are left out (all unusable: a one-line error)
         results, _ = session_results([p], n_shifts=n_shifts, seed=seed, sync_limit=sync_limit,
-                                     episode_steps=episode_steps, quiet=quiet)
+                                     episode_steps=episode_steps)
         sessions = assemble_tables(results)[1]
     sessions = sessions[sessions["source"].astype(str) == source].copy()
     if sessions.empty:

@@ -41,6 +41,7 @@ import xarray as xr
 from behavtrack.errors import InputError
 from behavtrack.files import atomic_path, progress, sha256
 from behavtrack.io.classified import ClassifiedFolder
+from behavtrack.io.inputs import find_inputs, named_inputs
 
 __all__ = [
     "FORMAT",
@@ -402,32 +403,6 @@ def _pose_path(folder: Path) -> Path:
     return Path(load_session(folder).pose_path)
 
 
-def _session_folders(entry: Path) -> list[tuple[Path, str]]:
-    """Session folders named by one argument, with their ids (see :func:`find_export_sessions`)."""
-    if not entry.exists():
-        raise InputError(entry, "no such folder", "check the path")
-    if not entry.is_dir():
-        what = "an NWB file already" if entry.suffix.lower() == ".nwb" else "a file"
-        raise InputError(entry, f"is {what}, not a folder",
-                         "give session, classify output or batch output folders")
-    if (entry / "session.json").is_file() or (entry / "provenance.json").is_file():
-        return [(entry, entry.name)]
-    found = sorted({p.parent for p in entry.rglob("session.json")}
-                   | {p.parent for p in entry.rglob("provenance.json")})
-    found = [f for f in found if not any(part.startswith(".") for part in
-                                         f.relative_to(entry).parts)]  # staging folders
-    if not found:
-        raise InputError(entry, "holds no session (no session.json or provenance.json in it or "
-                         "below)", "give session, classify output or batch output folders")
-    out = []
-    for f in found:
-        parts = list(f.relative_to(entry).parts)
-        if len(parts) > 1 and parts[0] == "sessions":  # a batch output: sessions/<id>/
-            parts = parts[1:]
-        out.append((f, "/".join(parts)))
-    return out
-
-
 def nwb_name(session_id: str) -> str:
     """Return the file stem of a session id: ``/`` and other odd characters become ``_``.
 
@@ -445,38 +420,31 @@ def nwb_name(session_id: str) -> str:
 
 def find_export_sessions(paths: str | os.PathLike | Iterable[str | os.PathLike]
                          ) -> list[tuple[Path, str]]:
-    """Expand folders into the sessions to export, each with the id its file is named by.
+    """Expand folders, globs and list files into the sessions to export, each with its file stem.
 
-    A folder holding ``session.json`` or ``provenance.json`` is one session, named by the
-    folder. Any other folder is searched recursively: each session found is named by its path
-    below it, joined with ``_`` (a batch output's ``sessions/pair01/day03`` becomes
-    ``pair01_day03``).
+    The sessions are found by :func:`behavtrack.io.inputs.find_inputs` with kind ``export``: a
+    folder holding ``session.json`` or ``provenance.json`` is one session, named by the
+    folder; any other folder is searched recursively (hidden staging folders skipped), each
+    session named by its path below it (:func:`behavtrack.io.inputs.input_id`: a batch
+    output's ``sessions/pair01/day03`` is ``pair01/day03``), which :func:`nwb_name` turns into
+    the file stem ``pair01_day03``.
 
     Raises
     ------
     InputError
-        A path that does not exist or holds no session, or two sessions that would get the
-        same file name.
+        A path that does not exist, is a file or holds no session, a glob that matches
+        nothing, or two sessions that would get the same file name.
 
     """
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
-    out: list[tuple[Path, str]] = []
-    seen: dict[str, Path] = {}
-    done: set[Path] = set()
-    for raw in paths:
-        for folder, name in _session_folders(Path(raw)):
-            key = folder.resolve()
-            if key in done:
-                continue
-            done.add(key)
-            name = nwb_name(name)
-            if name in seen:
-                raise InputError(folder, f"would be exported as {name}.nwb, like {seen[name]}",
-                                 "export them with separate runs to different out_dir= folders")
-            seen[name] = folder
-            out.append((folder, name))
-    return out
+    paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    sessions = named_inputs(
+        find_inputs(paths, kinds=("export",)), id_of=nwb_name,
+        clash=("would be exported as {id}.nwb, like {other}",
+               "export them with separate runs to different out_dir= folders"))
+    if paths and not sessions:  # e.g. an empty list file
+        raise InputError(", ".join(map(str, paths)), "names no session",
+                         "give session, classify output or batch output folders")
+    return sessions
 
 
 # ---- building the NWB file -----------------------------------------------------------------
@@ -1056,7 +1024,7 @@ def load_metadata(path: str | os.PathLike) -> dict[str, Any]:
 
 def export_nwb(paths: str | os.PathLike | Iterable[str | os.PathLike],
                out_dir: str | os.PathLike, *, aliases: Mapping[str, str] | None = None,
-               metadata: Mapping[str, Any] | None = None, quiet: bool = False,
+               metadata: Mapping[str, Any] | None = None,
                compress: bool = True) -> list[NWBExport]:
     """Write one NWB file per session found in ``paths`` into ``out_dir``.
 
@@ -1064,15 +1032,13 @@ def export_nwb(paths: str | os.PathLike | Iterable[str | os.PathLike],
     ----------
     paths
         Session folders, classify output folders, or folders holding them (a batch output,
-        a simulated cohort); see :func:`find_export_sessions`.
+        a simulated cohort), globs and list files; see :func:`find_export_sessions`.
     out_dir
         Output folder (created): ``<session id>.nwb`` per session.
     aliases
         Extra body-part aliases of the pose files.
     metadata
         Lab metadata for every file (see :func:`build_nwbfile`).
-    quiet
-        No progress bar.
     compress
         gzip the pose datasets.
 
@@ -1101,7 +1067,7 @@ def export_nwb(paths: str | os.PathLike | Iterable[str | os.PathLike],
         _pose_path(folder)
     _check_out(out)
     done: list[NWBExport] = []
-    for folder, name in progress(sessions, desc="export-nwb", quiet=quiet, unit="session"):
+    for folder, name in progress(sessions, desc="export-nwb", unit="session"):
         t0 = time.perf_counter()
         data = collect_session(folder, name, aliases=aliases)
         target = write_session_nwb(data, out / f"{name}.nwb", metadata, compress=compress)

@@ -21,8 +21,8 @@ from behavtrack.errors import InputError
 from behavtrack.io.arena import Arena
 from behavtrack.io.bouts import runs
 
-__all__ = ["CleanReport", "clean_pose", "interpolate_gaps", "pose_array", "body_center",
-           "assign_compartments"]
+__all__ = ["CleanReport", "clean_pose", "merge_reports", "interpolate_gaps", "pose_array",
+           "body_center", "assign_compartments"]
 
 
 @dataclass
@@ -49,6 +49,9 @@ class CleanReport:
     n_interpolated: int = 0
     missing_fraction: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: ``(frames, individual)``: frames with a usable keypoint after cleaning (of the frames
+    #: counted); lets :func:`merge_reports` summarise a recording cleaned in chunks.
+    present: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict:
         """Return a JSON-friendly dict."""
@@ -203,6 +206,7 @@ def clean_pose(
     *,
     min_confidence: float = 0.5,
     max_gap_s: float = 0.5,
+    report_frames: slice | None = None,
 ) -> tuple[xr.Dataset, CleanReport]:
     """Return a cleaned copy of ``pose`` and a report of what changed.
 
@@ -220,6 +224,10 @@ def clean_pose(
         Points with a lower confidence are dropped (NaN confidence counts as known).
     max_gap_s
         Longest gap filled by linear interpolation, in seconds.
+    report_frames
+        The frames the report counts (default all): the core of a chunk of a longer
+        recording read with margins, so that :func:`merge_reports` of the chunks' reports
+        equals the report of the whole recording.
 
     Returns
     -------
@@ -232,6 +240,7 @@ def clean_pose(
         raise InputError(pose.attrs.get("source_file"), "pose has no frame rate",
                          "pass fps= when loading it")
     report = CleanReport()
+    counted = slice(None) if report_frames is None else report_frames
     pos = pose_array(pose)
     keypoints = [str(k) for k in pose["keypoint"].values]
     inds = [str(i) for i in np.atleast_1d(pose["individual"].values)]
@@ -239,7 +248,7 @@ def clean_pose(
         conf = np.asarray(
             pose["confidence"].transpose("time", "keypoint", "individual").values, dtype=float)
         low = conf < min_confidence
-        report.n_low_confidence = int((low & np.isfinite(pos).all(-1)).sum())
+        report.n_low_confidence = int((low & np.isfinite(pos).all(-1))[counted].sum())
         pos[low] = np.nan
     if arena is not None and not arena.is_open and len(inds) == 2:
         comp_of = assign_compartments(pose, arena)
@@ -256,19 +265,13 @@ def clean_pose(
             swap = a_swapped & b_swapped & (wrong[:, 0] | wrong[:, 1]) & ~(right.any(axis=1))
             if swap.any():
                 pos[swap] = pos[swap][:, :, ::-1]
-                report.n_swapped_frames = int(swap.sum())
-    pos, report.n_interpolated = interpolate_gaps(pos, int(round(max_gap_s * fps)))
-    present = np.isfinite(pos).all(-1).any(axis=1)  # (time, individual)
-    for j, name in enumerate(inds):
-        frac = 1.0 - float(present[:, j].mean()) if len(present) else 1.0
-        report.missing_fraction[name] = frac
-        longest = _longest_run(~present[:, j])
-        total = float((~present[:, j]).sum()) / fps
-        if total >= 30 or (frac >= 0.1 and longest / fps >= 2):
-            report.notes.append(
-                f"{name} is not tracked for {total:.0f} s ({frac:.0%} of the session, longest "
-                f"stretch {longest / fps:.0f} s); those frames are labelled 'other' with "
-                "unknown probabilities")
+                report.n_swapped_frames = int(swap[counted].sum())
+    missing_before = np.isnan(pos)
+    pos, n_filled = interpolate_gaps(pos, int(round(max_gap_s * fps)))
+    report.n_interpolated = (n_filled if report_frames is None else
+                             int((missing_before & ~np.isnan(pos))[counted].sum()))
+    report.present = np.isfinite(pos).all(-1).any(axis=1)[counted]  # (time, individual)
+    report.missing_fraction, report.notes = _tracking_summary(report.present, inds, fps)
     out = pose.copy()
     position = out["position"]
     full = position.transpose("time", "space", "keypoint", "individual").values.copy() \
@@ -286,6 +289,51 @@ def clean_pose(
                        np.ascontiguousarray(full.transpose(*[order.index(d)
                                                              for d in position.dims])))
     return out, report
+
+
+def _tracking_summary(present: np.ndarray, inds: list[str], fps: float
+                      ) -> tuple[dict[str, float], list[str]]:
+    """Missing fraction per individual, and notes on animals untracked for long."""
+    fractions: dict[str, float] = {}
+    notes: list[str] = []
+    for j, name in enumerate(inds):
+        frac = 1.0 - float(present[:, j].mean()) if len(present) else 1.0
+        fractions[name] = frac
+        longest = _longest_run(~present[:, j])
+        total = float((~present[:, j]).sum()) / fps
+        if total >= 30 or (frac >= 0.1 and longest / fps >= 2):
+            notes.append(
+                f"{name} is not tracked for {total:.0f} s ({frac:.0%} of the session, longest "
+                f"stretch {longest / fps:.0f} s); those frames are labelled 'other' with "
+                "unknown probabilities")
+    return fractions, notes
+
+
+def merge_reports(reports: list[CleanReport], individuals: list[str], fps: float
+                  ) -> CleanReport:
+    """One report for a recording cleaned in consecutive chunks.
+
+    Parameters
+    ----------
+    reports
+        The chunks' reports, in order, each counting its own frames only (``report_frames``
+        of :func:`clean_pose`), so no frame is counted twice.
+    individuals, fps
+        The recording's individuals (in the pose's order) and frame rate.
+
+    Returns
+    -------
+    CleanReport
+        Equal to the report of :func:`clean_pose` on the whole recording.
+
+    """
+    present = np.concatenate([r.present for r in reports if r.present is not None]) \
+        if reports else np.zeros((0, len(individuals)), dtype=bool)
+    fractions, notes = _tracking_summary(present, list(individuals), fps)
+    return CleanReport(n_low_confidence=sum(r.n_low_confidence for r in reports),
+                       n_swapped_frames=sum(r.n_swapped_frames for r in reports),
+                       n_interpolated=sum(r.n_interpolated for r in reports),
+                       missing_fraction=fractions, notes=notes, present=present)
 
 
 def _longest_run(mask: np.ndarray) -> int:

@@ -47,7 +47,8 @@ from behavtrack.features.windows import (
 from behavtrack.io.arena import Arena
 
 __all__ = ["Feature", "FEATURES", "FEATURE_NAMES", "compute_features", "ASSUMED_BODY_LENGTH_CM",
-           "poke_frames", "is_feature_name", "feature_request", "DEFAULT_WINDOW_FEATURES"]
+           "check_event_subjects", "poke_frames", "is_feature_name", "feature_request",
+           "DEFAULT_WINDOW_FEATURES"]
 
 #: Smoothing window for positions and derivatives, in seconds.
 SMOOTH_S = 0.2
@@ -166,6 +167,16 @@ def _window_spec(windows: Sequence[str] | dict, window_s: Sequence[float],
         return {str(b): {str(k): [float(w) for w in v] for k, v in spec.items()}
                 for b, spec in windows.items()}
     return {str(b): {st: [float(w) for w in window_s] for st in stats} for b in windows}
+
+
+def check_event_subjects(events: pd.DataFrame, individuals: Sequence[str]) -> None:
+    """Refuse an events table none of whose subjects is one of the pose's ``individuals``."""
+    inds = list(individuals)
+    if len(events) and not set(events["subject"].astype(str)) & set(inds):
+        raise InputError(events.attrs.get("source_file", "events"),
+                         f"no event subject matches the pose's individuals {inds} "
+                         f"(subjects: {sorted(set(events['subject'].astype(str)))[:4]})",
+                         "rename the subjects or the individuals")
 
 
 def poke_frames(events: pd.DataFrame | None, subject: str, fps: float) -> np.ndarray:
@@ -368,11 +379,7 @@ def compute_features(
         skipped["geometry"] = ("open arena (no partition or compartments)" if open_arena
                                else "no arena")
     if events is not None:
-        if len(events) and not set(events["subject"].astype(str)) & set(inds):
-            raise InputError(events.attrs.get("source_file", "events"),
-                             f"no event subject matches the pose's individuals {inds} "
-                             f"(subjects: {sorted(set(events['subject'].astype(str)))[:4]})",
-                             "rename the subjects or the individuals")
+        check_event_subjects(events, inds)
         pokes = [poke_frames(events, i, fps) for i in inds]
         late = sum(int((p >= n).sum()) for p in pokes)
         if late:

@@ -13,7 +13,6 @@ import re
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
 __all__ = ["WINDOW_STATS", "DEFAULT_WINDOWS_S", "window_name", "parse_window_name",
            "window_statistics", "window_table"]
@@ -76,6 +75,30 @@ def _window_sums_at(cs: np.ndarray, w: int, rows: np.ndarray) -> np.ndarray:
     n = len(cs) - 1
     half = w // 2
     return cs[np.minimum(rows + half + 1, n)] - cs[np.maximum(rows - half, 0)]
+
+
+def _window_extreme(v: np.ndarray, w: int, rows: np.ndarray | None, stat: str) -> np.ndarray:
+    """Centred minimum or maximum over ``w`` (odd) frames, the ends repeating the edge values.
+
+    Every frame: SciPy's running filter (``mode="nearest"``). At ``rows`` only: extremes of
+    doubling spans, two of which cover each row's window (no SciPy import; the same values,
+    as a minimum is exact).
+    """
+    if rows is None:
+        from scipy.ndimage import maximum_filter1d, minimum_filter1d
+
+        run = minimum_filter1d if stat == "min" else maximum_filter1d
+        return run(v, w, axis=0, mode="nearest")
+    half = w // 2
+    padded = np.concatenate([np.repeat(v[:1], half, axis=0), v,
+                             np.repeat(v[-1:], half, axis=0)]) if half else v
+    op = np.minimum if stat == "min" else np.maximum
+    table, span = padded, 1  # table[i]: the extreme of padded[i:i + span]
+    while 2 * span <= w:
+        table = op(table[:-span], table[span:])
+        span *= 2
+    # the window of a row is padded[row:row + w]: two overlapping spans cover it
+    return op(table[rows], table[rows + w - span])
 
 
 def window_table(values: np.ndarray, fps: float, spec: dict[str, Sequence[float]],
@@ -147,12 +170,12 @@ def window_table(values: np.ndarray, fps: float, spec: dict[str, Sequence[float]
             if w_s in spec.get("min", ()):
                 if lo is None:
                     lo = np.where(ok, v, np.inf)
-                m = at(minimum_filter1d(lo, w, axis=0, mode="nearest"))
+                m = _window_extreme(lo, w, rows, "min")
                 out[("min", w_s)] = np.where(some, m, np.nan)
             if w_s in spec.get("max", ()):
                 if hi is None:
                     hi = np.where(ok, v, -np.inf)
-                m = at(maximum_filter1d(hi, w, axis=0, mode="nearest"))
+                m = _window_extreme(hi, w, rows, "max")
                 out[("max", w_s)] = np.where(some, m, np.nan)
     return out
 

@@ -6,11 +6,16 @@ entry per line, relative to its own folder, blank lines and ``#`` comments ignor
 with a ``path`` column and further columns such as ``arena`` and ``events``).
 
 :func:`find_inputs` is the finder by kind (``session`` folders, behavtrack ``nwb`` exports,
-agent ``rollout`` files, ``pose`` files, ``video`` files); it finds the inputs of
-``behavtrack stats`` (:func:`behavtrack.io.session.find_classified_sessions`), classify output
-folders (:func:`behavtrack.io.classified.find_classified_folders`) and agent rollouts
-(:func:`behavtrack.io.agents.find_rollout_files`). Its parts, :func:`glob_matches`,
-:func:`glob_root`, :func:`read_manifest` and :func:`search_folder`, are shared with the finders
+agent ``rollout`` files, ``pose`` files, ``video`` files, and the ``export`` folders of
+``behavtrack export-nwb``: session and classify output folders, hidden staging folders
+skipped); it finds the inputs of ``behavtrack stats``
+(:func:`behavtrack.io.session.find_classified_sessions`), classify output folders
+(:func:`behavtrack.io.classified.find_classified_folders`), agent rollouts
+(:func:`behavtrack.io.agents.find_rollout_files`) and the sessions to export
+(:func:`behavtrack.export.nwb.find_export_sessions`, through :func:`named_inputs`, which gives
+each input its id, :func:`input_id`, and refuses two inputs with one id). Its parts,
+:func:`glob_matches`, :func:`glob_root`, :func:`read_manifest` and :func:`search_folder`, are
+shared with the finders
 whose rules differ from it (:func:`behavtrack.io.session.find_sessions`, ``behavtrack train``'s
 inputs; :func:`behavtrack.batch.discover_jobs`, whose ids follow the folders searched).
 """
@@ -19,7 +24,7 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,17 +39,21 @@ __all__ = [
     "find_inputs",
     "glob_matches",
     "glob_root",
+    "input_id",
+    "named_inputs",
     "read_manifest",
     "search_folder",
 ]
 
 #: The kinds of input :func:`find_inputs` finds.
-INPUT_KINDS = ("session", "nwb", "rollout", "pose", "video")
+INPUT_KINDS = ("session", "nwb", "rollout", "pose", "video", "export")
 #: Endings of a manifest (a list file) for :func:`find_inputs` (``""``: no ending).
 LIST_SUFFIXES = (".txt", ".lst", "")
 #: Kinds searched for inside a parent folder (poses are not: a folder holds other CSV files).
-_SEARCHED = ("session", "nwb", "rollout", "video")
+_SEARCHED = ("session", "nwb", "rollout", "video", "export")
 _META = "session.json"
+#: Files that make a folder an ``export`` input: a session folder or a classify output.
+_EXPORT_MARKS = (_META, "provenance.json")
 
 
 @dataclass(frozen=True)
@@ -161,7 +170,9 @@ def search_folder(folder: str | os.PathLike, kind: str) -> list[Path]:
         The parent folder.
     kind
         ``"session"`` (folders holding ``session.json``), ``"nwb"``, ``"rollout"`` (agent
-        rollout files) or ``"video"``.
+        rollout files), ``"video"`` or ``"export"`` (folders holding ``session.json`` or
+        ``provenance.json``, none inside a hidden, dot-prefixed folder such as a staging
+        folder).
 
     Returns
     -------
@@ -171,6 +182,10 @@ def search_folder(folder: str | os.PathLike, kind: str) -> list[Path]:
     folder = Path(folder)
     if kind == "session":
         return sorted(q.parent for q in folder.rglob(_META))
+    if kind == "export":
+        hits = {q.parent for name in _EXPORT_MARKS for q in folder.rglob(name)}
+        return sorted(h for h in hits  # skip staging folders: .OUT.<pid>-xxxxxxxx
+                      if not any(part.startswith(".") for part in h.relative_to(folder).parts))
     if kind == "video":
         return sorted(q for q in folder.rglob("*") if q.suffix.lower() in VIDEO_SUFFIXES)
     if kind == "nwb":
@@ -218,8 +233,9 @@ def find_inputs(
     - a glob pattern (``"mice/pair*/day*"``, ``**`` spanning folders): each match is an
       entry (an error if nothing matches);
     - a folder: a session folder itself (it holds ``session.json``, when ``"session"`` is a
-      kind), else a parent searched recursively for the first of ``kinds`` it holds (in the
-      order given; pose files are not searched for);
+      kind; ``session.json`` or ``provenance.json``, when ``"export"`` is), else a parent
+      searched recursively for the first of ``kinds`` it holds (in the order given; pose files
+      are not searched for);
     - a file of one of ``kinds`` (``.nwb``; a rollout ``.mat``/tidy CSV; a video; a pose
       file);
     - a manifest (ending in :data:`LIST_SUFFIXES`): each of its entries, relative to its
@@ -281,6 +297,9 @@ def find_inputs(
             if "session" in kinds and (p / _META).is_file():
                 found.append(FoundInput(p, "session", root, columns))
                 return
+            if "export" in kinds and any((p / n).is_file() for n in _EXPORT_MARKS):
+                found.append(FoundInput(p, "export", root, columns))
+                return
             for kind in (k for k in kinds if k in _SEARCHED):
                 hits = search_folder(p, kind)
                 if hits:
@@ -298,7 +317,7 @@ def find_inputs(
         elif not p.exists():
             raise InputError(p, "no such file or folder", "check the path")
         else:
-            raise InputError(p, *_not_an_input(kinds, manifests))
+            raise InputError(p, *_not_an_input(kinds, manifests, p))
 
     for entry in paths:
         walk(entry, None, {})
@@ -313,16 +332,94 @@ def find_inputs(
 
 
 def _nothing_below(kinds: Sequence[str]) -> tuple[str, str | None]:
+    if "export" in kinds:
+        return ("holds no session (no session.json or provenance.json in it or below)",
+                "give session, classify output or batch output folders")
     if "session" in kinds:
         return "holds no session folder (no session.json below it)", None
     names = {"nwb": "NWB file", "rollout": "agent rollout file", "video": "video"}
     return f"holds no {' and no '.join(names[k] for k in kinds if k in names)}", None
 
 
-def _not_an_input(kinds: Sequence[str], manifests: bool) -> tuple[str, str | None]:
+def _not_an_input(kinds: Sequence[str], manifests: bool, path: Path) -> tuple[str, str | None]:
+    if "export" in kinds:
+        what = "an NWB file already" if path.suffix.lower() == ".nwb" else "a file"
+        return (f"is {what}, not a folder", "give session, classify output or batch output "
+                "folders" + (", globs or list files" if manifests else ""))
     if list(kinds) == ["rollout"]:
         return "is not an agent rollout file", "give .mat files or the tidy rollouts CSV"
     if "session" in kinds:
         return ("is not a session folder, a parent folder, a glob or a list file"
                 if manifests else "is not a session folder or a parent folder"), None
     return f"is not a {' or '.join(kinds)} file", None
+
+
+def input_id(found: FoundInput) -> str:
+    """Return the id of an input: its path below the folder it was found in, else its name.
+
+    An input given itself (or named outside its folder) is named by its folder or file name; a
+    file's ending is dropped. The leading ``sessions/`` of a batch output is dropped, so that
+    a batch's session and the file ``behavtrack batch --nwb`` writes of it share the id.
+
+    Examples
+    --------
+    >>> input_id(FoundInput(Path("out/sessions/pair01/day03"), "export", Path("out")))
+    'pair01/day03'
+    >>> input_id(FoundInput(Path("out/sessions/pair01/day03"), "export"))
+    'day03'
+
+    """
+    base = found.path if found.path.is_dir() else found.path.with_suffix("")
+    parts: tuple[str, ...] = ()
+    if found.root is not None:
+        try:
+            parts = base.relative_to(found.root).parts
+        except ValueError:
+            parts = ()
+    if not parts or ".." in parts:
+        return base.name
+    if len(parts) > 1 and parts[0] == "sessions":  # a batch output: sessions/<id>/
+        parts = parts[1:]
+    return "/".join(parts)
+
+
+def named_inputs(
+    found: Iterable[FoundInput],
+    *,
+    id_of: Callable[[str], str] = str,
+    clash: tuple[str, str | None] = ("has the id {id} of {other}",
+                                     "give each input a distinct folder or file name"),
+) -> list[tuple[Path, str]]:
+    """Return each input with its id, refusing two inputs with one id.
+
+    Parameters
+    ----------
+    found
+        What :func:`find_inputs` found.
+    id_of
+        Maps an :func:`input_id` to the id used (e.g. a file name; two ids may map to one).
+    clash
+        The problem and hint of the error raised when two inputs get one id: ``{id}`` is the
+        id, ``{other}`` the path of the input that had it first.
+
+    Returns
+    -------
+    list of (pathlib.Path, str)
+        Each input's path and id, in the order found.
+
+    Raises
+    ------
+    InputError
+        One line naming the second input with an id.
+
+    """
+    out: list[tuple[Path, str]] = []
+    seen: dict[str, Path] = {}
+    for f in found:
+        name = id_of(input_id(f))
+        if name in seen:
+            problem, hint = clash
+            raise InputError(f.path, problem.format(id=name, other=seen[name]), hint)
+        seen[name] = f.path
+        out.append((f.path, name))
+    return out

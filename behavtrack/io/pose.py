@@ -6,6 +6,9 @@ renames body parts to behavtrack's canonical names (``nose, left_ear, right_ear,
 tail_base``; see :mod:`behavtrack.io.aliases`), resolves the frame rate (from the argument, the
 file, a sidecar or the video beside it, or the arena; :mod:`behavtrack.io.framerate`) and turns
 every failure into a one-line :class:`~behavtrack.errors.InputError` naming the file.
+``load_pose(..., frames=(start, stop))`` loads a range of frames (DeepLabCut and SLEAP analysis
+HDF5 read only those rows from disk) and :func:`pose_length` counts the frames, for reading a
+long recording in chunks.
 
 DeepLabCut HDF5 files are read with h5py rather than PyTables: their column names are stored
 either as plain arrays ("fixed" layout) or as small pickles of lists of strings ("table" layout,
@@ -25,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import operator
 import os
 import pickle
 from collections.abc import Iterable, Iterator, Mapping
@@ -47,6 +51,8 @@ defer_dask()  # no import of dask.array at the first Dataset (see behavtrack.io.
 __all__ = [
     "POSE_SUFFIXES",
     "load_pose",
+    "pose_length",
+    "reads_by_frames",
     "save_pose",
     "require_fps",
     "require_keypoints",
@@ -166,8 +172,13 @@ def _dlc_names(n_levels: int) -> list[str]:
     raise ValueError(f"columns have {n_levels} levels, expected 3 or 4")
 
 
-def _read_dlc_h5(path: Path, key: str) -> pd.DataFrame:
-    """Read a DeepLabCut predictions table written by pandas (fixed or table layout)."""
+def _read_dlc_h5(path: Path, key: str, rows: slice | None = None) -> pd.DataFrame:
+    """Read a DeepLabCut predictions table written by pandas (fixed or table layout).
+
+    ``rows`` (a ``slice(start, stop)``) reads only those rows from disk: both layouts store
+    one row per frame along the first axis of their datasets.
+    """
+    sel = slice(None) if rows is None else rows
     with h5py.File(path, "r") as f:
         group = f[key]
         kind = _plain_data(group.attrs.get("pandas_type"))
@@ -175,12 +186,12 @@ def _read_dlc_h5(path: Path, key: str) -> pd.DataFrame:
             parts = []
             for b in range(int(group.attrs["nblocks"])):
                 items = _fixed_index(group, f"block{b}_items")
-                parts.append(pd.DataFrame(group[f"block{b}_values"][()], columns=items))
+                parts.append(pd.DataFrame(group[f"block{b}_values"][sel], columns=items))
             df = pd.concat(parts, axis=1)
             columns = _fixed_index(group, "axis0")
             df = df.loc[:, columns]
         elif kind == "frame_table":
-            table = group["table"][()]
+            table = group["table"][sel]
             blocks = [n for n in table.dtype.names if n.startswith("values_block_")]
             cols: list = []
             values = []
@@ -214,6 +225,46 @@ def _h5_kind(path: Path) -> tuple[str, str | None]:
             if isinstance(f[key], h5py.Group) and "pandas_type" in f[key].attrs:
                 return "dlc", key
     return "unknown", None
+
+
+def _h5_frame_count(path: Path, kind: str, key: str | None) -> int:
+    """Return the frame count of a DeepLabCut (``kind="dlc"``) or SLEAP analysis HDF5 (shapes)."""
+    with h5py.File(path, "r") as f:
+        if kind == "sleap":
+            return int(f["tracks"].shape[-1])
+        group = f[key]
+        if _plain_data(group.attrs.get("pandas_type")) == "frame_table":
+            return int(group["table"].shape[0])
+        if int(group.attrs.get("nblocks", 0)) > 0:
+            return int(group["block0_values"].shape[0])
+        return int(group["axis1"].shape[0])
+
+
+def _read_sleap_h5(path: Path, rows: slice) -> xr.Dataset:
+    """Read frames ``rows`` of a SLEAP analysis HDF5 as movement does the whole file.
+
+    The same steps as ``movement.io.load_poses._ds_from_sleap_analysis_file`` on the frame
+    axis (the last) of ``tracks`` and ``point_scores`` cut to ``rows``; ``time`` counts from
+    ``rows.start``.
+    """
+    from movement.io.load_poses import from_numpy
+
+    with h5py.File(path, "r") as f:
+        tracks = f["tracks"][..., rows].transpose(3, 1, 2, 0)
+        scores = np.full(tracks.shape[:1] + tracks.shape[2:], np.nan)
+        individual_names = [n.decode() for n in f["track_names"][:]] or None
+        if "point_scores" in f:
+            scores = f["point_scores"][..., rows].T
+        ds = from_numpy(
+            position_array=tracks.astype(np.float32),
+            confidence_array=scores.astype(np.float32),
+            individual_names=individual_names,
+            keypoint_names=[n.decode() for n in f["node_names"][:]],
+            fps=None,
+            source_software="SLEAP",
+        )
+    return ds.assign_coords(time=np.arange(rows.start, rows.start + ds.sizes["time"],
+                                           dtype=np.int64))
 
 
 # ---- loading ------------------------------------------------------------------------------
@@ -352,8 +403,12 @@ def dlc_dataset(df: pd.DataFrame, source_software: str = "DeepLabCut") -> xr.Dat
     )
 
 
-def _load_raw(path: Path, source_software: str) -> xr.Dataset:
-    """Load with movement (or the direct DLC readers), mapping every failure to InputError."""
+def _load_raw(path: Path, source_software: str, rows: slice | None = None) -> xr.Dataset:
+    """Load with movement (or the direct DLC readers), mapping every failure to InputError.
+
+    ``rows`` (``slice(start, stop)`` within the file's frames) is only for the files
+    :func:`_frame_reader` names: only those frames are read, ``time`` counts from ``start``.
+    """
     suffix = _suffix(path)
     hint = "give a DeepLabCut, SLEAP, LightningPose, Anipose or NWB pose file"
     hdf5 = suffix in (".h5", ".hdf5", ".analysis.h5", ".nwb", ".slp")
@@ -379,7 +434,14 @@ def _load_raw(path: Path, source_software: str) -> xr.Dataset:
                 kind, key = _h5_kind(path)
                 if kind != "dlc":
                     raise InputError(path, "is not a DeepLabCut HDF5 table", hint)
-                return dlc_dataset(_read_dlc_h5(path, key))
+                ds = dlc_dataset(_read_dlc_h5(path, key, rows))
+                if rows is not None:
+                    ds = ds.assign_coords(time=ds["time"].values + rows.start)
+                return ds
+            if rows is not None and software == "SLEAP" and suffix in (".h5", ".analysis.h5"):
+                return _read_sleap_h5(path, rows)
+            if rows is not None:
+                raise ValueError(f"{software} {suffix} files are not read by frames")
             if software in ("DeepLabCut", "LightningPose") and suffix == ".csv":
                 return dlc_dataset(_read_dlc_csv(path), software)
             from movement.io import load_dataset
@@ -401,6 +463,74 @@ def _load_raw(path: Path, source_software: str) -> xr.Dataset:
         raise InputError(path, f"is not a valid pose file ({text})", hint) from None
 
 
+_FRAMES_HINT = ("give frames=(start, stop): frame numbers counted from 0, start < stop; a stop "
+                "past the end (or None) reads to the end")
+
+
+def _frame_range(frames: Any) -> tuple[int, int | None]:
+    """Return ``(start, stop)`` of a ``frames=`` argument (``stop`` None: to the end)."""
+    if isinstance(frames, slice):
+        if frames.step not in (None, 1):
+            raise InputError("frames", f"has a step ({frames.step}); only every frame can be "
+                             "read", _FRAMES_HINT)
+        parts: Any = (frames.start, frames.stop)
+    elif isinstance(frames, (tuple, list)) and len(frames) == 2:
+        parts = frames
+    else:
+        raise InputError("frames", f"must be (start, stop), not {frames!r}", _FRAMES_HINT)
+    try:
+        start = 0 if parts[0] is None else operator.index(parts[0])
+        stop = None if parts[1] is None else operator.index(parts[1])
+    except TypeError:
+        raise InputError("frames", f"must be whole frame numbers, not {frames!r}",
+                         _FRAMES_HINT) from None
+    if start < 0 or (stop is not None and stop <= start):
+        raise InputError("frames", f"({start}, {stop}) is not a range of frames counted from 0",
+                         _FRAMES_HINT)
+    return start, stop
+
+
+def _frame_rows(start: int, stop: int | None, n: int, path: Path) -> slice:
+    """Return the rows ``frames=(start, stop)`` selects in a file of ``n`` frames (stop cut)."""
+    if n == 0:
+        raise InputError(path, "holds no frames")
+    if start >= n:
+        raise InputError("frames", f"starts at frame {start}, but {path} has {n} frames "
+                         f"(0 to {n - 1})", _FRAMES_HINT)
+    return slice(start, n if stop is None else min(stop, n))
+
+
+def _frame_reader(path: Path, source_software: str) -> tuple[str, str | None, int] | None:
+    """``(kind, key, n_frames)`` of a file :func:`_load_raw` reads by frames, else ``None``.
+
+    DeepLabCut HDF5 tables and SLEAP analysis HDF5 files, when :func:`_load_raw` would read
+    them through :func:`_read_dlc_h5` or movement's SLEAP analysis reader. ``None`` too for a
+    file that cannot be opened: the whole load then gives its error.
+    """
+    suffix = _suffix(path)
+    if suffix not in (".h5", ".hdf5", ".analysis.h5"):
+        return None
+    try:
+        software = _infer_software(path) if source_software == "auto" else source_software
+        kind, key = _h5_kind(path)
+        if not ((software == "DeepLabCut" and suffix in (".h5", ".hdf5") and kind == "dlc")
+                or (software == "SLEAP" and suffix in (".h5", ".analysis.h5")
+                    and kind == "sleap")):
+            return None
+        return kind, key, _h5_frame_count(path, kind, key)
+    except (InputError, OSError, ValueError, KeyError, TypeError, IndexError):
+        return None
+
+
+def reads_by_frames(path: str | os.PathLike, source_software: str = "auto") -> bool:
+    """Whether ``load_pose(path, frames=...)`` reads only those frames from disk.
+
+    True for DeepLabCut HDF5 tables and SLEAP analysis HDF5 files; other formats are loaded
+    whole and then cut, so reading them chunk by chunk would load them once per chunk.
+    """
+    return _frame_reader(Path(path), source_software) is not None
+
+
 def _frame_index(ds: xr.Dataset) -> np.ndarray:
     """Frame number of each time point (time is in frames, or in seconds with attrs fps)."""
     t = np.asarray(ds["time"].values, dtype=float)
@@ -417,8 +547,9 @@ def load_pose(
     aliases: Mapping[str, str] | None = None,
     source_software: str = "auto",
     individuals: Iterable[str] | None = None,
+    frames: tuple[int, int | None] | slice | None = None,
 ) -> xr.Dataset:
-    """Load a pose file into movement's poses Dataset with canonical body-part names.
+    """Load a pose file (or some of its frames) into movement's poses Dataset, canonically named.
 
     Parameters
     ----------
@@ -442,6 +573,28 @@ def load_pose(
     individuals
         Keep only these individuals, in this order (names as in the file); ``None`` keeps
         all. A name the file lacks is an error.
+    frames
+        ``(start, stop)``: load only frames ``start`` to ``stop - 1`` (counted from 0, the
+        first frame of the file), for reading a long recording in chunks. The result is
+        exactly ``load_pose(path, ...).isel(time=slice(start, stop))``: the same values,
+        dtypes, names and attributes, and ``time`` of those frames (``start / fps`` onwards,
+        or frame numbers from ``start``). A ``stop`` past the end, or ``None``, reads to the
+        end (so a chunk with padding need not know the length: see :func:`pose_length`);
+        ``slice(start, stop)`` is accepted too. A negative ``start``, ``stop <= start`` or a
+        ``start`` at or past the last frame is an :class:`~behavtrack.errors.InputError`
+        naming ``frames``. ``None`` (the default) loads every frame.
+
+        Only DeepLabCut HDF5 tables (pandas' "fixed" and "table" layouts) and SLEAP
+        analysis HDF5 files are read by frames from disk, so memory is that of the chunk.
+        Every other format (CSV, NWB, ``.slp``) is loaded whole and then cut: the same
+        result, but memory is then that of the whole recording.
+
+        What does not depend on the frames is the same for every chunk: the frame rate and
+        where it comes from (argument, file, sidecar, video, arena), names, ``source_file``
+        and the other attributes. What does depend on them sees only the frames read: a
+        DeepLabCut HDF5 with text in a coordinate cell is refused only by a chunk that holds
+        that cell, and a chunk can be all NaN where the recording is not
+        (:func:`check_analysable` on a chunk checks that chunk only).
 
     Returns
     -------
@@ -457,13 +610,14 @@ def load_pose(
     ------
     InputError
         One line naming the file: missing, unknown format, truncated HDF5, a CSV that is not
-        a pose file, no individuals or no keypoints.
+        a pose file, no individuals or no keypoints; or naming ``frames`` (see above).
 
     Examples
     --------
     >>> ds = load_pose("mouse_single.csv", fps=30)  # doctest: +SKIP
     >>> list(ds.keypoint.values[:3])  # doctest: +SKIP
     ['nose', 'left_ear', 'right_ear']
+    >>> chunk = load_pose("pose.h5", fps=30, frames=(18000, 36000))  # doctest: +SKIP
 
     """
     path = require_file(path, "pose file")
@@ -473,7 +627,15 @@ def load_pose(
             f"use one of {', '.join(sorted(_SOFTWARE))}",
         )
     fps = _check_fps(fps)
-    ds = _load_raw(path, source_software)
+    rows = None
+    if frames is not None:
+        start, stop = _frame_range(frames)
+        reader = _frame_reader(path, source_software)
+        if reader is None:  # no reader by frames: the whole file, then cut
+            ds = load_pose(path, fps, arena, aliases, source_software, individuals)
+            return ds.isel(time=_frame_rows(start, stop, ds.sizes["time"], path))
+        rows = _frame_rows(start, stop, reader[2], path)
+    ds = _load_raw(path, source_software, rows)
 
     if ds.sizes.get("individual", 0) == 0:
         raise InputError(path, "holds no individuals (no tracks)",
@@ -534,6 +696,44 @@ def _resolve_fps(path: Path, fps: float | None, ds: xr.Dataset, arena: Any) -> F
     if arena_fps:
         return FoundFps(check_fps(arena_fps, "arena fps"), "arena")
     return FoundFps(None, "unknown")
+
+
+def pose_length(path: str | os.PathLike, source_software: str = "auto") -> int:
+    """Return the number of frames of a pose file, cheaply where the format allows.
+
+    The length of ``load_pose(path).time``, and the end of the ``frames=(start, stop)``
+    ranges of :func:`load_pose`.
+
+    Parameters
+    ----------
+    path
+        A pose file :func:`load_pose` reads.
+    source_software
+        As for :func:`load_pose`.
+
+    Returns
+    -------
+    int
+        For DeepLabCut and SLEAP analysis HDF5 files, from the shape of the stored table
+        (nothing else is read, and the file is not checked further: a file load_pose refuses
+        may still be counted). For every other format, the length of the whole file loaded.
+
+    Raises
+    ------
+    InputError
+        As :func:`load_pose`, for a file it cannot count.
+
+    """
+    path = require_file(path, "pose file")
+    if source_software not in _SOFTWARE:
+        raise InputError(
+            "source_software", f"unknown value {source_software!r}",
+            f"use one of {', '.join(sorted(_SOFTWARE))}",
+        )
+    reader = _frame_reader(path, source_software)
+    if reader is not None:
+        return reader[2]
+    return int(_load_raw(path, source_software).sizes.get("time", 0))
 
 
 # ---- requirements -------------------------------------------------------------------------
@@ -635,6 +835,7 @@ def check_analysable(
     source: str | os.PathLike | None = None,
     individuals: Iterable[str] | None = None,
     max_individuals: int = 2,
+    tracked: bool = True,
 ) -> xr.Dataset:
     """Refuse a pose that cannot be analysed as one recording of (at most) a pair.
 
@@ -649,6 +850,9 @@ def check_analysable(
         than ``max_individuals``.
     max_individuals
         How many animals the analysis takes at most (the cooperation task: a pair).
+    tracked
+        Also refuse a pose without a single tracked point (``False`` for the first frames
+        of a recording read in chunks, checked on every chunk instead).
 
     Returns
     -------
@@ -674,7 +878,7 @@ def check_analysable(
     if n < 2:
         raise InputError(_source(ds, source), f"has {n} frame{'s' if n != 1 else ''}; "
                          "behaviour needs at least 2", "give the whole recording's pose")
-    if not np.isfinite(ds["position"].values).any():
+    if tracked and not np.isfinite(ds["position"].values).any():
         raise InputError(_source(ds, source), "has no tracked frame at all (every position "
                          "is missing)", "check the tracking: no animal was found")
     return ds

@@ -147,7 +147,6 @@ def agent_session_results(
     seed: int = 0,
     sync_limit: int = SYNC_LIMIT,
     episode_steps: int | None = None,
-    quiet: bool = False,
 ) -> tuple[list[tuple[pd.DataFrame, dict[str, Any]]], list[dict[str, str]]]:
     """Analyze every rollout in ``paths``; a file that cannot be read becomes a failure row.
 
@@ -196,7 +195,7 @@ def agent_session_results(
     for r in unique:
         max_cp[str(r.run)] = max(max_cp.get(str(r.run), 0), int(r.checkpoint))
     results = []
-    for r in progress_bar(unique, desc="rollouts", quiet=quiet, unit="checkpoint"):
+    for r in progress_bar(unique, desc="rollouts", unit="checkpoint"):
         top = max_cp[str(r.run)]
         prog = r.checkpoint / top if top > 0 else 0.0
         results.append(analyze_rollout(r, progress=prog, n_shifts=n_shifts, seed=seed,

@@ -21,18 +21,15 @@ import pandas as pd
 
 from behavtrack.errors import InputError
 from behavtrack.files import progress as progress_bar
-from behavtrack.learning.curves import (
-    DEFAULT_METRICS,
-    bin_progress,
-    fit_curves,
-    learning_curves,
-    sessions_to_criterion,
-    trend_tests,
-)
 from behavtrack.learning.sessions import analyze_session, read_classified_session
 
-__all__ = ["StatsResult", "require_counts", "session_results", "cohort_stats",
-           "curve_figures"]
+__all__ = ["StatsResult", "SessionOutcome", "require_counts", "session_result",
+           "session_results", "cohort_metrics", "cohort_curves", "cohort_stats",
+           "curve_figure_specs", "curve_figures"]
+
+#: What one classify folder gives the statistics (:func:`session_result`): its
+#: ``(trials, row)`` and ``None``, or ``None`` and its failure ``{"path", "error"}``.
+SessionOutcome = tuple[tuple[pd.DataFrame, dict[str, Any]] | None, dict[str, str] | None]
 
 
 @dataclass
@@ -81,6 +78,41 @@ def require_counts(**counts: int | None) -> None:
             raise InputError(name, f"must be at least 1, got {value}")
 
 
+def session_result(
+    folder: str | os.PathLike,
+    *,
+    n_shifts: int = 1000,
+    seed: int = 0,
+    lookback_s: Mapping[str, float] | None = None,
+) -> SessionOutcome:
+    """Analyse one classify output folder (or NWB export): the per-session part of the stats.
+
+    :func:`session_results` calls it for every folder; a batch worker calls it right after
+    classifying a session, and the statistics then take its outcome as it is
+    (``precomputed``), so that it is the same whichever process computed it.
+
+    Parameters
+    ----------
+    folder
+        The folder, named as :func:`session_results` names it (its path is in notes and
+        errors).
+    n_shifts, seed, lookback_s
+        See :func:`behavtrack.learning.sessions.analyze_session`.
+
+    Returns
+    -------
+    SessionOutcome
+        ``((trials, row), None)``, or ``(None, {"path", "error"})`` if the folder cannot be
+        used.
+
+    """
+    try:
+        inp = read_classified_session(folder)
+        return analyze_session(inp, n_shifts=n_shifts, seed=seed, lookback_s=lookback_s), None
+    except InputError as exc:
+        return None, {"path": str(folder), "error": str(exc)}
+
+
 def session_results(
     paths: Sequence[str | os.PathLike],
     *,
@@ -89,7 +121,7 @@ def session_results(
     lookback_s: Mapping[str, float] | None = None,
     sync_limit: int = 2,
     episode_steps: int | None = None,
-    quiet: bool = False,
+    precomputed: Mapping[str, SessionOutcome] | None = None,
 ) -> tuple[list[tuple[pd.DataFrame, dict[str, Any]]], list[dict[str, str]]]:
     """Analyse every session of classify folders and/or agent rollouts.
 
@@ -102,8 +134,10 @@ def session_results(
         See :func:`behavtrack.learning.sessions.analyze_session`.
     sync_limit, episode_steps
         For agent rollouts (see :func:`behavtrack.learning.agents.agent_session_results`).
-    quiet
-        No progress bars.
+    precomputed
+        Outcomes of :func:`session_result` already computed with the same ``n_shifts``,
+        ``seed`` and ``lookback_s``, by folder (``str`` of the path as found here); the
+        folders not in it are analysed here.
 
     Returns
     -------
@@ -125,20 +159,23 @@ def session_results(
     mice_dirs, agent_paths = split_inputs(paths)
     results: list[tuple[pd.DataFrame, dict[str, Any]]] = []
     failures: list[dict[str, str]] = []
-    for folder in progress_bar(mice_dirs, desc="sessions", quiet=quiet, unit="session"):
-        try:
-            inp = read_classified_session(folder)
-            results.append(analyze_session(inp, n_shifts=n_shifts, seed=seed,
-                                           lookback_s=lookback_s))
-        except InputError as exc:
-            failures.append({"path": str(folder), "error": str(exc)})
+    known = precomputed or {}
+    todo = any(str(f) not in known for f in mice_dirs)  # no bar when nothing is left to do
+    for folder in progress_bar(mice_dirs, desc="sessions", unit="session") if todo \
+            else mice_dirs:
+        res, fail = known.get(str(folder)) or session_result(
+            folder, n_shifts=n_shifts, seed=seed, lookback_s=lookback_s)
+        if res is not None:
+            results.append(res)
+        else:
+            failures.append(fail)
     if agent_paths:
         from behavtrack.learning.agents import agent_session_results
 
         try:
             res, fails = agent_session_results(agent_paths, n_shifts=n_shifts, seed=seed,
                                                sync_limit=sync_limit,
-                                               episode_steps=episode_steps, quiet=quiet)
+                                               episode_steps=episode_steps)
             results += res
             failures += fails
         except InputError as exc:
@@ -148,6 +185,57 @@ def session_results(
                                               "error": "no session found"}
         raise InputError(first["path"], f"no usable session ({first['error']})")
     return results, failures
+
+
+def cohort_metrics(sessions: pd.DataFrame, metrics: Sequence[str] | None = None) -> list[str]:
+    """Return the metrics of the curves, fits and trends: those of ``metrics`` in ``sessions``.
+
+    None (or none given): :data:`behavtrack.learning.curves.DEFAULT_METRICS`.
+    """
+    if not metrics:
+        from behavtrack.learning.curves import DEFAULT_METRICS
+
+        metrics = DEFAULT_METRICS
+    return [m for m in metrics if m in sessions]
+
+
+def _cat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def cohort_curves(
+    sessions: pd.DataFrame,
+    metrics: Sequence[str] | None = None,
+    *,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Compute the pooled learning curves over sessions (checkpoints) of each source.
+
+    The ``curves`` of :func:`cohort_stats` (and what :func:`curve_figures` draws), on their
+    own: the figures can be drawn from them while the rest of the statistics is computed.
+
+    Parameters
+    ----------
+    sessions
+        The sessions table (:func:`behavtrack.learning.sessions.assemble_tables`).
+    metrics
+        As in :func:`cohort_stats`.
+    n_boot, seed
+        Bootstrap resamples of pairs and their seed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``curves.csv``.
+
+    """
+    from behavtrack.learning.curves import learning_curves
+
+    metrics = cohort_metrics(sessions, metrics)
+    return _cat([learning_curves(sub, metrics, x="session", n_boot=n_boot, seed=seed)
+                 for _, sub in sessions.groupby("source", sort=False)])
 
 
 def cohort_stats(
@@ -161,6 +249,7 @@ def cohort_stats(
     criterion: float = 0.75,
     consecutive: int = 1,
     metrics: Sequence[str] | None = None,
+    curves: pd.DataFrame | None = None,
 ) -> StatsResult:
     """Curves, fits, criterion and trends of a cohort's assembled tables (nothing written).
 
@@ -182,6 +271,9 @@ def cohort_stats(
     metrics
         Metrics for curves, fits and trends (default
         :data:`behavtrack.learning.curves.DEFAULT_METRICS`; those absent are left out).
+    curves
+        The curves over sessions if already computed: :func:`cohort_curves` of the same
+        ``sessions``, ``metrics``, ``n_boot`` and ``seed``.
 
     Returns
     -------
@@ -190,29 +282,70 @@ def cohort_stats(
         progress bins, fits over progress, sessions to criterion and trend tests.
 
     """
-    metrics = [m for m in (metrics or DEFAULT_METRICS) if m in sessions]
+    from behavtrack.learning.curves import (
+        bin_progress,
+        fit_curves,
+        learning_curves,
+        sessions_to_criterion,
+        trend_tests,
+    )
+
+    metrics = cohort_metrics(sessions, metrics)
     sessions = sessions.copy()
-    curves, curves_p, fits, crit, trends = [], [], [], [], []
+    if curves is None:
+        curves = cohort_curves(sessions, metrics, n_boot=n_boot, seed=seed)
+    curves_p, fits, crit, trends = [], [], [], []
     binned = sessions.assign(progress_bin=bin_progress(sessions["progress"], n_bins))
     for src, sub in sessions.groupby("source", sort=False):
         x = "session"  # day index for mice, checkpoint for agents
-        curves.append(learning_curves(sub, metrics, x=x, n_boot=n_boot, seed=seed))
         curves_p.append(learning_curves(binned[binned["source"] == src], metrics,
                                         x="progress_bin", n_boot=n_boot, seed=seed))
         fits.append(fit_curves(sub, metrics, x="progress"))
         crit.append(sessions_to_criterion(sub, "success_rate", criterion, consecutive, x=x))
         trends.append(trend_tests(sub, metrics, x=x))
 
-    def cat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-        frames = [f for f in frames if len(f)]
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
     result = StatsResult(
-        trials=trials, sessions=sessions, curves=cat(curves), curves_progress=cat(curves_p),
-        fits=cat(fits), criterion=cat(crit), trends=cat(trends),
+        trials=trials, sessions=sessions, curves=curves, curves_progress=_cat(curves_p),
+        fits=_cat(fits), criterion=_cat(crit), trends=_cat(trends),
         failures=pd.DataFrame(list(failures), columns=["path", "error"]), metrics=metrics,
     )
     return result
+
+
+def curve_figure_specs(
+    sessions: pd.DataFrame, curves: pd.DataFrame, metrics: Sequence[str],
+) -> list[tuple[str, dict[str, Any]]]:
+    """Return what each source's learning-curve figure shows (nothing drawn).
+
+    Parameters
+    ----------
+    sessions, curves, metrics
+        The ``sessions``, ``curves`` (:func:`cohort_curves`) and ``metrics`` of a cohort.
+
+    Returns
+    -------
+    list of (str, dict)
+        Per source (``mice``, ``agents``) the keyword arguments of
+        :func:`behavtrack.learning.figures.plot_learning_curves` that draw its figure; each
+        figure is independent of the others (and can be drawn in another process).
+
+    """
+    out = []
+    for src, sub in sessions.groupby("source", sort=False):
+        c = curves[curves["source"] == src] if len(curves) else curves
+        who, xlabel = (("agents", "checkpoint (training iterations)") if src == "agents"
+                       else ("mice", "session (day index)"))
+        if src == "mice" and "data" in sub and (sub["data"] == "simulated").all():
+            who = "SIMULATED mice"
+        if "bouts_source" in sub and (sub["bouts_source"] == "truth").any():
+            who += " (strategies: simulator's truth bouts)"
+        groups = "runs" if src == "agents" else "pairs"
+        out.append((str(src), {
+            "sessions": sub, "curves": c, "metrics": list(metrics), "x": "session",
+            "xlabel": xlabel,
+            "title": f"{who}: learning curves ({sub['pair'].nunique()} {groups}, mean and "
+                     f"95% bootstrap CI)"}))
+    return out
 
 
 def curve_figures(result: StatsResult) -> list[tuple[str, Any]]:
@@ -227,26 +360,10 @@ def curve_figures(result: StatsResult) -> list[tuple[str, Any]]:
     -------
     list of (str, matplotlib.figure.Figure)
         Per source (``mice``, ``agents``) its figure: mean and 95% bootstrap CI per
-        session (checkpoint), one panel per metric.
+        session (checkpoint), one panel per metric (:func:`curve_figure_specs`).
 
     """
     from behavtrack.learning.figures import plot_learning_curves
 
-    out = []
-    sessions, metrics = result.sessions, result.metrics
-    for src, sub in sessions.groupby("source", sort=False):
-        x = "session"
-        c = result.curves[result.curves["source"] == src] if len(result.curves) else \
-            result.curves
-        who, xlabel = (("agents", "checkpoint (training iterations)") if src == "agents"
-                       else ("mice", "session (day index)"))
-        if src == "mice" and "data" in sub and (sub["data"] == "simulated").all():
-            who = "SIMULATED mice"
-        if "bouts_source" in sub and (sub["bouts_source"] == "truth").any():
-            who += " (strategies: simulator's truth bouts)"
-        groups = "runs" if src == "agents" else "pairs"
-        fig = plot_learning_curves(sub, c, metrics, x=x, xlabel=xlabel,
-                                   title=f"{who}: learning curves ({sub['pair'].nunique()} "
-                                         f"{groups}, mean and 95% bootstrap CI)")
-        out.append((str(src), fig))
-    return out
+    return [(src, plot_learning_curves(**spec)) for src, spec in
+            curve_figure_specs(result.sessions, result.curves, result.metrics)]

@@ -345,7 +345,6 @@ def session_table(
     n_shifts: int = 1000,
     seed: int = 0,
     lookback_s: Mapping[str, float] | None = None,
-    quiet: bool = False,
     total: int | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Trials and sessions tables of a cohort.
@@ -356,8 +355,6 @@ def session_table(
         Sessions (any order).
     n_shifts, seed, lookback_s
         See :func:`analyze_session`.
-    quiet
-        No progress bar.
     total
         Number of inputs, for the progress bar.
 
@@ -372,8 +369,7 @@ def session_table(
     """
     results = [
         analyze_session(inp, n_shifts=n_shifts, seed=seed, lookback_s=lookback_s)
-        for inp in progress_bar(inputs, total=total, desc="sessions", quiet=quiet,
-                                unit="session")
+        for inp in progress_bar(inputs, total=total, desc="sessions", unit="session")
     ]
     return assemble_tables(results)
 

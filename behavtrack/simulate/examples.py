@@ -12,11 +12,12 @@ carry timestamps; their values are identical run to run). The format is describe
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
 
-from behavtrack.files import atomic_write_text, progress, sha256
+from behavtrack.files import atomic_write_text, progress, progress_bars, sha256
 
 __all__ = ["EXAMPLES", "EXAMPLE_SEED", "EXAMPLE_DURATION_S", "make_labeled_examples"]
 
@@ -32,7 +33,7 @@ EXAMPLES: tuple[tuple[int, int], ...] = (
 )
 
 
-def make_labeled_examples(out: str | os.PathLike, quiet: bool = False) -> list[Path]:
+def make_labeled_examples(out: str | os.PathLike) -> list[Path]:
     """Write the labelled example sessions to ``out`` and return their folders.
 
     The folders are ``out/pairNN_dayNN`` (1-based numbers). Writing is deterministic: the
@@ -43,12 +44,12 @@ def make_labeled_examples(out: str | os.PathLike, quiet: bool = False) -> list[P
 
     out = Path(out)
     folders = []
-    for pair, day in progress(EXAMPLES, total=len(EXAMPLES), desc="examples", quiet=quiet,
+    for pair, day in progress(EXAMPLES, total=len(EXAMPLES), desc="examples",
                               unit="session"):
         sess = simulate_session(day=day, n_days=EXAMPLE_N_DAYS, pair=pair,
                                 duration_s=EXAMPLE_DURATION_S, fps=30.0, seed=EXAMPLE_SEED)
         folder = out / f"pair{pair + 1:02d}_day{day + 1:02d}"
-        folders.append(write_session(sess, folder, pose_formats=("pose.h5",), quiet=True))
+        folders.append(write_session(sess, folder, pose_formats=("pose.h5",)))
     lines = []
     for folder in folders:
         for f in sorted(folder.iterdir()):
@@ -65,9 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m behavtrack.simulate.examples",
                                 description="Recreate the labelled example sessions.")
     p.add_argument("out", help="output folder (the repository's labeled_examples/)")
-    p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
-    folders = make_labeled_examples(args.out, quiet=args.quiet)
+    with progress_bars(False) if args.quiet else contextlib.nullcontext():
+        folders = make_labeled_examples(args.out)
     print(f"wrote {len(folders)} sessions to {args.out}")
     return 0
 

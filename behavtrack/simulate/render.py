@@ -139,7 +139,7 @@ def draw_mice(img: np.ndarray, kp: np.ndarray, px_per_cm: float, phase: np.ndarr
             cv2.circle(img, _fx(e), er, EAR, -1, cv2.LINE_AA, _SHIFT)
 
 
-def render_video(sess, path: str | os.PathLike, quiet: bool = False, *,  # noqa: ANN001
+def render_video(sess, path: str | os.PathLike, *,  # noqa: ANN001
                  noise_sd: float = 2.0, seed: int | None = None) -> Path:
     """Render ``sess`` (a :class:`~behavtrack.simulate.SimulatedSession`) as an mp4 video.
 
@@ -149,8 +149,6 @@ def render_video(sess, path: str | os.PathLike, quiet: bool = False, *,  # noqa:
         The session; its ``truth_pose`` places the animals, its ``arena`` the chamber.
     path
         Output ``.mp4`` (written atomically).
-    quiet
-        No progress bar.
     noise_sd
         Standard deviation of the sensor noise (grey levels).
     seed
@@ -187,7 +185,7 @@ def render_video(sess, path: str | os.PathLike, quiet: bool = False, *,  # noqa:
             raise InputError(path, "cannot be opened for writing an mp4v video",
                              "check the folder is writable")
         try:
-            for t in progress(range(n), total=n, desc="rendering", quiet=quiet, unit="frame"):
+            for t in progress(range(n), total=n, desc="rendering", unit="frame"):
                 frame = bg.copy()
                 draw_mice(frame, kp_all[t], arena.px_per_cm, phase0 + t * 0.7 / fps, bounds)
                 frame = cv2.GaussianBlur(frame, (3, 3), 0.7)  # optics: soft edges

@@ -57,7 +57,6 @@ def write_session(
     video: bool = False,
     *,
     pose_formats: Iterable[str] = POSE_FORMATS,
-    quiet: bool = False,
 ) -> Path:
     """Write ``sess`` as a session folder and return its path.
 
@@ -71,8 +70,6 @@ def write_session(
         Also render ``video.mp4`` (see :func:`behavtrack.simulate.render.render_video`).
     pose_formats
         Which pose files to write (names from :data:`POSE_FORMATS`).
-    quiet
-        No progress bar while rendering.
 
     Returns
     -------
@@ -106,7 +103,7 @@ def write_session(
     if video:
         from behavtrack.simulate.render import render_video
 
-        render_video(sess, folder / "video.mp4", quiet=quiet)
+        render_video(sess, folder / "video.mp4")
     write_session_meta(folder, meta)
     return folder
 
@@ -123,7 +120,6 @@ def write_cohort(
     arena=None,  # noqa: ANN001
     noise: bool = True,
     pose_formats: Iterable[str] = POSE_FORMATS,
-    quiet: bool = False,
 ) -> list[Path]:
     """Simulate a cohort and write it as ``out/pairNN/dayNN/`` session folders.
 
@@ -137,8 +133,6 @@ def write_cohort(
         ``"none"``, ``"first"`` (the cohort's first session only) or ``"all"``.
     pose_formats
         Which pose files each folder gets (see :data:`POSE_FORMATS`).
-    quiet
-        No progress bars.
 
     Returns
     -------
@@ -156,9 +150,8 @@ def write_cohort(
     _make_folder(out, "out")  # after the checks, before the work: fails now under a file, say
     folders = []
     for k, sess in enumerate(progress(sessions, total=n_pairs * n_days, desc="simulating",
-                                      quiet=quiet, unit="session")):
+                                      unit="session")):
         folder = out / sess.meta["pair"] / f"day{int(sess.meta['day']) + 1:02d}"
         render = video == "all" or (video == "first" and k == 0)
-        folders.append(write_session(sess, folder, video=render, pose_formats=pose_formats,
-                                     quiet=quiet))
+        folders.append(write_session(sess, folder, video=render, pose_formats=pose_formats))
     return folders

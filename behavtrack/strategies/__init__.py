@@ -19,7 +19,7 @@ from typing import Any
 #: name -> module that defines it.
 _NAMES = {
     "HMMClassifier": "behavtrack.strategies.hmm",
-    "enforce_min_bout": "behavtrack.strategies.hmm",
+    "enforce_min_bout": "behavtrack.strategies.smoothing",
     "HybridHMMClassifier": "behavtrack.strategies.hybrid",
     "RuleClassifier": "behavtrack.strategies.rules",
     "choose_model": "behavtrack.strategies.model_file",

@@ -49,6 +49,7 @@ from typing import Any, Literal, NoReturn
 import numpy as np
 
 from behavtrack.errors import InputError
+from behavtrack.strategies.model_file import check_schema, model_error
 
 __all__ = ["GBMPosterior", "gbm_to_dict", "GBM_KIND", "GBM_SCHEMA_VERSION"]
 
@@ -61,11 +62,12 @@ _LOSSES = ("binary_logistic", "multiclass_softmax")
 _BROKEN = "the file was edited or truncated; export the model again"
 
 Backend = Literal["auto", "sklearn", "numpy", "loaded"]
-#: Rows of one prediction from which a ``"loaded"`` model imports scikit-learn for its faster
-#: tree predictor: about a second of imports against about 30 us of CPU saved per row with the
-#: shipped models (400 trees; measured on 2 cores). Classifying decodes one animal per call,
-#: so recordings of about 50 min and more at 5 Hz take it.
-SKLEARN_MIN_ROWS = 15_000
+#: Rows (of one call, or announced by :meth:`GBMPosterior.expect_rows`) from which a
+#: ``"loaded"`` model imports scikit-learn for its faster tree predictor: about 1.2 s of
+#: imports against about 30 us of CPU saved per row with the shipped models (400 trees,
+#: one thread; 61 vs 31 us measured on this 2-core machine). A pair at 5 Hz gives 36,000
+#: rows an hour, so recordings of about 1.7 h and more take it.
+SKLEARN_MIN_ROWS = 60_000
 
 
 # ---- export ----------------------------------------------------------------------------
@@ -320,20 +322,12 @@ class GBMPosterior:
             On any problem with ``data`` (one line, starting with ``source``).
 
         """
-        def fail(problem: str, hint: str | None = _BROKEN) -> NoReturn:
-            raise InputError(source, problem, hint)
-
-        if not isinstance(data, dict) or data.get("kind") != GBM_KIND:
-            got = data.get("kind") if isinstance(data, dict) else type(data).__name__
-            fail(f"is not a behavtrack GBM model (kind is {got!r}, expected {GBM_KIND!r})",
-                 "export one with gbm_to_dict()")
-        if data.get("schema_version") != GBM_SCHEMA_VERSION:
-            fail(f"GBM model schema_version is {data.get('schema_version')!r}; this "
-                 f"behavtrack reads {GBM_SCHEMA_VERSION}", "export the model again")
-        for key in ("feature_names", "classes", "loss", "n_iter", "n_trees_per_iteration",
-                    "baseline", "trees"):
-            if key not in data:
-                fail(f"GBM model field {key!r} is missing")
+        fail = model_error(source, _BROKEN)
+        check_schema(data, fail, kind=GBM_KIND, version=GBM_SCHEMA_VERSION,
+                     fields=("feature_names", "classes", "loss", "n_iter",
+                             "n_trees_per_iteration", "baseline", "trees"),
+                     name="GBM model", kind_hint="export one with gbm_to_dict()",
+                     version_hint="export the model again")
         names, classes, loss = data["feature_names"], data["classes"], data["loss"]
         if (not isinstance(names, list) or not names
                 or not all(isinstance(n, str) for n in names)):
@@ -611,29 +605,67 @@ class GBMPosterior:
         self._blocks(n_rows, rows, n_workers, work)
         return raw
 
+    #: Levels after which finished (row, tree) pairs are set aside; in between, pairs at a
+    #: leaf stay there (a leaf is its own child), which costs less than compacting each level.
+    _COMPACT_AT = frozenset((5, 8, 10, 12, 14, 16, 18, 20, 22, 24, 28, 32, 40, 48, 64))
+
+    def _descent_arrays(self) -> tuple[np.ndarray, ...]:
+        """Node arrays of the descent (built once): children, thresholds, feature, NaN side.
+
+        ``children[2 * node + (x <= threshold)]`` is the next node: index 1 the left child,
+        0 the right; a leaf is both its children (threshold +inf, feature 0), so the descent
+        may run past it.
+        """
+        cached = getattr(self, "_descent", None)
+        if cached is None:
+            f = self._flat
+            nodes = np.arange(f.left.size, dtype=np.intp)
+            children = np.empty(2 * f.left.size, dtype=np.intp)
+            children[0::2] = np.where(f.is_leaf, nodes, f.right)
+            children[1::2] = np.where(f.is_leaf, nodes, f.left)
+            threshold = np.where(f.is_leaf, np.inf, f.threshold)
+            feature = np.where(f.is_leaf, 0, f.feature).astype(np.intp)
+            nan_right = ~f.nan_left & ~f.is_leaf
+            cached = self._descent = (children, threshold, feature, nan_right)
+        return cached
+
     def _numpy_leaf_values(self, Xc: np.ndarray) -> np.ndarray:
-        """Leaf value of every (row, tree) pair, shape (rows, n_iter, K); vectorised."""
+        """Leaf value of every (row, tree) pair, shape (rows, n_iter, K); vectorised.
+
+        Every pair descends one level per step: ``x <= threshold`` goes left, as
+        scikit-learn's predictor. A missing value goes to the node's missing side: the
+        features are read from two copies, the first with NaN as -inf (so ``<=`` sends it
+        left), the second with NaN kept (``<=`` is false: right); each node reads the copy
+        of its side.
+        """
         f = self._flat
+        children, threshold, feature, nan_right = self._descent_arrays()
         n_rows, n_feat = Xc.shape
         n_trees = f.roots.size
-        xf = Xc.reshape(-1)
+        missing = np.isnan(Xc)
+        xf = np.concatenate([np.where(missing, -np.inf, Xc).reshape(-1), Xc.reshape(-1)])
+        column = feature + nan_right * (n_rows * n_feat)  # index into xf, less the row's
         leaf_node = np.empty(n_rows * n_trees, dtype=np.intp)
-        pair = np.arange(n_rows * n_trees, dtype=np.intp)
+        pair = None  # all pairs, in order, until the first compaction
         cur = np.tile(f.roots, n_rows)
         offset = np.repeat(np.arange(n_rows, dtype=np.intp) * n_feat, n_trees)
-        done = f.is_leaf.take(cur)
-        while True:
-            if done.any():
-                leaf_node[pair[done]] = cur[done]
-                keep = ~done
-                pair, cur, offset = pair[keep], cur[keep], offset[keep]
-                if pair.size == 0:
+        level = 0
+        while cur.size:
+            level += 1
+            x = xf.take(offset + column.take(cur))
+            go_left = x <= threshold.take(cur)
+            cur = children.take(cur * 2 + go_left)
+            if level in self._COMPACT_AT or level > 64:
+                done = f.is_leaf.take(cur)
+                if pair is None and done.all():
+                    leaf_node[:] = cur
                     break
-            x = xf.take(offset + f.feature.take(cur))
-            go_left = x <= f.threshold.take(cur)
-            go_left |= np.isnan(x) & f.nan_left.take(cur)
-            cur = np.where(go_left, f.left.take(cur), f.right.take(cur))
-            done = f.is_leaf.take(cur)
+                if done.mean() > 0.25 or done.all():
+                    if pair is None:
+                        pair = np.arange(n_rows * n_trees, dtype=np.intp)
+                    leaf_node[pair[done]] = cur[done]
+                    keep = ~done
+                    pair, cur, offset = pair[keep], cur[keep], offset[keep]
         return f.value.take(leaf_node).reshape(n_rows, self.n_iter_,
                                                self.n_trees_per_iteration_)
 
@@ -653,13 +685,23 @@ class GBMPosterior:
 
         """
         arr = self._check_X(X)
-        backend = self.backend_
-        if backend == "loaded":
-            backend = "numpy"
-            if "sklearn" in sys.modules or len(arr) >= SKLEARN_MIN_ROWS:
-                if self._try_sklearn() is None:  # built once; later calls use it
-                    self.backend_ = backend = "sklearn"
+        if self.backend_ == "loaded" and "sklearn" in sys.modules:
+            self.expect_rows(SKLEARN_MIN_ROWS)
+        if self.backend_ == "loaded":
+            self.expect_rows(len(arr))
+        backend = "numpy" if self.backend_ == "loaded" else self.backend_
         return self._raw_scores(arr, backend, _effective_n_threads(self.n_threads))
+
+    def expect_rows(self, n_rows: int) -> None:
+        """Say how many rows are coming (in calls of any size), to choose the predictor.
+
+        A ``"loaded"`` model takes scikit-learn's predictor from :data:`SKLEARN_MIN_ROWS`
+        rows on (or when scikit-learn is imported anyway), else keeps the numpy one; the
+        numbers are the same. Other backends ignore it.
+        """
+        if self.backend_ == "loaded" and n_rows >= SKLEARN_MIN_ROWS:
+            if self._try_sklearn() is None:  # built once; later calls use it
+                self.backend_ = "sklearn"
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, equal to the exported estimator's ``predict_proba``.

@@ -15,6 +15,12 @@ Missing feature values (an animal lost for a while, a partner absent) are margin
 of the emission density, which is exact for Gaussians. A model is saved as JSON (never
 pickle) with its schema version, feature and behaviour names, all fitted arrays, a checksum of
 its training data and its held-out metrics; :meth:`HMMClassifier.load` validates all of it.
+
+The estimator is here; its parts are in modules of their own: the masked Gaussian emissions in
+:mod:`behavtrack.strategies.gaussian`, the feature transforms (port gating, log scale,
+soon-ness, standardisation) in :mod:`behavtrack.strategies.transforms`, the run-length rules
+applied after Viterbi in :mod:`behavtrack.strategies.smoothing`, and the model file's layout
+and its validation in :mod:`behavtrack.strategies.model_file`.
 """
 
 from __future__ import annotations
@@ -28,20 +34,31 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from hmmlearn.hmm import GaussianHMM
 from sklearn.base import BaseEstimator
 from threadpoolctl import threadpool_limits
 
 from behavtrack.errors import InputError
 from behavtrack.files import atomic_write_text
-from behavtrack.io.bouts import BEHAVIORS, runs
+from behavtrack.io.bouts import BEHAVIORS
+from behavtrack.strategies.gaussian import MaskedGaussianHMM, fit_gaussian, mark_missing
+from behavtrack.strategies.model_file import (
+    hmm_to_dict,
+    read_hmm_dict,
+    read_model_json,
+    rebuild_model,
+)
+from behavtrack.strategies.smoothing import bridge_gaps, enforce_min_bout
+from behavtrack.strategies.transforms import (
+    LOG_FEATURES,
+    PORT_FEATURES,
+    SOON_FEATURES,
+    as_frame,
+    standard_scale,
+    standardise,
+    transform_features,
+)
 
-__all__ = ["HMMClassifier", "MODEL_SCHEMA_VERSION", "DEFAULT_FEATURES", "DEFAULT_SUBSTATES",
-           "PORT_FEATURES",
-           "bridge_gaps", "enforce_min_bout", "LOG_FEATURES", "SOON_FEATURES"]
-
-MODEL_SCHEMA_VERSION = 1
-_MISSING = 1e300  # finite stand-in for NaN so hmmlearn's input checks accept the array
+__all__ = ["HMMClassifier", "DEFAULT_FEATURES", "DEFAULT_SUBSTATES"]
 
 #: Features used by default (those present in the training data are kept).
 DEFAULT_FEATURES: tuple[str, ...] = (
@@ -51,227 +68,8 @@ DEFAULT_FEATURES: tuple[str, ...] = (
     "dist_water", "partner_dist_partition", "partner_dist_poke", "since_poke",
     "since_partner_poke", "to_poke", "to_partner_poke", "poke_order",
 )
-#: Non-negative, right-skewed features modelled on a log scale (``log1p``).
-LOG_FEATURES: tuple[str, ...] = (
-    "speed", "turn_rate", "nose_nose", "nose_partner_body", "partner_speed", "dist_partition",
-    "dist_poke", "dist_water", "partner_dist_partition", "partner_dist_poke", "since_poke",
-    "body_length",
-)
-#: Times to or since an event, modelled as "soon-ness" ``exp(-t / soon_tau_s)`` (0 = long ago).
-SOON_FEATURES: tuple[str, ...] = (
-    "since_poke", "since_partner_poke", "to_poke", "to_partner_poke", "to_partition",
-)
-#: Poke-timing features that only count while the nose is near the own poke port (see
-#: ``port_gate_cm``): whether a mouse waits depends on the partner's poke, whether it
-#: approaches the partition or interacts does not.
-PORT_FEATURES: tuple[str, ...] = (
-    "since_poke", "since_partner_poke", "to_poke", "to_partner_poke", "poke_order",
-)
 #: Hidden states per behaviour of the default model.
 DEFAULT_SUBSTATES: dict[str, int] = {"approach": 4, "waiting": 4, "interaction": 2, "other": 12}
-
-
-class _MaskedGaussianHMM(GaussianHMM):
-    """GaussianHMM whose emission density ignores missing values (marked by ``_MISSING``).
-
-    The log-likelihood is computed in row chunks with precomputed inverse Cholesky factors,
-    one per pattern of missing features, and cached for the last array seen (Viterbi and
-    forward-backward on the same sequence compute it once).
-    """
-
-    _CHUNK = 8192
-
-    def _compute_log_likelihood(self, X: np.ndarray) -> np.ndarray:
-        key = (X.shape, hashlib.blake2b(np.ascontiguousarray(X).view(np.uint8),
-                                        digest_size=16).digest())
-        cache = getattr(self, "_ll_cache", None)
-        if cache is not None and cache[0] == key:
-            return cache[1]
-        out = self._loglik(X)
-        self._ll_cache = (key, out)
-        return out
-
-    def _compute_likelihood(self, X: np.ndarray) -> np.ndarray:
-        # Scaled per frame (divided by the frame's largest state likelihood) so that nothing
-        # underflows; a per-frame constant changes neither posteriors nor the Viterbi path.
-        ll = self._compute_log_likelihood(X)
-        with np.errstate(under="ignore"):
-            return np.exp(ll - ll.max(axis=1, keepdims=True))
-
-    def _loglik(self, X: np.ndarray) -> np.ndarray:
-        miss = np.abs(X) >= _MISSING / 10
-        means = self.means_
-        n, d = X.shape
-        k = self.n_components
-        log2pi = np.log(2 * np.pi)
-        if self.covariance_type == "diag":
-            var = self._covars_  # (K, D)
-            out = np.empty((n, k))
-            for lo in range(0, n, self._CHUNK):
-                x, m = X[lo:lo + self._CHUNK], miss[lo:lo + self._CHUNK]
-                x = np.where(m, 0.0, x)[:, None, :]
-                term = (x - means[None]) ** 2 / var[None] + np.log(var)[None] + log2pi
-                out[lo:lo + self._CHUNK] = -0.5 * np.where(m[:, None, :], 0.0, term).sum(-1)
-            return out
-        covs = self.covars_
-        out = np.zeros((n, k))
-        code = miss.astype(np.int64) @ (np.int64(1) << np.arange(d, dtype=np.int64))
-        patterns, inverse = np.unique(code, return_inverse=True)
-        inverse = inverse.ravel()
-        for p, pat in enumerate(patterns):
-            rows = np.flatnonzero(inverse == p)
-            obs = ((int(pat) >> np.arange(d)) & 1) == 0
-            if not obs.any():
-                continue
-            chol = _safe_cholesky(covs[:, obs][:, :, obs])  # (K, o, o)
-            inv = np.linalg.inv(chol)
-            logdet = 2 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(-1)
-            const = logdet + obs.sum() * log2pi
-            o = int(obs.sum())
-            # z_k = L_k^-1 (x - mu_k) = x W_k - b_k, all states in one matrix product
-            w = inv.transpose(2, 0, 1).reshape(o, k * o)  # w[j, k*o + i] = inv[k, i, j]
-            b = np.einsum("kij,kj->ki", inv, means[:, obs]).reshape(k * o)
-            for lo in range(0, len(rows), self._CHUNK):
-                r = rows[lo:lo + self._CHUNK]
-                z = (X[np.ix_(r, obs)] @ w - b).reshape(len(r), k, o)
-                out[r] = -0.5 * (np.einsum("rko,rko->rk", z, z) + const[None])
-        return out
-
-
-def _safe_cholesky(c: np.ndarray, floor: float = 1e-6) -> np.ndarray:
-    """Cholesky factors of a stack of covariances, lifting eigenvalues below ``floor``.
-
-    Only EM refinement can produce such matrices (a supervised fit adds ``min_covar``).
-    """
-    try:
-        return np.linalg.cholesky(c)
-    except np.linalg.LinAlgError:
-        w, v = np.linalg.eigh((c + np.swapaxes(c, -1, -2)) / 2)
-        fixed = (v * np.maximum(w, floor)[..., None, :]) @ np.swapaxes(v, -1, -2)
-        return np.linalg.cholesky(fixed)
-
-
-def _gaussian(z: np.ndarray, full: bool, min_count: int = 20) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and (co)variance of rows with missing values (NaN), pairwise-complete.
-
-    Features observed in fewer than ``min_count`` rows get mean 0 and variance 1 (the
-    standardised scale: uninformative) and no covariance with the others; a full covariance
-    is made positive semi-definite by clipping its eigenvalues at 0.
-    """
-    ok = np.isfinite(z)
-    cnt = ok.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(cnt > 0, np.where(ok, z, 0.0).sum(0) / np.maximum(cnt, 1), 0.0)
-    rare = cnt < min_count
-    mean[rare] = 0.0
-    zc = np.where(ok, z - mean, 0.0)
-    if not full:
-        var = (zc ** 2).sum(0) / np.maximum(cnt - 1, 1)
-        var[rare] = 1.0
-        return mean, var
-    okf = ok.astype(float)
-    pairs = okf.T @ okf
-    cov = (zc.T @ zc) / np.maximum(pairs - 1, 1)
-    cov[rare, :] = 0.0
-    cov[:, rare] = 0.0
-    cov[rare, rare] = 1.0
-    w, v = np.linalg.eigh(cov)
-    if w.min() < 0:
-        cov = (v * np.maximum(w, 0.0)) @ v.T
-    return mean, cov
-
-
-def enforce_min_bout(states: np.ndarray, proba: np.ndarray, min_frames: int) -> np.ndarray:
-    """Merge runs shorter than ``min_frames`` into a neighbouring run.
-
-    Each short run takes the label of the previous or next run, whichever state has the
-    larger summed posterior over the short run. Repeats until no short run has a neighbour
-    to merge with (a sequence shorter than ``min_frames`` stays as it is).
-
-    Examples
-    --------
-    >>> p = np.tile([0.6, 0.4], (6, 1))
-    >>> enforce_min_bout(np.array([0, 0, 0, 1, 0, 0]), p, 2).tolist()
-    [0, 0, 0, 0, 0, 0]
-
-    """
-    s = np.asarray(states).copy()
-    if min_frames <= 1 or len(s) == 0:
-        return s
-    csum = np.vstack([np.zeros((1, proba.shape[1])), np.cumsum(np.nan_to_num(proba), axis=0)])
-    for _ in range(50):
-        starts, lengths, _ = runs(s)
-        stops = starts + lengths
-        if len(starts) == 1:
-            break
-        short = np.flatnonzero((stops - starts) < min_frames)
-        if len(short) == 0:
-            break
-        # handle the shortest runs first; skip runs adjacent to another chosen one this round
-        short = short[np.argsort(stops[short] - starts[short], kind="stable")]
-        chosen = np.zeros(len(starts), dtype=bool)
-        blocked = np.zeros(len(starts), dtype=bool)
-        for r in short:
-            if blocked[r]:
-                continue
-            chosen[r] = True
-            blocked[max(r - 1, 0):r + 2] = True
-        idx = np.flatnonzero(chosen)
-        prev_state = np.where(idx > 0, s[starts[np.maximum(idx - 1, 0)]], -1)
-        next_state = np.where(idx < len(starts) - 1,
-                              s[starts[np.minimum(idx + 1, len(starts) - 1)]], -1)
-        mass = csum[stops[idx]] - csum[starts[idx]]
-        rows = np.arange(len(idx))
-        mp = np.where(prev_state >= 0, mass[rows, np.maximum(prev_state, 0)], -np.inf)
-        mn = np.where(next_state >= 0, mass[rows, np.maximum(next_state, 0)], -np.inf)
-        new = np.where(mp >= mn, prev_state, next_state)
-        lengths = stops[idx] - starts[idx]
-        s[np.repeat(starts[idx], lengths) + _ramp(lengths)] = np.repeat(new, lengths)
-    return s
-
-
-def bridge_gaps(states: np.ndarray, gap_state: int, max_frames: int) -> np.ndarray:
-    """Give short ``gap_state`` runs between two runs of the same other state that state.
-
-    A waiting mouse that shifts at its port for half a second is still waiting: runs of
-    ``gap_state`` (``other``) of at most ``max_frames`` flanked by the same behaviour on both
-    sides become that behaviour.
-
-    Examples
-    --------
-    >>> bridge_gaps(np.array([1, 1, 3, 3, 1, 3, 3, 3, 2]), 3, 2).tolist()
-    [1, 1, 1, 1, 1, 3, 3, 3, 2]
-
-    """
-    s = np.asarray(states).copy()
-    if max_frames <= 0 or len(s) < 3:
-        return s
-    starts, lengths, vals = runs(s)
-    stops = starts + lengths
-    inner = np.arange(1, len(starts) - 1)
-    ok = ((vals[inner] == gap_state) & (vals[inner - 1] == vals[inner + 1])
-          & ((stops[inner] - starts[inner]) <= max_frames))
-    for r in inner[ok]:
-        s[starts[r]:stops[r]] = vals[r - 1]
-    return s
-
-
-def _ramp(lengths: np.ndarray) -> np.ndarray:
-    """``[0..l0-1, 0..l1-1, ...]`` for run lengths."""
-    if len(lengths) == 0:
-        return np.zeros(0, dtype=int)
-    offsets = np.repeat(np.cumsum(lengths) - lengths, lengths)
-    return np.arange(lengths.sum()) - offsets
-
-
-def _as_frame(X: Any, names: Sequence[str] | None) -> pd.DataFrame:
-    if isinstance(X, pd.DataFrame):
-        return X
-    arr = np.asarray(X, dtype=float)
-    if names is None or arr.ndim != 2 or arr.shape[1] != len(names):
-        raise InputError("features", f"expected a DataFrame or an array with "
-                         f"{len(names or [])} columns, got shape {arr.shape}")
-    return pd.DataFrame(arr, columns=list(names))
 
 
 class HMMClassifier(BaseEstimator):
@@ -360,33 +158,17 @@ class HMMClassifier(BaseEstimator):
         self.random_state = random_state
 
     def _transform(self, X: pd.DataFrame, fit: bool = False) -> np.ndarray:
-        names = self.feature_names_
-        missing = [f for f in names if f not in X.columns]
-        if missing:
-            raise InputError(
-                "features", f"the model needs feature(s) {missing} that the input lacks",
-                "classify with the arena/events the model was trained with, or use "
-                "restrict() / a model trained without them")
-        arr = X[list(names)].to_numpy(dtype=float, copy=True)
-        gated = [i for i, f in enumerate(names) if f in set(self.port_features)]
-        if gated:
-            far = (~(X["dist_poke"].to_numpy(dtype=float) <= self.port_gate_cm)
-                   if "dist_poke" in X.columns else np.ones(len(X), dtype=bool))
-            arr[np.ix_(far, gated)] = np.nan
-        logs = [i for i, f in enumerate(names) if f in set(self.log_features)]
-        if logs:
-            arr[:, logs] = np.log1p(np.maximum(arr[:, logs], 0.0))
-        soon = [i for i, f in enumerate(names) if f in set(self.soon_features)]
-        if soon:
-            arr[:, soon] = np.exp(-np.maximum(arr[:, soon], 0.0) / self.soon_tau_s)
+        """Standardised model-scale features (:mod:`~behavtrack.strategies.transforms`).
+
+        ``fit`` sets ``center_`` and ``scale_`` from ``X`` first.
+        """
+        arr = transform_features(
+            X, self.feature_names_, log_features=self.log_features,
+            soon_features=self.soon_features, soon_tau_s=self.soon_tau_s,
+            port_features=self.port_features, port_gate_cm=self.port_gate_cm)
         if fit:
-            self.center_ = np.nanmean(arr, axis=0)
-            sd = np.nanstd(arr, axis=0)
-            self.scale_ = np.where(np.isfinite(sd) & (sd > 0), sd, 1.0)
-            self.center_ = np.where(np.isfinite(self.center_), self.center_, 0.0)
-        arr = (arr - self.center_) / self.scale_
-        arr[~np.isfinite(arr)] = np.nan
-        return arr
+            self.center_, self.scale_ = standard_scale(arr)
+        return standardise(arr, self.center_, self.scale_)
 
     def fit(
         self,
@@ -414,7 +196,7 @@ class HMMClassifier(BaseEstimator):
         if len(X_list) == 0 or len(X_list) != len(y_list):
             raise InputError("training data", f"got {len(X_list)} feature tables and "
                              f"{len(y_list)} label sequences", "give one label per frame")
-        X_list = [_as_frame(x, self.features) for x in X_list]
+        X_list = [as_frame(x, self.features) for x in X_list]
         wanted = list(self.features) if self.features is not None else list(DEFAULT_FEATURES)
         common = [f for f in wanted if all(f in x.columns for x in X_list)]
         if self.features is not None and len(common) < len(wanted):
@@ -458,7 +240,7 @@ class HMMClassifier(BaseEstimator):
             zk = Z[states == k]
             if len(zk) < 2:
                 continue
-            means[k], cov = _gaussian(zk, self.covariance_type == "full")
+            means[k], cov = fit_gaussian(zk, self.covariance_type == "full")
             covars[k] = cov + self.min_covar * (np.eye(d) if cov.ndim == 2 else 1.0)
         start = np.full(n_states, self.transition_prior)
         trans = np.full((n_states, n_states), self.transition_prior)
@@ -510,8 +292,9 @@ class HMMClassifier(BaseEstimator):
         self.state_behavior_ = np.array(state_behavior, dtype=int)
         return states
 
-    def _hmm(self) -> _MaskedGaussianHMM:
-        m = _MaskedGaussianHMM(
+    def _hmm(self) -> MaskedGaussianHMM:
+        """Return the fitted parameters as hmmlearn's model (for decoding and EM)."""
+        m = MaskedGaussianHMM(
             n_components=len(self.state_behavior_), covariance_type=self.covariance_type,
             min_covar=self.min_covar, init_params="", params="stmc",
             n_iter=self.em_iter, random_state=self.random_state, implementation="scaling",
@@ -529,7 +312,7 @@ class HMMClassifier(BaseEstimator):
         hmmlearn's EM has no missing values: they are set to the overall mean (0 after
         standardising) for the refinement only.
         """
-        Zs = [np.nan_to_num(self._transform(_as_frame(t, self.feature_names_)))
+        Zs = [np.nan_to_num(self._transform(as_frame(t, self.feature_names_)))
               for t in tables]
         m = self._hmm()
         with np.errstate(divide="ignore"):
@@ -547,8 +330,8 @@ class HMMClassifier(BaseEstimator):
             raise InputError("model", "is not fitted", "call fit() or load a model file")
 
     def _encode(self, X: Any) -> np.ndarray:
-        Z = self._transform(_as_frame(X, getattr(self, "feature_names_", None)))
-        return np.where(np.isnan(Z), _MISSING, Z)
+        """Standardised features with missing values marked for hmmlearn."""
+        return mark_missing(self._transform(as_frame(X, getattr(self, "feature_names_", None))))
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Posterior probability of each behaviour per frame (forward-backward).
@@ -648,39 +431,9 @@ class HMMClassifier(BaseEstimator):
 
     # ---- persistence ------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict of the parameters and every fitted array."""
+        """JSON-ready dict of the parameters and every fitted array (:func:`hmm_to_dict`)."""
         self._check_fitted()
-        from behavtrack import __version__
-
-        params = self.get_params()
-        params["features"] = None if params["features"] is None else list(params["features"])
-        params["behaviors"] = list(params["behaviors"])
-        params["log_features"] = list(params["log_features"])
-        params["soon_features"] = list(params["soon_features"])
-        params["port_features"] = list(params["port_features"])
-        if isinstance(params["n_substates"], dict):
-            params["n_substates"] = {str(k): int(v) for k, v in params["n_substates"].items()}
-        return {
-            "schema_version": MODEL_SCHEMA_VERSION,
-            "kind": "behavtrack.HMMClassifier",
-            "behavtrack_version": __version__,
-            "params": params,
-            "feature_names": list(self.feature_names_),
-            "behaviors": list(self.behaviors_),
-            "fps": self.fps_,
-            "arrays": {
-                "center": self.center_.tolist(),
-                "scale": self.scale_.tolist(),
-                "startprob": self.startprob_.tolist(),
-                "transmat": self.transmat_.tolist(),
-                "means": self.means_.tolist(),
-                "covars": np.asarray(self.covars_).tolist(),
-                "state_counts": np.asarray(self.state_counts_).tolist(),
-                "state_behavior": np.asarray(self.state_behavior_).tolist(),
-            },
-            "training_checksum": self.training_checksum_,
-            "metrics": getattr(self, "metrics_", {}),
-        }
+        return hmm_to_dict(self)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the model as JSON (atomically) and return the path."""
@@ -688,77 +441,14 @@ class HMMClassifier(BaseEstimator):
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "<model>") -> HMMClassifier:
-        """Validate a dict from :meth:`to_dict` and rebuild the classifier."""
-        from behavtrack.features.table import FEATURE_NAMES
+        """Validate a dict from :meth:`to_dict` and rebuild the classifier.
 
-        def fail(problem: str, hint: str | None = None) -> None:
-            raise InputError(source, problem, hint)
-
-        if not isinstance(data, dict) or data.get("kind") != "behavtrack.HMMClassifier":
-            fail("is not a behavtrack HMM model (kind is not 'behavtrack.HMMClassifier')",
-                 "train one with 'behavtrack train'")
-        if data.get("schema_version") != MODEL_SCHEMA_VERSION:
-            fail(f"model schema_version is {data.get('schema_version')!r}; this behavtrack "
-                 f"reads {MODEL_SCHEMA_VERSION}", "retrain the model with this version")
-        for key in ("params", "feature_names", "behaviors", "arrays", "training_checksum"):
-            if key not in data:
-                fail(f"model field {key!r} is missing", "retrain the model")
-        feats, behs = data["feature_names"], data["behaviors"]
-        unknown = [f for f in feats if f not in FEATURE_NAMES]
-        if unknown:
-            fail(f"model feature(s) {unknown} are not features this behavtrack computes",
-                 "retrain the model with this version")
-        bad = [b for b in behs if b not in BEHAVIORS]
-        if bad:
-            fail(f"model behaviour(s) {bad} are unknown", f"known: {', '.join(BEHAVIORS)}")
-        params = dict(data["params"])
-        try:
-            model = cls(**params)
-        except TypeError as exc:
-            fail(f"model params do not match this behavtrack ({exc})", "retrain the model")
-        arrays = data["arrays"]
-        sb = np.asarray(arrays.get("state_behavior", range(len(behs))))
-        if sb.ndim != 1 or len(sb) == 0 or sb.min() < 0 or sb.max() >= len(behs):
-            fail("model array 'state_behavior' does not index the behaviours",
-                 "the file was edited or truncated")
-        k, d, nb = len(sb), len(feats), len(behs)
-        full = params.get("covariance_type") == "full"
-        shapes = {"center": (d,), "scale": (d,), "startprob": (k,), "transmat": (k, k),
-                  "means": (k, d), "covars": (k, d, d) if full else (k, d),
-                  "state_counts": (nb,)}
-        got: dict[str, np.ndarray] = {}
-        for name, shape in shapes.items():
-            if name not in arrays:
-                fail(f"model array {name!r} is missing", "retrain the model")
-            arr = np.asarray(arrays[name], dtype=float)
-            if arr.shape != shape:
-                fail(f"model array {name!r} has shape {arr.shape}, expected {shape} "
-                     f"for {k} states x {d} features", "the file was edited or truncated")
-            if not np.isfinite(arr).all():
-                fail(f"model array {name!r} holds a non-finite value")
-            got[name] = arr
-        if not np.isclose(got["startprob"].sum(), 1) or not np.allclose(
-                got["transmat"].sum(1), 1) or (got["transmat"] < 0).any():
-            fail("model probabilities do not sum to 1", "the file was edited or truncated")
-        var = got["covars"] if not full else np.linalg.eigvalsh(got["covars"])
-        if (var <= 0).any():
-            fail("model covariances are not positive definite")
-        if (got["scale"] <= 0).any():
-            fail("model feature scales must be positive")
-        model.feature_names_, model.behaviors_ = list(feats), list(behs)
-        model.center_, model.scale_ = got["center"], got["scale"]
-        model.startprob_, model.transmat_ = got["startprob"], got["transmat"]
-        model.means_, model.covars_ = got["means"], got["covars"]
-        model.state_counts_ = got["state_counts"].astype(int)
-        model.state_behavior_ = sb.astype(int)
-        model.fps_ = data.get("fps")
-        model.training_checksum_ = str(data["training_checksum"])
-        model.metrics_ = data.get("metrics") or {}
-        return model
+        The layout and its checks are :func:`~behavtrack.strategies.model_file.read_hmm_dict`'s.
+        """
+        params, fitted = read_hmm_dict(data, source)
+        return rebuild_model(cls, params, fitted, source)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> HMMClassifier:
         """Read and validate a model JSON file."""
-        from behavtrack.strategies.model_file import read_model_json
-
         return cls.from_dict(read_model_json(path), source=str(path))

@@ -44,6 +44,7 @@ from behavtrack.strategies.hybrid_model import (  # noqa: F401 - re-exported
     duration_hmm,
     read_hybrid_dict,
 )
+from behavtrack.strategies.model_file import rebuild_model
 
 __all__ = ["HybridHMMClassifier", "HYBRID_SCHEMA_VERSION", "duration_hmm"]
 
@@ -410,11 +411,4 @@ class HybridHMMClassifier(HybridDecoding, BaseEstimator):
     def from_dict(cls, data: Any, source: str = "<model>") -> HybridHMMClassifier:
         """Validate a dict from :meth:`to_dict` and rebuild the classifier."""
         params, fitted = read_hybrid_dict(data, source)
-        try:
-            model = cls(**params)
-        except TypeError as exc:
-            raise InputError(source, f"model params do not match this behavtrack ({exc})",
-                             "retrain the model with this behavtrack") from None
-        for key, value in fitted.items():
-            setattr(model, key, value)
-        return model
+        return rebuild_model(cls, params, fitted, source)

@@ -21,7 +21,7 @@ Both decode alike, bit for bit (tested).
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -29,7 +29,20 @@ import pandas as pd
 
 from behavtrack.errors import InputError
 from behavtrack.io.bouts import BEHAVIORS
-from behavtrack.strategies.hmm_decode import state_posteriors, viterbi_path
+from behavtrack.strategies.hmm_decode import (
+    CHUNK,
+    state_posteriors,
+    state_posteriors_chunked,
+    viterbi_path,
+    viterbi_path_chunked,
+)
+from behavtrack.strategies.model_file import (
+    RETRAIN,
+    TRAIN_ONE,
+    check_schema,
+    model_error,
+    rebuild_model,
+)
 
 __all__ = ["HYBRID_SCHEMA_VERSION", "KIND", "HybridDecoding", "HybridModel", "duration_hmm",
            "read_hybrid_dict"]
@@ -131,20 +144,11 @@ def read_hybrid_dict(data: Any, source: str = "<model>", *, backend: str = "auto
     from behavtrack.features.table import is_feature_name
     from behavtrack.strategies.gbm_json import GBMPosterior
 
-    def fail(problem: str, hint: str | None = "retrain the model with this behavtrack"
-             ) -> None:
-        raise InputError(source, problem, hint)
-
-    if not isinstance(data, dict) or data.get("kind") != KIND:
-        fail(f"is not a behavtrack hybrid model (kind is not {KIND!r})",
-             "train one with 'behavtrack train'")
-    if data.get("schema_version") != HYBRID_SCHEMA_VERSION:
-        fail(f"model schema_version is {data.get('schema_version')!r}; this behavtrack "
-             f"reads {HYBRID_SCHEMA_VERSION}")
-    for key in ("params", "feature_names", "behaviors", "arrays", "emission",
-                "posterior_scale", "min_bout_s", "prior_power", "training_checksum"):
-        if key not in data:
-            fail(f"model field {key!r} is missing")
+    fail = model_error(source, RETRAIN)
+    check_schema(data, fail, kind=KIND, version=HYBRID_SCHEMA_VERSION,
+                 fields=("params", "feature_names", "behaviors", "arrays", "emission",
+                         "posterior_scale", "min_bout_s", "prior_power", "training_checksum"),
+                 name="hybrid model", kind_hint=TRAIN_ONE, version_hint=RETRAIN)
     feats, behs = list(data["feature_names"]), list(data["behaviors"])
     unknown = [f for f in feats if not isinstance(f, str) or not is_feature_name(f)]
     if unknown:
@@ -245,6 +249,76 @@ class HybridDecoding:
         out = np.zeros((len(post), len(self.behaviors_)))
         np.add.at(out.T, sb, post.T)
         return sb[states], out
+
+    def decode_chunked(self, proba_of: Callable[[int, int], np.ndarray], n_frames: int,
+                       fps: float, allowed: np.ndarray | None = None, chunk: int = CHUNK,
+                       posteriors: bool = True, out: np.ndarray | None = None,
+                       method: str = "windows") -> tuple[np.ndarray, np.ndarray | None]:
+        """Decode as :meth:`_decode_scores` does ``proba_of(0, n_frames)``, chunk by chunk.
+
+        Memory is O(chunk x states) besides the outputs: the HMM is decoded by
+        :func:`~behavtrack.strategies.hmm_decode.viterbi_path_chunked` (the same codes) and
+        :func:`~behavtrack.strategies.hmm_decode.state_posteriors_chunked` (the same
+        posteriors to rounding, 1e-12), with the fitted ``posterior_scale_``,
+        ``min_bout_used_s_`` and ``prior_power_`` as :meth:`decode_group` uses them.
+
+        Parameters
+        ----------
+        proba_of
+            ``proba_of(start, stop)``: the ``(stop - start, n_behaviors)`` frame posteriors
+            of those frames (as :meth:`frame_proba` gives, pooled over a pair as
+            :meth:`decode_group` pools them). Called for overlapping ranges several times
+            per frame (about 2 + 2 x 256 / chunk), it must give the same numbers each time.
+        n_frames, fps
+            Length and frame rate of the recording.
+        allowed
+            Behaviours that may be decoded (``False``: never); default all but ``dropped_``
+            (as :meth:`decode_group`).
+        chunk
+            Frames per chunk.
+        posteriors
+            ``False``: codes only (``None`` for the posteriors).
+        out
+            Optional ``(n_frames, n_behaviors)`` float64 array to write the posteriors into
+            (e.g. a memory map); it is overwritten.
+        method
+            Of :func:`~behavtrack.strategies.hmm_decode.viterbi_path_chunked`: ``"windows"``
+            (fast, checked) or ``"exact"`` (guaranteed, about 7 times slower).
+
+        Returns
+        -------
+        codes, posteriors
+            Index in ``behaviors_`` of each frame's decoded behaviour (int64), and the
+            ``(n_frames, n_behaviors)`` float64 posteriors (``out`` if given).
+
+        """
+        self._check_fitted()
+        n, nb = int(n_frames), len(self.behaviors_)
+        if allowed is None:
+            allowed = np.array([b not in getattr(self, "dropped_", ()) for b in self.behaviors_])
+        startprob, transmat, sb = self._topology(float(fps), self.min_bout_used_s_)
+        scale, log_prior = self.posterior_scale_, self.prior_power_ * np.log(self.prior_)
+
+        def scores_of(start: int, stop: int) -> np.ndarray:  # as _decode_scores, row by row
+            score = scale * (np.log(np.clip(proba_of(start, stop), _FLOOR, 1.0)) - log_prior)
+            score[:, ~allowed] = -1e9
+            return score[:, sb]
+
+        with np.errstate(divide="ignore", under="ignore"):
+            codes = sb[viterbi_path_chunked(startprob, transmat, scores_of, n, chunk=chunk,
+                                            method=method)]
+            if not posteriors:
+                return codes, None
+            if out is None:
+                out = np.zeros((n, nb))
+            elif out.shape != (n, nb):
+                raise ValueError(f"out has shape {out.shape}, not {(n, nb)}")
+            else:
+                out[...] = 0.0
+            for start, stop, post in state_posteriors_chunked(startprob, transmat, scores_of,
+                                                              n, chunk=chunk):
+                np.add.at(out[start:stop].T, sb, post.T)
+        return codes, out
 
     def _pool_groups(self, probas: list[np.ndarray], groups: list[Any]) -> list[np.ndarray]:
         """Pool mutual behaviours over the two sequences of each group (pair)."""
@@ -417,10 +491,7 @@ class HybridModel(HybridDecoding):
     def from_dict(cls, data: Any, source: str = "<model>") -> HybridModel:
         """Validate a model dict (:func:`read_hybrid_dict`) and build the model."""
         params, fitted = read_hybrid_dict(data, source, backend="loaded")
-        model = cls(**params)
-        for key, value in fitted.items():
-            setattr(model, key, value)
-        return model
+        return rebuild_model(cls, params, fitted, source)
 
     def __repr__(self) -> str:
         n = len(getattr(self, "feature_names_", ()))

@@ -9,6 +9,15 @@ Two models are shipped (``models/README.md`` says how each was trained):
 
 :func:`choose_model` picks one for a recording: the social model for two animals without an
 arena or in an open arena, the cooperation model otherwise.
+
+A model file is JSON (never pickle): a dict with its ``kind`` (the class that reads it) and
+``schema_version`` (its layout). :func:`load_model` reads any model file (:func:`model_from_dict`
+chooses the class by its ``kind``). The readers of the layouts share :func:`model_error` (the
+one-line error naming the file), :func:`check_schema` (kind, version and fields) and
+:func:`rebuild_model`. The Gaussian HMM's layout is here (:func:`hmm_to_dict`,
+:func:`read_hmm_dict`); the hybrid's is in :mod:`behavtrack.strategies.hybrid_model`
+(:func:`~behavtrack.strategies.hybrid_model.read_hybrid_dict`), its trees' in
+:mod:`behavtrack.strategies.gbm_json`.
 """
 
 from __future__ import annotations
@@ -16,14 +25,18 @@ from __future__ import annotations
 import functools
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, Protocol
+
+import numpy as np
 
 from behavtrack.errors import InputError
 
 __all__ = ["SHIPPED_MODELS", "default_model_path", "shipped_model_path", "choose_model",
            "load_model", "load_fitted", "load_model_shared", "model_from_dict",
-           "read_model_json"]
+           "read_model_json", "HMM_KIND", "HMM_SCHEMA_VERSION", "RETRAIN", "TRAIN_ONE", "Fail",
+           "model_error", "check_schema", "rebuild_model", "hmm_to_dict", "read_hmm_dict"]
 
 #: Shipped model name -> what it is for.
 SHIPPED_MODELS: dict[str, str] = {
@@ -32,6 +45,15 @@ SHIPPED_MODELS: dict[str, str] = {
     "social": "two mice in one open arena, no arena file needed (3 real recordings with "
               "human interaction labels)",
 }
+
+#: ``kind`` of a Gaussian HMM model file (:class:`~behavtrack.strategies.hmm.HMMClassifier`).
+HMM_KIND = "behavtrack.HMMClassifier"
+#: Layout version of the Gaussian HMM model files this behavtrack writes and reads.
+HMM_SCHEMA_VERSION = 1
+#: The remedy for a model file this behavtrack cannot read.
+RETRAIN = "retrain the model with this behavtrack"
+#: The remedy for a file that is no model at all.
+TRAIN_ONE = "train one with 'behavtrack train'"
 
 
 def shipped_model_path(name: str = "default") -> Path:
@@ -99,10 +121,9 @@ def model_from_dict(data: Any, source: str = "<model>") -> Any:
     kind = data.get("kind") if isinstance(data, dict) else None
     if kind == HYBRID_KIND:
         return HybridHMMClassifier.from_dict(data, source=source)
-    if kind == "behavtrack.HMMClassifier":
+    if kind == HMM_KIND:
         return HMMClassifier.from_dict(data, source=source)
-    raise InputError(source, f"is not a behavtrack model (kind {kind!r})",
-                     "train one with 'behavtrack train'")
+    raise InputError(source, f"is not a behavtrack model (kind {kind!r})", TRAIN_ONE)
 
 
 def read_model_json(path: str | os.PathLike) -> Any:
@@ -178,3 +199,244 @@ def load_model_shared(path: str | os.PathLike) -> Any:
     except OSError:
         return load_fitted(p)  # its one-line error
     return _load_fitted_version(str(p.resolve()), st.st_size, st.st_mtime_ns)
+
+
+# ---- the layouts ----------------------------------------------------------------------
+class Fail(Protocol):
+    """``fail(problem, hint)``: raise the one-line error about a model dict (:func:`model_error`).
+
+    ``hint`` left out, the default remedy ``fail`` was made with is given.
+    """
+
+    def __call__(self, problem: str, hint: str | None = ...) -> NoReturn:
+        """Raise :class:`~behavtrack.errors.InputError` ``source: problem (hint)``."""
+
+
+def model_error(source: str | os.PathLike, hint: str | None = None) -> Fail:
+    """Return ``fail(problem, hint=hint)``, raising the one-line error that names ``source``.
+
+    Parameters
+    ----------
+    source
+        Where the model dict came from (its file); it starts every message.
+    hint
+        The remedy given when ``fail`` is called without one.
+
+    Returns
+    -------
+    Fail
+        Raises :class:`~behavtrack.errors.InputError` ``source: problem (hint)``.
+
+    Examples
+    --------
+    >>> fail = model_error("m.json", "retrain it")
+    >>> fail("model field 'arrays' is missing")
+    Traceback (most recent call last):
+    ...
+    behavtrack.errors.InputError: m.json: model field 'arrays' is missing (retrain it)
+
+    """
+    def fail(problem: str, hint: str | None = hint) -> NoReturn:
+        raise InputError(source, problem, hint)
+
+    return fail
+
+
+def check_schema(data: Any, fail: Fail, *, kind: str, version: int, fields: Sequence[str],
+                 name: str, kind_hint: str, version_hint: str) -> dict[str, Any]:
+    """Refuse ``data`` unless it is a dict of ``kind``, of layout ``version``, with ``fields``.
+
+    Parameters
+    ----------
+    data
+        The parsed JSON.
+    fail
+        Reports a problem (:func:`model_error`); a missing field gets its default hint.
+    kind, version
+        The ``kind`` and ``schema_version`` the reader accepts.
+    fields
+        Keys ``data`` must hold.
+    name
+        What the layout is called in the messages (``"HMM model"``).
+    kind_hint, version_hint
+        The remedies for another kind and for another version.
+
+    Returns
+    -------
+    dict
+        ``data``.
+
+    Examples
+    --------
+    >>> fail = model_error("m.json", "retrain it")
+    >>> layout = dict(kind="k", version=1, fields=["a"], name="K model",
+    ...               kind_hint=TRAIN_ONE, version_hint=RETRAIN)
+    >>> check_schema({"kind": "k", "schema_version": 1, "a": 0}, fail, **layout)["a"]
+    0
+    >>> check_schema({"kind": "k", "schema_version": 1}, fail, **layout)
+    Traceback (most recent call last):
+    ...
+    behavtrack.errors.InputError: m.json: K model field 'a' is missing (retrain it)
+
+    """
+    if not isinstance(data, dict) or data.get("kind") != kind:
+        got = data.get("kind") if isinstance(data, dict) else type(data).__name__
+        fail(f"is not a behavtrack {name} (kind is {got!r}, expected {kind!r})", kind_hint)
+    if data.get("schema_version") != version:
+        fail(f"{name} schema_version is {data.get('schema_version')!r}; this behavtrack "
+             f"reads {version}", version_hint)
+    for key in fields:
+        if key not in data:
+            fail(f"{name} field {key!r} is missing")
+    return data
+
+
+def rebuild_model[M](cls: type[M], params: dict[str, Any], fitted: dict[str, Any],
+                     source: str | os.PathLike) -> M:
+    """Return ``cls(**params)`` with the attributes ``fitted`` set: a model read back.
+
+    Raises
+    ------
+    InputError
+        ``cls`` takes other parameters (a file of another behavtrack).
+
+    """
+    try:
+        model = cls(**params)
+    except TypeError as exc:
+        raise InputError(source, f"model params do not match this behavtrack ({exc})",
+                         RETRAIN) from None
+    for key, value in fitted.items():
+        setattr(model, key, value)
+    return model
+
+
+def hmm_to_dict(model: Any) -> dict[str, Any]:
+    """Return the JSON-ready dict of a fitted Gaussian HMM classifier.
+
+    The layout (``schema_version`` :data:`HMM_SCHEMA_VERSION`): ``kind``,
+    ``behavtrack_version``, ``params`` (the estimator's parameters), ``feature_names``,
+    ``behaviors``, ``fps``, ``arrays`` (``center``, ``scale``: the standardisation;
+    ``startprob``, ``transmat``, ``means``, ``covars`` over the hidden states;
+    ``state_counts``: labelled frames per behaviour; ``state_behavior``: the behaviour of each
+    state), ``training_checksum`` and ``metrics``.
+
+    Parameters
+    ----------
+    model
+        A fitted :class:`~behavtrack.strategies.hmm.HMMClassifier`.
+
+    """
+    from behavtrack import __version__
+
+    params = model.get_params()
+    params["features"] = None if params["features"] is None else list(params["features"])
+    params["behaviors"] = list(params["behaviors"])
+    params["log_features"] = list(params["log_features"])
+    params["soon_features"] = list(params["soon_features"])
+    params["port_features"] = list(params["port_features"])
+    if isinstance(params["n_substates"], dict):
+        params["n_substates"] = {str(k): int(v) for k, v in params["n_substates"].items()}
+    return {
+        "schema_version": HMM_SCHEMA_VERSION,
+        "kind": HMM_KIND,
+        "behavtrack_version": __version__,
+        "params": params,
+        "feature_names": list(model.feature_names_),
+        "behaviors": list(model.behaviors_),
+        "fps": model.fps_,
+        "arrays": {
+            "center": model.center_.tolist(),
+            "scale": model.scale_.tolist(),
+            "startprob": model.startprob_.tolist(),
+            "transmat": model.transmat_.tolist(),
+            "means": model.means_.tolist(),
+            "covars": np.asarray(model.covars_).tolist(),
+            "state_counts": np.asarray(model.state_counts_).tolist(),
+            "state_behavior": np.asarray(model.state_behavior_).tolist(),
+        },
+        "training_checksum": model.training_checksum_,
+        "metrics": getattr(model, "metrics_", {}),
+    }
+
+
+def read_hmm_dict(data: Any, source: str | os.PathLike = "<model>"
+                  ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Validate a Gaussian HMM model's dict (:func:`hmm_to_dict`); return params, fitted values.
+
+    Parameters
+    ----------
+    data
+        The parsed JSON.
+    source
+        Where it came from; it starts every error message.
+
+    Returns
+    -------
+    params, fitted
+        The estimator's parameters, and its fitted attributes by name (``means_``, ...).
+
+    Raises
+    ------
+    InputError
+        One line naming ``source`` and the field at fault: another kind or version, an
+        unknown feature or behaviour, an array of the wrong shape, non-finite, or not a
+        distribution or covariance.
+
+    """
+    from behavtrack.features.table import FEATURE_NAMES
+    from behavtrack.io.bouts import BEHAVIORS
+
+    fail = model_error(source, RETRAIN)
+    check_schema(data, fail, kind=HMM_KIND, version=HMM_SCHEMA_VERSION,
+                 fields=("params", "feature_names", "behaviors", "arrays", "training_checksum"),
+                 name="HMM model", kind_hint=TRAIN_ONE, version_hint=RETRAIN)
+    feats, behs = data["feature_names"], data["behaviors"]
+    unknown = [f for f in feats if f not in FEATURE_NAMES]
+    if unknown:
+        fail(f"model feature(s) {unknown} are not features this behavtrack computes")
+    bad = [b for b in behs if b not in BEHAVIORS]
+    if bad:
+        fail(f"model behaviour(s) {bad} are unknown", f"known: {', '.join(BEHAVIORS)}")
+    params = dict(data["params"])
+    arrays = data["arrays"]
+    sb = np.asarray(arrays.get("state_behavior", range(len(behs))))
+    if sb.ndim != 1 or len(sb) == 0 or sb.min() < 0 or sb.max() >= len(behs):
+        fail("model array 'state_behavior' does not index the behaviours",
+             "the file was edited or truncated")
+    k, d, nb = len(sb), len(feats), len(behs)
+    full = params.get("covariance_type") == "full"
+    shapes = {"center": (d,), "scale": (d,), "startprob": (k,), "transmat": (k, k),
+              "means": (k, d), "covars": (k, d, d) if full else (k, d),
+              "state_counts": (nb,)}
+    got: dict[str, np.ndarray] = {}
+    for name, shape in shapes.items():
+        if name not in arrays:
+            fail(f"model array {name!r} is missing")
+        arr = np.asarray(arrays[name], dtype=float)
+        if arr.shape != shape:
+            fail(f"model array {name!r} has shape {arr.shape}, expected {shape} "
+                 f"for {k} states x {d} features", "the file was edited or truncated")
+        if not np.isfinite(arr).all():
+            fail(f"model array {name!r} holds a non-finite value", None)
+        got[name] = arr
+    if not np.isclose(got["startprob"].sum(), 1) or not np.allclose(
+            got["transmat"].sum(1), 1) or (got["transmat"] < 0).any():
+        fail("model probabilities do not sum to 1", "the file was edited or truncated")
+    var = got["covars"] if not full else np.linalg.eigvalsh(got["covars"])
+    if (var <= 0).any():
+        fail("model covariances are not positive definite", None)
+    if (got["scale"] <= 0).any():
+        fail("model feature scales must be positive", None)
+    fitted = {
+        "feature_names_": list(feats), "behaviors_": list(behs),
+        "center_": got["center"], "scale_": got["scale"],
+        "startprob_": got["startprob"], "transmat_": got["transmat"],
+        "means_": got["means"], "covars_": got["covars"],
+        "state_counts_": got["state_counts"].astype(int),
+        "state_behavior_": sb.astype(int),
+        "fps_": data.get("fps"),
+        "training_checksum_": str(data["training_checksum"]),
+        "metrics_": data.get("metrics") or {},
+    }
+    return params, fitted

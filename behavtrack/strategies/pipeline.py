@@ -28,7 +28,7 @@ from behavtrack.io.arena import Arena
 from behavtrack.io.bouts import BEHAVIORS, bouts_to_frames
 from behavtrack.io.events import EVENT_COLUMNS
 
-__all__ = ["LabeledSession", "classify_features", "name_by_arena", "detect_pokes",
+__all__ = ["LabeledSession", "classify_features", "decoding_model", "name_by_arena", "detect_pokes",
            "load_labeled_session", "labeled_from_boris", "boris_frame_labels", "train_model",
            "check_events", "evaluate", "predict_sessions", "unlabeled_tables",
            "MUTUAL_BEHAVIORS", "CLASSIFIERS"]
@@ -174,6 +174,51 @@ def name_by_arena(pose: xr.Dataset, arena: Arena | None) -> tuple[xr.Dataset, li
         f"{i} -> {new[i]}" for i in inds)]
 
 
+def decoding_model(model: Any, columns: Sequence[str], skipped: dict[str, str]
+                   ) -> tuple[Any | None, list[str]]:
+    """Return the model that decodes a table of these columns, and what it cannot tell.
+
+    ``waiting`` is dropped without partition/port features (``skipped["geometry"]``),
+    ``interaction`` without social ones (``skipped["social"]``), and ``approach`` when both
+    are absent; features the model needs but ``columns`` lacks are treated as unknown
+    (:meth:`restrict`). ``None`` when nothing but ``other`` can be told apart.
+
+    Returns
+    -------
+    model, notes
+        ``model`` itself or a restricted copy (or ``None``), and remarks for the user.
+
+    """
+    notes: list[str] = []
+    drop = []
+    if "geometry" in skipped and "waiting" in model.behaviors_:
+        drop.append("waiting")
+    if "social" in skipped and "interaction" in model.behaviors_:
+        drop.append("interaction")
+    if "social" in skipped and "geometry" in skipped and "approach" in model.behaviors_:
+        drop.append("approach")
+    present = set(columns)
+    have = [f for f in model.feature_names_ if f in present]
+    lacking = [f for f in model.feature_names_ if f not in present]
+    m = model
+    if lacking or drop:
+        if set(drop) >= set(model.behaviors_) - {"other"}:
+            m = None
+        else:
+            m = model.restrict(have, drop)
+        if lacking:
+            shown = ", ".join(lacking[:6]) + (f" and {len(lacking) - 6} more"
+                                              if len(lacking) > 6 else "")
+            notes.append(f"{len(lacking)} of the model's {len(model.feature_names_)} features "
+                         f"are not available ({shown}); the model treats them as unknown")
+        if drop:
+            lacking_inputs = [w for w, g in (("an arena", "geometry"), ("a partner", "social"))
+                              if g in skipped]
+            notes.append(f"behaviour(s) {drop} cannot be detected without "
+                         f"{' or '.join(lacking_inputs)}; never predicted")
+    return m, notes
+
+
 def classify_features(features: pd.DataFrame, model: Any
                       ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], list[str]]:
     """Decode every animal of a feature table with ``model``.
@@ -195,39 +240,13 @@ def classify_features(features: pd.DataFrame, model: Any
         individual -> behaviour per frame; individual -> posteriors; remarks.
 
     """
-    notes: list[str] = []
     tracked_frames = features.attrs.get("tracked_frames")
     n_frames = int(features.attrs["n_frames"]) if tracked_frames is not None else None
     if n_frames is not None and not hasattr(model, "emission_rows"):
         raise InputError("features", "holds some frames only (computed with rows=), which "
                          f"a {type(model).__name__} cannot decode",
                          "compute the features at every frame")
-    skipped = features.attrs.get("skipped", {})
-    drop = []
-    if "geometry" in skipped and "waiting" in model.behaviors_:
-        drop.append("waiting")
-    if "social" in skipped and "interaction" in model.behaviors_:
-        drop.append("interaction")
-    if "social" in skipped and "geometry" in skipped and "approach" in model.behaviors_:
-        drop.append("approach")
-    have = [f for f in model.feature_names_ if f in features.columns]
-    lacking = [f for f in model.feature_names_ if f not in features.columns]
-    m = model
-    if lacking or drop:
-        if set(drop) >= set(model.behaviors_) - {"other"}:
-            m = None
-        else:
-            m = model.restrict(have, drop)
-        if lacking:
-            shown = ", ".join(lacking[:6]) + (f" and {len(lacking) - 6} more"
-                                              if len(lacking) > 6 else "")
-            notes.append(f"{len(lacking)} of the model's {len(model.feature_names_)} features "
-                         f"are not available ({shown}); the model treats them as unknown")
-        if drop:
-            lacking_inputs = [w for w, g in (("an arena", "geometry"), ("a partner", "social"))
-                              if g in skipped]
-            notes.append(f"behaviour(s) {drop} cannot be detected without "
-                         f"{' or '.join(lacking_inputs)}; never predicted")
+    m, notes = decoding_model(model, features.columns, features.attrs.get("skipped", {}))
     fps = features.attrs.get("fps")
     inds = list(dict.fromkeys(features.index.get_level_values("individual")))
     tables = []
@@ -574,7 +593,6 @@ def train_model(
     min_bout_s: float | None = None,
     em_iter: int = 0,
     seed: int = 0,
-    quiet: bool = False,
     unlabeled: Sequence[str | os.PathLike] = (),
     aliases: dict[str, str] | None = None,
     individuals: Sequence[str] | None = None,
@@ -609,8 +627,6 @@ def train_model(
         cross-validation for the hybrid).
     seed
         Seed of the fold assignment and of the classifier.
-    quiet
-        No progress bar.
     unlabeled
         Session folders without labels whose features join the EM refinement
         (``em_iter > 0``; gaussian only).
@@ -641,7 +657,7 @@ def train_model(
         raise InputError(out, "is a folder, not a model file", "give a path ending in .json")
     sessions = [s if isinstance(s, LabeledSession)
                 else load_labeled_session(s, aliases, individuals)
-                for s in progress(list(labeled), desc="features", quiet=quiet, unit="session")]
+                for s in progress(list(labeled), desc="features", unit="session")]
     if not sessions:
         raise InputError("labeled", "no labelled sessions given")
     names = [s.name for s in sessions]
@@ -676,7 +692,7 @@ def train_model(
         fold_of = np.random.default_rng(seed).permutation(len(sessions)) % k
         truth, hmm_pred, rule_pred = [], [], []
         rules = RuleClassifier()
-        for f in progress(range(k), desc="cross-validation", quiet=quiet, unit="fold"):
+        for f in progress(range(k), desc="cross-validation", unit="fold"):
             tr = [s for s, g in zip(sessions, fold_of, strict=True) if g != f]
             te = [s for s, g in zip(sessions, fold_of, strict=True) if g == f]
             m = fit(tr)

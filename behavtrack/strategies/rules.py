@@ -21,7 +21,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from behavtrack.io.bouts import BEHAVIORS
-from behavtrack.strategies.hmm import enforce_min_bout
+from behavtrack.strategies.smoothing import enforce_min_bout
 
 __all__ = ["RuleClassifier"]
 

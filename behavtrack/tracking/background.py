@@ -81,9 +81,7 @@ def _otsu(values: np.ndarray) -> float:
     return float(np.argmax(between))
 
 
-def sample_frames(
-    reader: VideoReader, n_samples: int = 40, *, quiet: bool = False
-) -> tuple[np.ndarray, list[int]]:
+def sample_frames(reader: VideoReader, n_samples: int = 40) -> tuple[np.ndarray, list[int]]:
     """Decode ``n_samples`` frames spread evenly over the video.
 
     Returns
@@ -110,8 +108,7 @@ def sample_frames(
     got: dict[int, np.ndarray] = {}
 
     def read(r: VideoReader, indices: list[int], bar: bool) -> None:
-        for index in progress(indices, desc="background", quiet=quiet or not bar,
-                              unit="frame"):
+        for index in progress(indices, desc="background", unit="frame") if bar else indices:
             try:
                 got[index] = r[index]
             except InputError:  # undecodable frame: recorded by the reader, skipped here
@@ -247,9 +244,7 @@ def background_from_samples(samples: np.ndarray, indices: list[int] | None = Non
     )
 
 
-def estimate_background(
-    reader: VideoReader, n_samples: int = 40, *, quiet: bool = False
-) -> Background:
+def estimate_background(reader: VideoReader, n_samples: int = 40) -> Background:
     """Learn the background of a video from frames sampled evenly over its whole length.
 
     Parameters
@@ -258,8 +253,6 @@ def estimate_background(
         The open video.
     n_samples
         How many frames to sample (fewer if the video is shorter).
-    quiet
-        No progress bar.
 
     Returns
     -------
@@ -267,5 +260,5 @@ def estimate_background(
         The background image, the animals' polarity and the foreground threshold.
 
     """
-    frames, indices = sample_frames(reader, n_samples, quiet=quiet)
+    frames, indices = sample_frames(reader, n_samples)
     return background_from_samples(frames, indices)

@@ -203,6 +203,13 @@ def pose_from_mask(
     # thin parts: foreground the grown body does not cover; only those within ``radius``
     # of an end count, so they are looked for in a window around each end only
     radius = 0.45 * half + 3
+    # at half size, when the two windows (with the kernel's reach) would cover about as much
+    # as the whole crop, the whole crop is grown at once instead: the same pixels, one call
+    grown_all = None
+    if grown_scale == 2:
+        side = radius + 1 + 2 * (grown_kernel.shape[0] // 2)
+        if 2 * side * side >= grown_from.size:
+            grown_all = _up2(cv2.dilate(grown_from, grown_kernel), w, h)
     tails = []
     for end in (end_a, end_b):
         ex, ey = end.real, end.imag
@@ -210,7 +217,8 @@ def pose_from_mask(
         wx1, wy1 = min(w, int(ex + radius) + 2), min(h, int(ey + radius) + 2)
         found = None
         if wx1 > wx0 and wy1 > wy0:
-            grown = _dilated_window(grown_from, grown_kernel, grown_scale, wx0, wy0, wx1, wy1)
+            grown = (grown_all[wy0:wy1, wx0:wx1] if grown_all is not None else
+                     _dilated_window(grown_from, grown_kernel, grown_scale, wx0, wy0, wx1, wy1))
             found = cv2.findNonZero(cv2.subtract(mask[wy0:wy1, wx0:wx1], grown))
         if found is None:
             tails.append((0.0, end))

@@ -36,6 +36,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,9 +65,11 @@ SCORER = "behavtrack-builtin"
 WARMUP_SECONDS = 10.0
 WARMUP_BYTES = 96 * 2**20
 #: Decoded frames the decoding thread may queue ahead (frames, bytes): it keeps decoding
-#: while the warm-up's model is learned.
-QUEUE_FRAMES = 64
-QUEUE_BYTES = 24 * 2**20
+#: while the warm-up's model is learned (about 0.1 s: 128 frames of 640 x 480 cover it).
+QUEUE_FRAMES = 128
+QUEUE_BYTES = 40 * 2**20
+#: Decoded frames are handed to the tracking thread this many at a time (fewer wake-ups).
+_BATCH = 8
 #: A ghost lasting this long (seconds) makes the tracker learn from the whole video.
 GHOST_SECONDS = 0.5
 #: The ghost is measured on every GHOST_STEP-th frame.
@@ -145,59 +148,128 @@ def calibrate(
 _DONE = object()
 
 
+@contextmanager
+def _opencv_threads(n: int) -> Iterator[None]:
+    """Run OpenCV's own parallel loops on ``n`` threads inside the block (process-wide).
+
+    The tracker's operations are small (crops, a 320 px frame): OpenCV's thread pool only
+    adds overhead to them, and its workers take CPU time from the decoding thread.
+    """
+    import cv2
+
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(n)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(before)
+
+
 class _Prefetch:
-    """Decode frames in a thread into a bounded queue; optionally segment them there too.
+    """Decode frames in a thread into a queue; optionally segment them there too.
 
     Iterating yields ``(index, frame, coarse)``; ``coarse`` is ``prepare(index, frame)`` when
-    the decoding thread had time for it (the queue at least half full: the consumer is the
-    slower side), else ``None`` (the consumer runs it).
+    the decoding thread had time for it (the consumer is the slower side: it takes longer per
+    frame than decoding does, and frames wait in the queue), else ``None`` (the consumer runs
+    it). A backlog alone (the warm-up's frames) does not make the thread segment: where
+    decoding is the slower side, that would only delay it.
+
+    At most ``size + held`` decoded frames are out at a time: the consumer gives each one back
+    with :meth:`release` once it is done with it. A consumer that holds the first ``held``
+    frames (the warm-up) thus leaves the thread ``size`` frames to decode ahead meanwhile, and
+    every held frame it has tracked lets the thread decode one more: decoding never waits for
+    the held frames to be tracked, and no more frames are in memory than ``size + held``.
     """
 
-    def __init__(self, frames: Iterator[tuple[int, np.ndarray]], size: int = 16) -> None:
+    def __init__(self, frames: Iterator[tuple[int, np.ndarray]], size: int = 16,
+                 held: int = 0) -> None:
         self.prepare: Callable[[int, np.ndarray], Coarse] | None = None
         self._frames = frames
         self._size = size
-        self._q: queue.Queue = queue.Queue(maxsize=size)
+        self._slots = threading.Semaphore(size + held)
+        self._q: queue.Queue = queue.Queue()  # lists of frames, bounded by the slots
+        self._pending: deque[tuple[int, np.ndarray, Coarse | None]] = deque()
         self._stop = threading.Event()
+        # seconds per frame (running means) of the consumer's work and of decoding
+        self._consumer_s = 0.0
+        self._decode_s = 0.0
         self._thread = threading.Thread(target=self._work, daemon=True,
                                         name="behavtrack-decode")
         self._thread.start()
 
+    def release(self, seconds: float = 0.0) -> None:
+        """Give back a frame's slot: the consumer is done with one frame, after ``seconds``."""
+        self._consumer_s += 0.05 * (seconds - self._consumer_s)
+        self._slots.release()
+
+    def _slot(self, batch: list) -> bool:
+        """Wait for a free slot, sending ``batch`` first if it must wait; ``False`` if stopped."""
+        if self._slots.acquire(blocking=False):
+            return True
+        self._send(batch)  # the consumer may be waiting for these frames
+        while not self._stop.is_set():
+            if self._slots.acquire(timeout=0.05):
+                return True
+        return False
+
+    def _send(self, batch: list) -> None:
+        if batch:
+            self._q.put(batch[:])
+            batch.clear()
+
     def _work(self) -> None:
+        # frames go to the queue a few at a time: one wake-up of the consumer per batch
         q, half = self._q, self._size // 2
+        frames = iter(self._frames)
+        batch: list[tuple[int, np.ndarray, Coarse | None]] = []
         try:
-            for index, frame in self._frames:
-                if self._stop.is_set():
+            while self._slot(batch):  # a slot first: the frame is decoded by next()
+                t0 = time.perf_counter()
+                item = next(frames, None)
+                if item is None:
                     break
+                self._decode_s += 0.05 * (time.perf_counter() - t0 - self._decode_s)
+                index, frame = item
                 prepare = self.prepare
-                coarse = (prepare(index, frame) if prepare is not None and q.qsize() >= half
+                coarse = (prepare(index, frame) if prepare is not None
+                          and q.qsize() * _BATCH >= half and self._consumer_s > self._decode_s
                           else None)
-                q.put((index, frame, coarse))
+                batch.append((index, frame, coarse))
+                if len(batch) >= _BATCH:
+                    self._send(batch)
         except BaseException as exc:  # forwarded to the consumer
+            self._send(batch)
             q.put(exc)
         finally:
+            self._send(batch)
             q.put(_DONE)
 
     def __iter__(self) -> Iterator[tuple[int, np.ndarray, Coarse | None]]:
+        pending = self._pending  # the rest of the batch being consumed
         while True:
+            while pending:
+                yield pending.popleft()
             item = self._q.get()
             if item is _DONE:
                 self._q.put(_DONE)  # iterating again ends at once
                 return
             if isinstance(item, BaseException):
                 raise item
-            yield item
+            pending.extend(item)
 
     def stop(self) -> list[tuple[int, np.ndarray, Coarse | None]]:
         """Stop the thread; return the frames it decoded that were not consumed."""
         self._stop.set()
-        left = []
+        left = list(self._pending)
+        self._pending.clear()
         while self._thread.is_alive() or not self._q.empty():
             try:
-                left.append(self._q.get(timeout=0.02))
+                item = self._q.get(timeout=0.02)
             except queue.Empty:
                 continue
-        return [it for it in left if isinstance(it, tuple)]
+            if isinstance(item, list):
+                left.extend(item)
+        return left
 
 
 # ---- one tracking pass ------------------------------------------------------------------------
@@ -454,21 +526,29 @@ def _held_length(reader: VideoReader, fps: float) -> int:
 
 def _track_frames(
     tracking: _Pass, frames: Iterable[tuple[int, np.ndarray, Coarse | None]],
-    samples: dict[int, np.ndarray], wanted: set[int], desc: str, total: int, quiet: bool,
+    samples: dict[int, np.ndarray], wanted: set[int], desc: str, total: int,
+    release: Callable[[float], None] | None = None,
 ) -> None:
-    """Run ``tracking`` over ``frames``, keeping the frames in ``wanted`` in ``samples``."""
+    """Run ``tracking`` over ``frames``, keeping the frames in ``wanted`` in ``samples``.
+
+    ``release`` is called after each frame is tracked, with the seconds it took
+    (:meth:`_Prefetch.release`).
+    """
     from behavtrack.files import progress
 
-    for index, frame, coarse in progress(frames, total=total, desc=desc, quiet=quiet,
-                                          unit="frame"):
+    clock = time.perf_counter
+    for index, frame, coarse in progress(frames, total=total, desc=desc, unit="frame"):
         if index in wanted:
             samples[index] = frame
+        t0 = clock()
         if not tracking.process(index, frame, coarse):
             break
+        if release is not None:
+            release(clock() - t0)
 
 
 def _read_samples(
-    reader: VideoReader, start: int, wanted: set[int], quiet: bool
+    reader: VideoReader, start: int, wanted: set[int]
 ) -> Iterable[tuple[int, np.ndarray]]:
     """Decode the frames in ``wanted`` from ``start`` on, grabbing the others (no seek)."""
     from behavtrack.files import progress
@@ -476,8 +556,7 @@ def _read_samples(
     if not wanted:
         return ()
     frames = reader.iter_frames(start=start, stop=max(wanted) + 1, select=wanted)
-    return progress(frames, total=len(wanted), desc="background (whole video)", quiet=quiet,
-                    unit="frame")
+    return progress(frames, total=len(wanted), desc="background (whole video)", unit="frame")
 
 
 def run_builtin(
@@ -485,7 +564,6 @@ def run_builtin(
     arena: Arena | None = None,
     n_animals: int | None = None,
     out: str | os.PathLike | None = None,
-    quiet: bool = False,
     *,
     n_background: int = 40,
 ) -> TrackResult:
@@ -497,8 +575,11 @@ def run_builtin(
     """
     names, compartments = _individuals(arena, n_animals)
     paths = output_paths(video, out) if out is not None else None  # checked before the work
-    # grey straight from the decoder; one decoding thread, run in parallel with the tracking
-    with VideoReader(video, luma=True, threads=1) as reader:
+    # grey straight from the decoder, on one FFmpeg thread (its default, several threads,
+    # cost more CPU in all and measured slower at load 1-2: 0.40 vs 0.49 of decode speed),
+    # decoding while the frames before are tracked; OpenCV's pool on one thread: it would
+    # only compete with it
+    with _opencv_threads(1), VideoReader(video, luma=True, threads=1) as reader:
         _require_fit(arena, reader)
         fps = reader.fps
         if not np.isfinite(fps):
@@ -511,7 +592,7 @@ def run_builtin(
         samples: dict[int, np.ndarray] = {}
         hold = _held_length(reader, fps)
         passes = 1
-        stream = _Prefetch(reader.iter_frames(), _queue_length(reader))
+        stream = _Prefetch(reader.iter_frames(), _queue_length(reader), held=hold)
         try:
             # 1. warm-up: hold the first frames
             held: deque[tuple[int, np.ndarray, Coarse | None]] = deque()
@@ -549,7 +630,7 @@ def run_builtin(
                         yield held.popleft()
                     yield from stream
 
-                _track_frames(tracking, frames(), samples, wanted, desc, n, quiet)
+                _track_frames(tracking, frames(), samples, wanted, desc, n, stream.release)
             # 3. a ghost, or no animal in the warm-up: learn from the whole video, track again
             if tracking is None or tracking.ghost_at is not None:
                 passes = 2
@@ -560,7 +641,7 @@ def run_builtin(
                         samples[index] = frame
                 rest = {i for i in wanted if i not in samples and i > last}
                 start = reader.position if reader.position >= 0 else last + 1
-                for index, frame in _read_samples(reader, start, rest, quiet):
+                for index, frame in _read_samples(reader, start, rest):
                     samples[index] = frame
                 used = [i for i in wanted_list if i in samples]
                 model = _learn([samples[i] for i in used], used, len(wanted_list), reader,
@@ -570,7 +651,8 @@ def run_builtin(
                 tracking = _Pass(model, n, len(names), compartments)
                 stream = _Prefetch(reader.iter_frames(), _queue_length(reader))
                 stream.prepare = tracking.coarse
-                _track_frames(tracking, stream, samples, set(), desc + " (again)", n, quiet)
+                _track_frames(tracking, stream, samples, set(), desc + " (again)", n,
+                              stream.release)
         finally:
             stream.stop()  # stop the decoding thread before the reader is released
         t_end = time.perf_counter()
@@ -627,7 +709,6 @@ def track_video(
     arena: Arena | None = None,
     n_animals: int | None = None,
     out: str | os.PathLike | None = None,
-    quiet: bool = False,
     *,
     n_background: int = 40,
 ) -> xr.Dataset:
@@ -645,8 +726,6 @@ def track_video(
     out
         Folder (or ``.h5`` path) to write DeepLabCut ``.h5`` and ``.csv`` and the
         ``.tracking.json`` report to; nothing is written when ``None``.
-    quiet
-        No progress bars.
     n_background
         Frames sampled for the background model.
 
@@ -664,7 +743,7 @@ def track_video(
         which no animal can be found.
 
     """
-    return run_builtin(video, arena=arena, n_animals=n_animals, out=out, quiet=quiet,
+    return run_builtin(video, arena=arena, n_animals=n_animals, out=out,
                        n_background=n_background).to_dataset()
 
 
@@ -677,7 +756,6 @@ def track(
     arena: Arena | None = None,
     n_animals: int | None = None,
     out: str | os.PathLike | None = None,
-    quiet: bool = False,
 ) -> xr.Dataset:
     """Turn a video into poses with the built-in tracker or a lab's trained model.
 
@@ -693,7 +771,7 @@ def track(
     python
         Python executable of the backend's own environment (subprocess); ``None`` runs
         it in this process.
-    arena, n_animals, quiet
+    arena, n_animals
         As for :func:`track_video` (the built-in tracker only; the arena is checked
         against the frame size for every backend).
     out
@@ -708,7 +786,7 @@ def track(
     """
     if backend == "builtin":
         check_builtin_options(model, python)
-        return track_video(video, arena=arena, n_animals=n_animals, out=out, quiet=quiet)
+        return track_video(video, arena=arena, n_animals=n_animals, out=out)
     from behavtrack.files import atomic_write_text
     from behavtrack.tracking.backends import run_backend
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +28,7 @@ from behavtrack.io.arena import Arena
 from behavtrack.io.bouts import frames_to_bouts, write_bouts_csv
 from behavtrack.io.classified import CLASSIFIED_FILES
 from behavtrack.io.session import write_session_meta
+from behavtrack.strategies import stream as stream_chunks
 from behavtrack.strategies.pipeline import (
     EVENT_COLUMNS,
     as_arena,
@@ -38,6 +39,7 @@ from behavtrack.strategies.pipeline import (
     detect_pokes,
     name_by_arena,
 )
+from behavtrack.strategies.stream import classify_chunks, streamable
 
 if TYPE_CHECKING:
     from behavtrack.strategies.hmm import HMMClassifier
@@ -51,20 +53,32 @@ OUTPUT_FILES = CLASSIFIED_FILES
 
 @dataclass
 class ClassifyResult:
-    """What :func:`classify_session` produced."""
+    """What :func:`classify_session` produced.
+
+    :attr:`labels` reads the frame labels from ``ethogram.csv`` when asked for: a long
+    recording's table is large, and the workflow writes it without ever holding it.
+    """
 
     out_dir: Path
-    labels: pd.DataFrame  # frame labels with p_* columns (the ethogram table)
     bouts: pd.DataFrame
     events: pd.DataFrame
     meta: dict[str, Any]
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def labels(self) -> pd.DataFrame:
+        """Frame labels with ``p_*`` columns: the table of ``out_dir/ethogram.csv``."""
+        return pd.read_csv(self.out_dir / "ethogram.csv")
+
 
 def _resolve_input(pose: Any, arena: Any, events: Any, fps: float | None,
                    aliases: dict[str, str] | None = None,
-                   individuals: Sequence[str] | None = None):
-    """Pose Dataset, arena, events, session meta and file paths for a pose/session input."""
+                   individuals: Sequence[str] | None = None, *, head: bool = False):
+    """Pose Dataset, arena, events, session meta and file paths for a pose/session input.
+
+    ``head``: load the first :data:`HEAD_FRAMES` frames of a pose file only (its metadata,
+    names and the checks that need no whole recording), for :func:`_chunk_reader`.
+    """
     from behavtrack.io.framerate import check_fps
     from behavtrack.io.pose import check_analysable, load_pose
 
@@ -108,7 +122,8 @@ def _resolve_input(pose: Any, arena: Any, events: Any, fps: float | None,
         if arena is not None and not isinstance(arena, Arena):
             files["arena"] = Path(arena)
         arena = as_arena(arena)
-        ds = load_pose(p, fps=fps, arena=arena, aliases=aliases)
+        ds = load_pose(p, fps=fps, arena=arena, aliases=aliases,
+                       frames=(0, HEAD_FRAMES) if head else None)
     arena = as_arena(arena)
     if fps and ds.attrs.get("fps") and abs(float(ds.attrs["fps"]) - float(fps)) > 1e-6 * fps:
         raise InputError(ds.attrs.get("source_file", "pose"), f"the pose file says "
@@ -119,11 +134,53 @@ def _resolve_input(pose: Any, arena: Any, events: Any, fps: float | None,
                          "does not store one, and no sidecar or video of the same name is "
                          "beside it)", "pass fps= (the frame rate), or an arena with fps:")
     check_fps(float(ds.attrs["fps"]), ds.attrs.get("source_file", "pose"))
-    ds = check_analysable(ds, individuals=individuals)
+    ds = check_analysable(ds, individuals=individuals, tracked=not head)
     if events is not None and not isinstance(events, pd.DataFrame):
         files["events"] = Path(events)
     ev, _ = as_events(events, float(ds.attrs["fps"]))
     return ds, arena, ev, meta, files
+
+
+def _pose_reads_by_frames(pose: str | os.PathLike) -> bool:
+    """Whether the pose file of ``pose`` (a file or a session folder) is read by frames."""
+    from behavtrack.io.pose import reads_by_frames
+    from behavtrack.io.session import session_files
+
+    p: Path | None = Path(pose)
+    if p is not None and p.is_dir():
+        try:
+            p = session_files(p)[0]
+        except InputError:  # an unreadable session.json: the whole load says so
+            return False
+    return p is not None and p.is_file() and reads_by_frames(p)
+
+
+#: Frames read to learn a pose file's names and rate before it is classified in chunks.
+HEAD_FRAMES = 64
+
+
+def _chunk_reader(path: Path, fps: float, arena: Arena | None,
+                  aliases: dict[str, str] | None, individuals: Sequence[str] | None,
+                  n: int) -> Callable[[int, int], xr.Dataset]:
+    """``read(start, stop)``: frames of the pose file as :func:`_resolve_input` loads them.
+
+    Raises the whole load's error when no chunk has a tracked frame (checked at the end).
+    """
+    from behavtrack.io.pose import check_analysable, load_pose, select_individuals
+
+    seen = {"tracked": False, "stop": 0}
+
+    def read(start: int, stop: int) -> xr.Dataset:
+        ds = load_pose(path, fps=fps, arena=arena, aliases=aliases, frames=(start, stop))
+        if individuals is not None:
+            ds = select_individuals(ds, individuals)
+        seen["tracked"] = seen["tracked"] or bool(np.isfinite(ds["position"].values).any())
+        seen["stop"] = max(seen["stop"], stop)
+        if seen["stop"] >= n and not seen["tracked"]:
+            check_analysable(ds)  # raises: no tracked frame in the whole recording
+        return ds
+
+    return read
 
 
 def classify_session(
@@ -132,10 +189,10 @@ def classify_session(
     arena: Arena | str | os.PathLike | None = None,
     events: pd.DataFrame | str | os.PathLike | None = None,
     model: HMMClassifier | str | os.PathLike | None = None,
-    quiet: bool = False,
     *,
     fps: float | None = None,
     png: bool = True,
+    stream: bool = True,
     aliases: dict[str, str] | None = None,
     individuals: Sequence[str] | None = None,
 ) -> ClassifyResult:
@@ -160,12 +217,16 @@ def classify_session(
         recording (:func:`behavtrack.strategies.model_file.choose_model`: the social model for
         two animals without an arena or in an open arena, else the cooperation-task model);
         the notes say which.
-    quiet
-        No progress bar.
     fps
         Frame rate, when the pose file does not say it.
     png
         Also draw ``ethogram.png``.
+    stream
+        Classify a pose file chunk by chunk, so that memory stays flat in the recording's
+        length (:func:`behavtrack.strategies.stream.classify_chunks`: the same labels). Done
+        when the model is the hybrid, the arena is known, the events are given and the
+        individuals are named as the arena's; otherwise, and with ``False``, the whole
+        recording is loaded.
     aliases
         Extra body-part aliases for the pose file (name in the file -> canonical name).
     individuals
@@ -177,18 +238,13 @@ def classify_session(
     ClassifyResult
 
     """
-    from behavtrack.export import (
-        binary_table,
-        ethogram_table,
-        plot_ethogram,
-        write_binary_csv,
-        write_ethogram_csv,
-        write_provenance,
-    )
+    from behavtrack.export import plot_ethogram, write_provenance
     from behavtrack.export.provenance import file_record
+    from behavtrack.export.tables import write_binary, write_ethogram
     from behavtrack.features import compute_features
     from behavtrack.features.table import feature_request
     from behavtrack.io.events import write_events
+    from behavtrack.io.pose import pose_length
     from behavtrack.strategies.model_file import (
         choose_model,
         load_model_shared,
@@ -198,7 +254,7 @@ def classify_session(
     out = Path(out_dir)
     if out.exists() and not out.is_dir():  # checked before the work
         raise InputError(out, "is a file, not an output folder", "give a folder as out_dir=")
-    bar = progress(range(6), total=6, desc="classify", quiet=quiet, unit="step")
+    bar = progress(range(6), total=6, desc="classify", unit="step")
     steps = iter(bar)
     try:
         next(steps, None)
@@ -206,11 +262,13 @@ def classify_session(
         if isinstance(model, (str, os.PathLike)):
             model_path = Path(model)
             model = load_model_shared(model)  # parsed once per process (batch workers)
+        head = stream and not isinstance(pose, xr.Dataset) and _pose_reads_by_frames(pose)
         ds, arena, ev, meta, files = _resolve_input(pose, arena, events, fps, aliases,
-                                                    individuals)
+                                                    individuals, head=head)
         fps_ = float(ds.attrs["fps"])
-        n = int(ds.sizes["time"])
+        n = int(ds.sizes["time"]) if not head else pose_length(files["pose"])
         ds, notes = name_by_arena(ds, arena)
+        renamed = bool(notes)
         if model is None:
             name, why = choose_model(arena, int(ds.sizes.get("individual", 1)))
             model_path = shipped_model_path(name)
@@ -219,6 +277,16 @@ def classify_session(
         if ev is not None:
             ev, ev_notes = check_events(ev, fps_, n, str(files.get("events") or "events"))
             notes += ev_notes
+        if head and (renamed or ev is None or streamable(model, arena)
+                     or int(ds.sizes["time"]) >= n):
+            # chunks need the hybrid model, an arena (its scale), the event log (pokes
+            # detected from the pose need the whole recording) and the arena's names
+            head = False
+            ds, arena, ev, meta, files = _resolve_input(pose, arena, events, fps, aliases,
+                                                        individuals)
+            if ev is not None:
+                ev, _ = check_events(ev, fps_, n, str(files.get("events") or "events"))
+            ds, _ = name_by_arena(ds, arena)
         if ev is not None:
             used_events, poke_source = ev, "log"
         elif arena is not None:
@@ -229,17 +297,27 @@ def classify_session(
             used_events, poke_source = pd.DataFrame(columns=EVENT_COLUMNS), "pose"
             notes.append("no events and no arena: pokes cannot be detected; events.csv is empty")
         next(steps, None)
-        # a model that evaluates some frames only gets the table at those frames
-        rows = model.emission_rows(n, fps_) if hasattr(model, "emission_rows") else None
-        feats = compute_features(ds, arena, used_events if arena is not None or ev is not None
-                                 else None, rows=rows if rows is not None and len(rows) < n
-                                 else None, **feature_request(model.feature_names_))
-        notes += feats.attrs.get("notes", [])
+        if head:  # chunk by chunk: memory flat in the recording's length
+            res = classify_chunks(_chunk_reader(files["pose"], fps_, arena, aliases,
+                                                individuals, n), n, model, arena, ev,
+                                  chunk_s=stream_chunks.CHUNK_S)
+            labels, proba, fattrs = res.labels, res.proba, res.attrs
+            notes += res.notes
+            del res
+            next(steps, None)
+        else:
+            # a model that evaluates some frames only gets the table at those frames
+            rows = model.emission_rows(n, fps_) if hasattr(model, "emission_rows") else None
+            feats = compute_features(ds, arena, used_events if arena is not None or ev is not None
+                                     else None, rows=rows if rows is not None and len(rows) < n
+                                     else None, **feature_request(model.feature_names_))
+            notes += feats.attrs.get("notes", [])
+            fattrs = dict(feats.attrs, columns=list(feats.columns))
+            next(steps, None)
+            labels, proba, cls_notes = classify_features(feats, model)
+            notes += cls_notes
+            del feats
         next(steps, None)
-        labels, proba, cls_notes = classify_features(feats, model)
-        notes += cls_notes
-        next(steps, None)
-        eth = ethogram_table(labels, proba, fps_)
         bouts = pd.concat(
             [frames_to_bouts(labels[i], fps_, i, confidence=_chosen_proba(proba[i]))
              for i in labels], ignore_index=True) if labels else frames_to_bouts([], fps_, "")
@@ -261,16 +339,18 @@ def classify_session(
         next(steps, None)
         model_rec = file_record(model_path) if model_path else {"path": None}
         with _staged(out) as stage:
-            write_ethogram_csv(eth, stage / "ethogram.csv")
+            write_ethogram(labels, proba, fps_, stage / "ethogram.csv")
             write_bouts_csv(bouts, stage / "bouts.csv", fps_, observation_id=obs_id,
                             media_file=media)
-            write_binary_csv(binary_table(labels, fps_), stage / "binary.csv")
+            write_binary(labels, fps_, stage / "binary.csv")
+            del proba  # written: not held while the figure is drawn
             write_events(used_events, stage / "events.csv")
             write_session_meta(stage, session_meta, indent=1)
             if png:
                 plot_ethogram(labels, fps_, stage / "ethogram.png", title=obs_id)
             model_rec.update(training_checksum=model.training_checksum_,
-                             features_used=[f for f in model.feature_names_ if f in feats.columns],
+                             features_used=[f for f in model.feature_names_
+                                            if f in set(fattrs["columns"])],
                              heldout=_summary(getattr(model, "metrics_", {})))
             write_provenance(
                 stage / "provenance.json",
@@ -279,14 +359,14 @@ def classify_session(
                 model=model_rec,
                 parameters={"fps": fps_, "n_frames": n,
                             "min_bout_s": getattr(model, "min_bout_used_s_", model.min_bout_s),
-                            "feature_groups_skipped": feats.attrs.get("skipped", {}),
-                            "px_per_cm": feats.attrs.get("px_per_cm"),
-                            "scale_source": feats.attrs.get("scale_source"),
-                            "poke_source": poke_source, "cleaning": feats.attrs.get("clean")},
+                            "feature_groups_skipped": fattrs.get("skipped", {}),
+                            "px_per_cm": fattrs.get("px_per_cm"),
+                            "scale_source": fattrs.get("scale_source"),
+                            "poke_source": poke_source, "cleaning": fattrs.get("clean")},
                 notes=notes,
             )
         next(steps, None)
-        return ClassifyResult(out, eth, bouts, used_events, session_meta, notes)
+        return ClassifyResult(out, bouts, used_events, session_meta, notes)
     finally:  # close the bar before an error line is printed
         if hasattr(bar, "close"):
             bar.close()

@@ -80,7 +80,6 @@ def compare(
     seed: int = 0,
     sync_limit: int = 2,
     episode_steps: int | None = None,
-    quiet: bool = False,
 ) -> CompareResult:
     """Compare mice and agents over training progress and write the report.
 
@@ -101,7 +100,7 @@ def compare(
         Progress bins per side for the pooled curves.
     n_boot
         Bootstrap resamples of pairs (runs) for the CIs.
-    n_shifts, seed, sync_limit, episode_steps, quiet
+    n_shifts, seed, sync_limit, episode_steps
         For inputs analysed on the spot (see :func:`behavtrack.compare.report.load_side`).
 
     Returns
@@ -116,7 +115,7 @@ def compare(
     if out_dir.exists() and not out_dir.is_dir():  # checked before the work
         raise InputError(out_dir, "is a file, not an output folder", "give a folder as out_dir=")
     opts = dict(n_shifts=n_shifts, seed=seed, sync_limit=sync_limit,
-                episode_steps=episode_steps, quiet=quiet)
+                episode_steps=episode_steps)
     mice = load_side(mice_dir, "mice", **opts)
     agents = load_side(agents_dir, "agents", **opts)
     comp = compare_sides(mice, agents, metrics=metrics, n_bins=n_bins, n_boot=n_boot, seed=seed,

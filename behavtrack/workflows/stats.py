@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +23,20 @@ from behavtrack import __version__
 from behavtrack.errors import InputError
 from behavtrack.files import atomic_path, atomic_write_text
 from behavtrack.learning.cohort import (
+    SessionOutcome,
     StatsResult,
+    cohort_curves,
+    cohort_metrics,
     cohort_stats,
+    curve_figure_specs,
     curve_figures,
     require_counts,
     session_results,
 )
 from behavtrack.learning.sessions import assemble_tables
 
-__all__ = ["OUTPUT_FILES", "StatsResult", "compute_stats", "write_csv", "write_stats"]
+__all__ = ["OUTPUT_FILES", "StatsResult", "compute_stats", "save_curve_figure", "write_csv",
+           "write_stats"]
 
 #: Files written by :func:`compute_stats` (figures: ``learning_curves_<source>.png``).
 OUTPUT_FILES = (
@@ -61,6 +66,31 @@ def write_csv(table: pd.DataFrame, path: str | os.PathLike) -> Path:
     return Path(path)
 
 
+def save_curve_figure(spec: Mapping[str, Any], path: str | os.PathLike,
+                      svg: bool = False) -> Path:
+    """Draw one learning-curve figure and write it (PNG, and SVG if ``svg``), atomically.
+
+    Parameters
+    ----------
+    spec
+        The keyword arguments of :func:`behavtrack.learning.figures.plot_learning_curves`
+        (one of :func:`behavtrack.learning.cohort.curve_figure_specs`).
+    path
+        The PNG file.
+    svg
+        Also write an SVG next to it.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    """
+    from behavtrack.learning.figures import plot_learning_curves, save_figure
+
+    return save_figure(plot_learning_curves(**spec), path, svg=svg)
+
+
 def compute_stats(
     session_dirs: Sequence[str | os.PathLike],
     out_dir: str | os.PathLike,
@@ -77,7 +107,8 @@ def compute_stats(
     figures: bool = True,
     sync_limit: int = 2,
     episode_steps: int | None = None,
-    quiet: bool = False,
+    precomputed: Mapping[str, SessionOutcome] | None = None,
+    submit: Callable[..., Any] | None = None,
 ) -> StatsResult:
     """Compute and write every statistic of a cohort.
 
@@ -115,8 +146,15 @@ def compute_stats(
     sync_limit, episode_steps
         For agent rollouts: the environment's ``sync_limit`` and the steps per episode of
         ``.mat`` files (see :func:`behavtrack.learning.agents.agent_session_results`).
-    quiet
-        No progress bars.
+    precomputed
+        Sessions already analysed with these ``n_shifts``, ``seed`` and ``lookback_s``
+        (:func:`behavtrack.learning.cohort.session_result`, e.g. by batch workers), by
+        folder; see :func:`behavtrack.learning.cohort.session_results`.
+    submit
+        Where to draw the figures: ``submit(fn, *args)`` runs ``fn(*args)`` elsewhere and
+        returns a future (``concurrent.futures.Executor.submit``, a Dask client's
+        ``submit``). Each figure is then drawn and written there while the rest of the
+        statistics is computed here; ``None``: here, after them. Same files either way.
 
     Returns
     -------
@@ -135,11 +173,20 @@ def compute_stats(
         raise InputError(out_dir, "is a file, not an output folder", "give a folder as out_dir=")
     results, failures = session_results(session_dirs, n_shifts=n_shifts, seed=seed,
                                         lookback_s=lookback_s, sync_limit=sync_limit,
-                                        episode_steps=episode_steps, quiet=quiet)
+                                        episode_steps=episode_steps, precomputed=precomputed)
     trials, sessions = assemble_tables(results)
+    curves, drawing = None, None
+    if figures and submit is not None:
+        # the figures need only the curves over sessions: drawn elsewhere from here on
+        metrics = cohort_metrics(sessions, metrics)
+        curves = cohort_curves(sessions, metrics, n_boot=n_boot, seed=seed)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        drawing = [submit(save_curve_figure, spec, str(out_dir / f"learning_curves_{src}.png"),
+                          svg) for src, spec in curve_figure_specs(sessions, curves, metrics)]
     result = cohort_stats(trials, sessions, failures, n_boot=n_boot, n_bins=n_bins, seed=seed,
-                          criterion=criterion, consecutive=consecutive, metrics=metrics)
-    return write_stats(result, out_dir, svg=svg, figures=figures, params={
+                          criterion=criterion, consecutive=consecutive, metrics=metrics,
+                          curves=curves)
+    return write_stats(result, out_dir, svg=svg, figures=figures, drawing=drawing, params={
         "seed": seed, "n_boot": n_boot, "n_bins": n_bins, "criterion": criterion,
         "consecutive": consecutive, "metrics": result.metrics,
         "inputs": [str(p) for p in session_dirs], "n_shifts": n_shifts,
@@ -153,6 +200,7 @@ def write_stats(
     svg: bool = False,
     figures: bool = True,
     params: Mapping[str, Any] | None = None,
+    drawing: Sequence[Any] | None = None,
 ) -> StatsResult:
     """Write a cohort's statistics: the tables as CSV, the figures and ``stats.json``.
 
@@ -168,6 +216,9 @@ def write_stats(
         Draw and write the figures at all.
     params
         The settings recorded in ``stats.json``.
+    drawing
+        Futures of the figures being drawn elsewhere (each returns its file's path; see
+        :func:`compute_stats`), waited for here instead of drawing them.
 
     Returns
     -------
@@ -183,7 +234,9 @@ def write_stats(
     for name in ("trials", "sessions", "curves", "curves_progress", "fits", "criterion",
                  "trends", "failures"):
         write_csv(getattr(result, name), out_dir / f"{name}.csv")
-    if figures:
+    if figures and drawing is not None:
+        result.figures += [Path(f.result()) for f in drawing]
+    elif figures:
         for src, fig in curve_figures(result):
             result.figures.append(save_figure(fig, out_dir / f"learning_curves_{src}.png",
                                               svg=svg))

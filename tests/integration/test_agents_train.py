@@ -149,7 +149,7 @@ def test_interrupted_run_keeps_finished_checkpoints(tmp_path):
     cfg = TrainConfig(iterations=5, eval_every=1, eval_episodes=1, n_envs=4, rollout_steps=50,
                       hidden=16)
     with pytest.raises(KeyboardInterrupt):
-        train(tmp_path / "run", cfg, quiet=True, log=log)
+        train(tmp_path / "run", cfg, log=log)
     summary = json.loads((tmp_path / "run" / "training.json").read_text())
     assert not summary["finished"] and len(summary["curve"]) == 2
     assert (tmp_path / "run" / "checkpoint_1.mat").is_file()

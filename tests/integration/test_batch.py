@@ -24,7 +24,7 @@ def cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("cohort") / "sessions"
     for sess in simulate_cohort(2, 2, duration_s=30.0, fps=30.0, seed=7):
         folder = root / sess.meta["pair"] / f"day{sess.meta['day'] + 1:02d}"
-        write_session(sess, folder, pose_formats=("pose.h5",), quiet=True)
+        write_session(sess, folder, pose_formats=("pose.h5",))
     return root
 
 
@@ -57,7 +57,7 @@ def test_discover_jobs_finds_session_folders_globs_and_manifests(cohort: Path, t
 def test_batch_classifies_resumes_and_reports_failures(cohort: Path, tmp_path: Path):
     sessions = _copy(cohort, tmp_path)
     out = tmp_path / "out"
-    res = run_batch([sessions], out, quiet=True)
+    res = run_batch([sessions], out)
     assert sorted(res.done) == ["pair01/day01", "pair01/day02", "pair02/day01", "pair02/day02"]
     assert not res.failed
     for sid in res.done:
@@ -75,7 +75,7 @@ def test_batch_classifies_resumes_and_reports_failures(cohort: Path, tmp_path: P
     assert {"source", "pair", "session", "progress", "success_rate"} <= set(sessions_csv.columns)
 
     # a second run does nothing: every session is up to date
-    again = run_batch([sessions], out, quiet=True, stats=False)
+    again = run_batch([sessions], out, stats=False)
     assert sorted(again.skipped) == sorted(res.done) and not again.done
 
     # change one input: only that session runs again; break another: it fails alone
@@ -85,7 +85,7 @@ def test_batch_classifies_resumes_and_reports_failures(cohort: Path, tmp_path: P
     arena.write_text(arena.read_text().replace("window_s: 5.0", "window_s: 3.0"))
     pose = sessions / "pair01" / "day01" / "pose.h5"
     pose.write_bytes(pose.read_bytes()[:2000])  # truncated HDF5
-    third = run_batch([sessions], out, quiet=True, stats=False)
+    third = run_batch([sessions], out, stats=False)
     assert third.done == ["pair02/day01"]
     assert sorted(third.skipped) == ["pair01/day02", "pair02/day02"]
     assert [f["session_id"] for f in third.failed] == ["pair01/day01"]
@@ -96,30 +96,65 @@ def test_batch_classifies_resumes_and_reports_failures(cohort: Path, tmp_path: P
 
 def test_an_out_inside_the_inputs_is_not_read_back_as_sessions(cohort: Path, tmp_path: Path):
     sessions = _copy(cohort, tmp_path)
-    first = run_batch([sessions], sessions / "batch-out", quiet=True, stats=False)
-    again = run_batch([sessions], sessions / "batch-out", quiet=True, stats=False)
+    first = run_batch([sessions], sessions / "batch-out", stats=False)
+    again = run_batch([sessions], sessions / "batch-out", stats=False)
     assert len(first.done) == 4 and not first.failed
     assert sorted(again.skipped) == sorted(first.done) and not again.done and not again.failed
 
 
-def test_two_local_workers_give_the_same_outputs(cohort: Path, tmp_path: Path):
-    one = run_batch([cohort], tmp_path / "one", quiet=True, stats=False)
-    two = run_batch([cohort], tmp_path / "two", jobs=2, quiet=True, stats=False)
-    assert sorted(one.done) == sorted(two.done)
-    for sid in one.done:
-        a = (tmp_path / "one" / "sessions" / sid / "ethogram.csv").read_text()
+@pytest.fixture(scope="module")
+def serial(cohort: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The cohort's batch in this process (``jobs=1``), statistics included."""
+    from behavtrack.learning import cohort as cohort_module
+
+    out = tmp_path_factory.mktemp("serial") / "out"
+    analysed = []
+    with pytest.MonkeyPatch.context() as mp:
+        real = cohort_module.session_result
+        mp.setattr(cohort_module, "session_result",
+                   lambda folder, **kw: analysed.append(folder) or real(folder, **kw))
+        res = run_batch([cohort], out)
+    assert len(res.done) == 4 and res.stats_dir == out / "stats"
+    # each session is analysed once, as it is classified; the statistics take it as it is
+    assert sorted(map(str, analysed)) == sorted(str(d) for d in res.session_dirs)
+    return out
+
+
+def _same_stats(a: Path, b: Path) -> None:
+    """The statistics of two batches are the same bytes, figures included (the output
+    folder's name aside: sessions.csv and stats.json name the session folders)."""
+    names = sorted(p.name for p in (a / "stats").iterdir())
+    assert "learning_curves_mice.png" in names
+    assert names == sorted(p.name for p in (b / "stats").iterdir())
+    for name in names:
+        x = (a / "stats" / name).read_bytes().replace(bytes(a), b"OUT")
+        y = (b / "stats" / name).read_bytes().replace(bytes(b), b"OUT")
+        assert x == y, name
+
+
+def test_two_local_workers_give_the_same_outputs(cohort: Path, serial: Path, tmp_path: Path):
+    # each worker computes its sessions' rows of sessions.csv, an idle one draws the figure
+    two = run_batch([cohort], tmp_path / "two", jobs=2)
+    assert sorted(two.done) == ["pair01/day01", "pair01/day02", "pair02/day01", "pair02/day02"]
+    for sid in two.done:
+        a = (serial / "sessions" / sid / "ethogram.csv").read_text()
         b = (tmp_path / "two" / "sessions" / sid / "ethogram.csv").read_text()
         assert a == b
+    _same_stats(serial, tmp_path / "two")
+    # resumed: every session is up to date, its row computed again by the workers
+    again = run_batch([cohort], tmp_path / "two", jobs=2)
+    assert len(again.skipped) == 4 and not again.done
+    _same_stats(serial, tmp_path / "two")
 
 
-def test_batch_on_a_dask_local_cluster(cohort: Path, tmp_path: Path):
+def test_batch_on_a_dask_local_cluster(cohort: Path, serial: Path, tmp_path: Path):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:
-        res = run_batch([cohort], tmp_path / "dask", scheduler=cluster.scheduler_address,
-                        quiet=True, stats=False)
+        res = run_batch([cohort], tmp_path / "dask", scheduler=cluster.scheduler_address)
     assert len(res.done) == 4 and not res.failed
-    local = run_batch([cohort / "pair01" / "day01"], tmp_path / "local", quiet=True, stats=False)
+    _same_stats(serial, tmp_path / "dask")  # rows and figure from the Dask workers
+    local = run_batch([cohort / "pair01" / "day01"], tmp_path / "local", stats=False)
     a = (tmp_path / "dask" / "sessions" / "pair01/day01" / "bouts.csv").read_text()
     b = (tmp_path / "local" / "sessions" / local.done[0] / "bouts.csv").read_text()
     assert a == b
@@ -167,9 +202,9 @@ def test_batch_of_bare_pose_files_classifies_and_explains_missing_stats(cohort: 
     shutil.copy(cohort / "pair01" / "day01" / "pose.h5", bare)
     with h5py.File(bare, "r+") as f:
         del f.attrs["fps"]  # what behavtrack's save_pose adds
-    nofps = run_batch([str(bare)], tmp_path / "nofps", quiet=True, stats=False)
+    nofps = run_batch([str(bare)], tmp_path / "nofps", stats=False)
     assert not nofps.done and "frame rate" in nofps.failed[0]["error"]
-    res = run_batch([str(cohort / "*" / "day01" / "pose.h5")], tmp_path / "o", quiet=True,
+    res = run_batch([str(cohort / "*" / "day01" / "pose.h5")], tmp_path / "o",
                     arena=default_arena_path())
     assert sorted(res.done) == ["pair01/day01/pose", "pair02/day01/pose"]
     summary = json.loads((tmp_path / "o" / "batch.json").read_text())

@@ -27,7 +27,7 @@ def test_boris_export_with_pose_trains_and_labels_frames(tmp_path):
     from behavtrack.simulate import simulate_session, write_session
 
     sess = simulate_session(day=6, pair=31, duration_s=60, seed=77)
-    folder = write_session(sess, tmp_path / "s", pose_formats=("pose.h5",), quiet=True)
+    folder = write_session(sess, tmp_path / "s", pose_formats=("pose.h5",))
     rename = {"mouse1": "left mouse", "mouse2": "right mouse"}
     _boris_export(sess, tmp_path / "boris.csv", rename)
     ls = labeled_from_boris(tmp_path / "boris.csv", folder / "pose.h5",

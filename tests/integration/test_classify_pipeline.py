@@ -26,7 +26,7 @@ def session(tmp_path_factory):
 
     sess = simulate_session(day=7, pair=30, duration_s=120, seed=4242)
     folder = tmp_path_factory.mktemp("sim") / "pair30_day08"
-    write_session(sess, folder, pose_formats=("pose.h5",), quiet=True)
+    write_session(sess, folder, pose_formats=("pose.h5",))
     return sess, folder
 
 
@@ -37,7 +37,7 @@ def _truth(labels, ind):
 def test_classify_session_folder_writes_the_contract(session, tmp_path):
     sess, folder = session
     before = {p.name: sha256(p) for p in folder.iterdir()}
-    res = classify_session(folder, tmp_path / "out", quiet=True)
+    res = classify_session(folder, tmp_path / "out")
     out = tmp_path / "out"
     assert {p.name for p in out.iterdir()} == {
         "ethogram.csv", "bouts.csv", "binary.csv", "provenance.json", "ethogram.png",
@@ -90,7 +90,7 @@ def test_classify_session_folder_writes_the_contract(session, tmp_path):
 def test_without_log_pokes_come_from_the_pose(session, tmp_path):
     sess, folder = session
     res = classify_session(folder / "pose.h5", tmp_path / "o", arena=folder / "arena.yaml",
-                           quiet=True, png=False)
+                           png=False)
     assert res.meta["poke_source"] == "pose"
     log = sess.events[sess.events["event"] == "poke"]
     for ind in ("mouse1", "mouse2"):
@@ -133,12 +133,11 @@ def test_without_arena_there_is_no_waiting(session, tmp_path):
     with h5py.File(bare, "r+") as f:
         del f.attrs["fps"]
     with pytest.raises(InputError, match="no frame rate"):
-        classify_session(bare, tmp_path / "o", quiet=True, png=False)
+        classify_session(bare, tmp_path / "o", png=False)
     assert not (tmp_path / "o").exists()
-    res = classify_session(bare, tmp_path / "o", fps=30.0, quiet=True, png=False)
+    res = classify_session(bare, tmp_path / "o", fps=30.0, png=False)
     # the file as behavtrack wrote it carries its rate
-    assert classify_session(folder / "pose.h5", tmp_path / "o2", quiet=True,
-                            png=False).meta["fps"] == 30.0
+    assert classify_session(folder / "pose.h5", tmp_path / "o2", png=False).meta["fps"] == 30.0
     assert "waiting" not in set(res.labels["behavior"])
     assert any("waiting" in n for n in res.notes)
     assert (tmp_path / "o" / "events.csv").is_file()
@@ -150,7 +149,7 @@ def test_single_animal_file_has_no_interaction(session, tmp_path):
     sess, folder = session
     one = load_pose(folder / "pose.h5", fps=30.0).isel(individual=[0])
     res = classify_session(one, tmp_path / "o", arena=sess.arena, events=sess.events,
-                           quiet=True, png=False)
+                           png=False)
     assert set(res.labels["individual"]) == {"mouse1"}
     assert "interaction" not in set(res.labels["behavior"])
     assert any("interaction" in n for n in res.notes)
@@ -165,7 +164,7 @@ def test_animal_missing_for_minutes_is_other_with_unknown_probabilities(session,
     pos[600:2700, :, :, 1] = np.nan  # mouse2 gone for 70 s
     ds["position"] = (ds["position"].dims, pos)
     res = classify_session(ds, tmp_path / "o", arena=sess.arena, events=sess.events,
-                           quiet=True, png=False)
+                           png=False)
     m2 = res.labels[res.labels["individual"] == "mouse2"].set_index("frame")
     # (a few frames may come back: the tracker's injected identity swaps put mouse2's body
     # on mouse1's track there, and the compartment repair gives it back to mouse2)
@@ -183,12 +182,12 @@ def test_events_that_disagree_on_fps_or_overrun(session, tmp_path):
     ev = sess.events.copy()
     ev["frame"] = (ev["time_s"] * 25).round().astype(int)  # a 25 fps log for a 30 fps video
     with pytest.raises(InputError, match="imply 25 fps"):
-        classify_session(folder, tmp_path / "o", events=ev, quiet=True)
+        classify_session(folder, tmp_path / "o", events=ev)
     assert not (tmp_path / "o").exists()
     late = pd.concat([sess.events, pd.DataFrame(
         {"time_s": [500.0], "frame": [15000], "subject": ["mouse1"], "event": ["poke"],
          "value": [np.nan]})], ignore_index=True)
-    res = classify_session(folder, tmp_path / "o2", events=late, quiet=True, png=False)
+    res = classify_session(folder, tmp_path / "o2", events=late, png=False)
     assert any("after the pose ends" in n for n in res.notes)
 
 
@@ -252,8 +251,8 @@ def test_cli_classify_and_train(session, tmp_path, capsys):
 
 def test_train_model_is_deterministic(session, tmp_path):
     sess, folder = session
-    a = train_model([folder], tmp_path / "a.json", quiet=True)
-    b = train_model([folder], tmp_path / "b.json", quiet=True)
+    a = train_model([folder], tmp_path / "a.json")
+    b = train_model([folder], tmp_path / "b.json")
     assert (tmp_path / "a.json").read_text() == (tmp_path / "b.json").read_text()
     assert a.training_checksum_ == b.training_checksum_
 
@@ -266,11 +265,11 @@ def test_train_with_em_refinement_on_unlabeled_sessions(session, tmp_path):
     (unl / "bouts.csv").unlink()
     (unl / "events.csv").unlink()  # pokes then come from the pose
     m = train_model([folder], None, classifier="gaussian", em_iter=2, unlabeled=[unl],
-                    quiet=True, folds=0)
+                    folds=0)
     assert m.metrics_["em"]["iterations"] == 2 and len(m.metrics_["em"]["unlabeled_sessions"])
-    plain = train_model([folder], None, classifier="gaussian", quiet=True, folds=0)
+    plain = train_model([folder], None, classifier="gaussian", folds=0)
     with pytest.raises(InputError, match="gaussian classifier only"):
-        train_model([folder], None, em_iter=2, quiet=True, folds=0)
+        train_model([folder], None, em_iter=2, folds=0)
     assert not np.allclose(m.means_, plain.means_)  # EM moved the emissions
     pred = m.predict(plain_features(folder))
     assert set(pred) <= set(BEHAVIORS)
@@ -289,7 +288,7 @@ def test_tracker_names_are_mapped_to_the_arena_individuals(session, tmp_path):
     ds = load_pose(folder / "pose.h5", fps=30.0)
     ds = ds.assign_coords(individual=["track_b", "track_a"])  # a tracker's own names
     res = classify_session(ds, tmp_path / "o", arena=sess.arena, events=sess.events,
-                           quiet=True, png=False)
+                           png=False)
     assert set(res.labels["individual"]) == {"mouse1", "mouse2"}
     assert any("track_b -> mouse1" in n for n in res.notes)
     truth = [_truth(sess.labels, i) for i in ("mouse1", "mouse2")]
@@ -302,7 +301,7 @@ def test_a_failed_write_leaves_the_previous_outputs(session, tmp_path, monkeypat
 
     sess, folder = session
     out = tmp_path / "o"
-    classify_session(folder, out, quiet=True)
+    classify_session(folder, out)
     before = {p.name: sha256(p) for p in out.iterdir()}
 
     def broken(*args, **kwargs):
@@ -310,11 +309,11 @@ def test_a_failed_write_leaves_the_previous_outputs(session, tmp_path, monkeypat
 
     monkeypatch.setattr(behavtrack.export, "plot_ethogram", broken)
     with pytest.raises(OSError, match="disk full"):
-        classify_session(folder, out, events=sess.events.iloc[:5], quiet=True)
+        classify_session(folder, out, events=sess.events.iloc[:5])
     assert {p.name: sha256(p) for p in out.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["o"]  # no staging folder left
     monkeypatch.undo()
-    classify_session(folder, out, quiet=True, png=False)
+    classify_session(folder, out, png=False)
     assert not (out / "ethogram.png").exists()  # no stale PNG from the earlier run
 
 
@@ -324,6 +323,6 @@ def test_wrong_fps_for_a_session_is_caught_by_its_log(session, tmp_path, capsys)
     err = capsys.readouterr().err
     assert code == 2 and "events imply 30 fps" in err and "25 fps" in err
     truncated = sess.events[sess.events["time_s"] < 30]
-    res = classify_session(folder, tmp_path / "o2", events=truncated, quiet=True, png=False)
+    res = classify_session(folder, tmp_path / "o2", events=truncated, png=False)
     assert any("truncated" in n for n in res.notes)
     assert not (tmp_path / "o2" / "ethogram.png").exists()

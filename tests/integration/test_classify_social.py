@@ -127,9 +127,17 @@ def test_train_with_an_unknown_subject_shows_the_subject_map(tmp_path, capsys):
     assert "['mouse9']" in err and "['adult', 'juvenile']" in err and "--subject-map" in err
 
 
-def test_quiet_is_accepted_after_the_command_too(tmp_path, capsys):
-    assert main(["classify", str(B / "pose_dlc.csv"), "--fps", "30", "--out",
-                 str(tmp_path / "o"), "-q"]) == 0
+def test_quiet_is_accepted_after_the_command_too(tmp_path, capsys, monkeypatch):
+    from behavtrack.files import progress_enabled
+
+    monkeypatch.delenv("BEHAVTRACK_QUIET", raising=False)  # bars on, as in a terminal
+    classify = ["classify", str(B / "pose_dlc.csv"), "--fps", "30", "--out"]
+    assert main([*classify, str(tmp_path / "bars")]) == 0
     captured = capsys.readouterr()
-    assert captured.out == "" and "%|" not in captured.err
+    assert "wrote" in captured.out and "classify:" in captured.err and "%|" in captured.err
+    for argv in ([*classify, str(tmp_path / "o"), "-q"], ["-q", *classify, str(tmp_path / "p")]):
+        assert main(argv) == 0
+        captured = capsys.readouterr()
+        assert captured.out == "" and captured.err == ""  # -q: no bar, no message
+        assert progress_enabled()  # the switch is back as it was once the command is done
     assert main(["info", str(B / "pose_dlc.csv"), "--fps", "30", "-q"]) == 0

@@ -19,14 +19,13 @@ from behavtrack.workflows.stats import compute_stats
 def mice_stats(tmp_path_factory):
     root = tmp_path_factory.mktemp("mice")
     synthetic_cohort(root / "in", 3, 5, duration_s=400, seed=2)
-    compute_stats([root / "in"], root / "stats", n_shifts=200, n_boot=200, quiet=True,
-                  figures=False)
+    compute_stats([root / "in"], root / "stats", n_shifts=200, n_boot=200, figures=False)
     return root
 
 
 def test_compare_report(mice_stats, sample_data, tmp_path):
     res = compare(mice_stats / "stats", sample_data / "marl" / "rollouts_seed0.csv",
-                  tmp_path / "cmp", n_boot=200, n_shifts=200, quiet=True)
+                  tmp_path / "cmp", n_boot=200, n_shifts=200)
     ag = res.agreement.set_index("metric")
     # both sides learn: success rises with progress for mice and agents
     assert ag.loc["success_rate", "rho_mice"] > 0.5
@@ -106,7 +105,7 @@ def test_agreement_is_claimed_only_with_five_progress_points(mice_stats, tmp_pat
     assert sessions["progress"].nunique() == 5
     _as_agents(sessions).to_csv(tmp_path / "sessions.csv", index=False)
     res = compare(mice_stats / "stats", tmp_path / "sessions.csv", tmp_path / "cmp",
-                  n_boot=100, quiet=True)
+                  n_boot=100)
     ag = res.agreement.set_index("metric")
     assert res.testable and ag["testable"].all()
     assert ag.loc["success_rate", "points_mice"] == ag.loc["success_rate", "points_agents"] == 5
@@ -154,7 +153,7 @@ def simulated(tmp_path_factory):
     from behavtrack.simulate.write import write_cohort
 
     root = tmp_path_factory.mktemp("sim") / "sim"
-    write_cohort(root, 1, 2, duration_s=20.0, seed=3, pose_formats=("pose.h5",), quiet=True)
+    write_cohort(root, 1, 2, duration_s=20.0, seed=3, pose_formats=("pose.h5",))
     return root
 
 

@@ -25,6 +25,7 @@ import pandas as pd
 import pytest
 
 from behavtrack.demo import DemoResult, run_demo, shipped_rollouts_dir
+from behavtrack.files import progress_bars
 
 ROOT = Path(__file__).resolve().parents[2]
 PAIRS, DAYS, DURATION_S, FPS, SEED = 2, 2, 30.0, 30.0, 0
@@ -42,10 +43,12 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
 
     out = tmp_path_factory.mktemp("demo") / "demo"
     stdout, stderr = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+    # bars and stage lines on, as from a terminal (the suite turns them off)
+    with progress_bars(True), contextlib.redirect_stdout(stdout), \
+            contextlib.redirect_stderr(stderr):
         res = run_demo(out, pairs=PAIRS, days=DAYS, duration_s=DURATION_S, fps=FPS, seed=SEED,
-                       jobs=1, quiet=False, agents=shipped_rollouts_dir())
-    res.printed = (stdout.getvalue(), stderr.getvalue())  # progress bars: off in the tests
+                       jobs=1, agents=shipped_rollouts_dir())
+    res.printed = (stdout.getvalue(), stderr.getvalue())
     return res
 
 
@@ -261,7 +264,7 @@ def test_a_demo_stopped_half_way_is_replaced_by_the_next_run(tmp_path: Path,
     out = tmp_path / "demo"
     for _ in range(2):  # the second run replaces the first's leftovers instead of refusing
         with pytest.raises(KeyboardInterrupt):
-            run_demo(out, pairs=1, days=2, duration_s=10.0, quiet=True)
+            run_demo(out, pairs=1, days=2, duration_s=10.0)
         assert (out / "sessions").is_dir()
 
 
@@ -315,4 +318,4 @@ def test_stage_lines_and_summary_on_one_stream(demo: DemoResult):
     assert stages[-1].startswith("[compare mice with agents") and "done in" in stages[-1]
     assert "tracker vs truth" in out
     assert not [line for line in err.splitlines() if line.startswith("[")]
-    assert "0session" not in err
+    assert "%|" in err and "0session" not in err  # bars on stderr, none empty

@@ -41,8 +41,8 @@ def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("nwb")
     sess = simulate_session(day=6, duration_s=90.0, fps=30.0, seed=4)
     session = write_session(sess, root / "sim" / "pair01" / "day07", pose_formats=("pose.h5",))
-    classify_session(session, root / "classified", quiet=True, png=False)
-    run_batch([root / "sim"], root / "batch", quiet=True, stats=False)
+    classify_session(session, root / "classified", png=False)
+    run_batch([root / "sim"], root / "batch", stats=False)
     return {"session": session, "classified": root / "classified", "batch": root / "batch",
             "root": root}
 
@@ -51,8 +51,8 @@ def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def exported(folders: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
              ) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("nwb_out")
-    done = export_nwb([folders["session"], folders["classified"]], out, quiet=True)
-    batch = export_nwb([folders["batch"]], out / "batch", quiet=True)
+    done = export_nwb([folders["session"], folders["classified"]], out)
+    batch = export_nwb([folders["batch"]], out / "batch")
     files = {r.folder.name: r.path for r in done}
     return {"session": files["day07"], "classified": files["classified"],
             "batch": batch[0].path}
@@ -208,7 +208,7 @@ def test_classify_from_the_nwb_file_gives_the_same_bouts(folders, exported, tmp_
 
     back = load_nwb_session(exported["classified"])
     res = classify_session(back.pose, tmp_path / "again", arena=back.arena, events=back.events,
-                           quiet=True, png=False)
+                           png=False)
     first = read_bouts_csv(folders["classified"] / "bouts.csv")
     cols = ["individual", "behavior", "start_frame", "stop_frame"]
     pd.testing.assert_frame_equal(
@@ -230,8 +230,8 @@ def test_every_file_passes_nwbinspector(exported):
 
 def test_export_is_deterministic_and_leaves_inputs_untouched(folders, tmp_path):
     before = {k: _digest(folders[k]) for k in ("session", "classified")}
-    a = export_nwb([folders["classified"]], tmp_path / "a", quiet=True)[0].path
-    b = export_nwb([folders["classified"]], tmp_path / "b", quiet=True)[0].path
+    a = export_nwb([folders["classified"]], tmp_path / "a")[0].path
+    b = export_nwb([folders["classified"]], tmp_path / "b")[0].path
     assert {k: _digest(folders[k]) for k in ("session", "classified")} == before
     with pynwb.NWBHDF5IO(str(a), "r") as ia, pynwb.NWBHDF5IO(str(b), "r") as ib:
         na, nb = ia.read(), ib.read()
@@ -290,8 +290,8 @@ def test_pokes_detected_in_the_pose_say_so(folders, tmp_path):
 
     session = folders["session"]
     classify_session(session / "pose.h5", tmp_path / "c", arena=session / "arena.yaml",
-                     fps=30.0, quiet=True, png=False)  # no rig log: pokes from the pose
-    path = export_nwb([tmp_path / "c"], tmp_path / "o", quiet=True)[0].path
+                     fps=30.0, png=False)  # no rig log: pokes from the pose
+    path = export_nwb([tmp_path / "c"], tmp_path / "o")[0].path
     with pynwb.NWBHDF5IO(str(path), "r") as io:
         pokes = io.read().events["poke"]
         assert "detected from the pose" in pokes.source_description
@@ -379,7 +379,7 @@ def test_two_sessions_with_one_name_are_refused_before_writing(folders, tmp_path
     other = tmp_path / "x" / "classified"
     shutil.copytree(folders["classified"], other)
     with pytest.raises(InputError, match="would be exported as classified.nwb"):
-        export_nwb([folders["classified"], other], tmp_path / "o", quiet=True)
+        export_nwb([folders["classified"], other], tmp_path / "o")
     assert _no_files(tmp_path / "o")
 
 
@@ -393,7 +393,7 @@ def test_a_failed_write_leaves_no_partial_file(folders, tmp_path, monkeypatch):
 
     monkeypatch.setattr(pynwb.NWBHDF5IO, "write", boom)
     with pytest.raises(OSError):
-        export_nwb([folders["classified"]], tmp_path / "o", quiet=True)
+        export_nwb([folders["classified"]], tmp_path / "o")
     assert target.read_bytes() == b"earlier"  # the earlier file is kept, nothing half-written
     assert sorted(p.name for p in target.parent.iterdir()) == ["classified.nwb"]
 

@@ -130,9 +130,9 @@ def test_grid_strategies_match_an_independent_count(sample_data, rollouts):
 
 def test_mat_and_tidy_csv_give_the_same_sessions(sample_data, tmp_path):
     a = compute_stats([sample_data / "marl" / f"checkpoint_{cp}.mat" for cp in EXPECTED],
-                      tmp_path / "a", n_shifts=200, n_boot=100, quiet=True, figures=False)
+                      tmp_path / "a", n_shifts=200, n_boot=100, figures=False)
     b = compute_stats([sample_data / "marl" / "rollouts_seed0.csv"], tmp_path / "b",
-                      n_shifts=200, n_boot=100, quiet=True, figures=False)
+                      n_shifts=200, n_boot=100, figures=False)
     cols = ["session", "progress", "n_pokes", "success_rate", "n_correct", "n_miss",
             "waiting_frac_time", "interaction_frac_time", "approach_frac_time"]
     pd.testing.assert_frame_equal(a.sessions[cols], b.sessions[cols])
@@ -150,8 +150,7 @@ def test_agent_file_with_a_key_missing_is_reported_and_rest_computed(sample_data
     data = {k: v for k, v in loadmat(src / "checkpoint_2000.mat").items()
             if not k.startswith("__") and k != "miss"}
     savemat(folder / "checkpoint_2000.mat", data)
-    res = compute_stats([folder], tmp_path / "out", n_shifts=200, n_boot=100, quiet=True,
-                        figures=False)
+    res = compute_stats([folder], tmp_path / "out", n_shifts=200, n_boot=100, figures=False)
     assert res.sessions["session"].tolist() == [0, 4000]
     assert len(res.failures) == 1
     err = res.failures["error"].item()

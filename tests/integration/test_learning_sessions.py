@@ -38,7 +38,7 @@ def cohort(tmp_path_factory):
 
 def test_cohort_tables_match_truth(cohort, tmp_path):
     root, truth = cohort
-    res = compute_stats([root], tmp_path / "out", n_shifts=1000, n_boot=500, quiet=True)
+    res = compute_stats([root], tmp_path / "out", n_shifts=1000, n_boot=500)
     sessions = pd.read_csv(tmp_path / "out" / "sessions.csv")
     trials = pd.read_csv(tmp_path / "out" / "trials.csv")
     assert list(sessions.columns[:len(SESSION_COLUMNS)]) == SESSION_COLUMNS
@@ -102,8 +102,7 @@ def test_bad_sessions_are_defined_and_the_rest_is_computed(tmp_path):
     (root / "c0" / "session.json").write_text("{not json")
     (root / "c1").mkdir()
     (root / "c1" / "session.json").write_text(json.dumps({"pair": "c", "session": 1}))
-    res = compute_stats([root], tmp_path / "out", n_shifts=200, n_boot=100, quiet=True,
-                        figures=False)
+    res = compute_stats([root], tmp_path / "out", n_shifts=200, n_boot=100, figures=False)
     s = res.sessions.set_index(["pair", "session"])
     assert np.isnan(s.loc[("b", 0), "success_rate"]) and s.loc[("b", 0), "n_pokes"] == 0
     assert "no pokes" in s.loc[("b", 0), "notes"]
@@ -125,10 +124,10 @@ def test_no_usable_session_is_one_line_error(tmp_path):
     (tmp_path / "x").mkdir()
     (tmp_path / "x" / "session.json").write_text("[]")
     with pytest.raises(InputError, match="no usable session"):
-        compute_stats([tmp_path / "x"], tmp_path / "out", quiet=True)
+        compute_stats([tmp_path / "x"], tmp_path / "out")
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputError, match="no session folder"):
-        compute_stats([tmp_path / "empty"], tmp_path / "o2", quiet=True)
+        compute_stats([tmp_path / "empty"], tmp_path / "o2")
     assert not (tmp_path / "out").exists() and not (tmp_path / "o2").exists()
 
 

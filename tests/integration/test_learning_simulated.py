@@ -32,8 +32,7 @@ def test_simulated_cohort_success_and_strategies(tmp_path):
         write_events(sess.events, folder / "events.csv")
         write_bouts_csv(sess.bouts(), folder / "bouts.csv", sess.fps)
         metas[(m["pair"], m["session"])] = m
-    res = compute_stats([tmp_path / "in"], tmp_path / "out", n_shifts=500, n_boot=200,
-                        quiet=True)
+    res = compute_stats([tmp_path / "in"], tmp_path / "out", n_shifts=500, n_boot=200)
     assert len(res.sessions) == 10 and res.failures.empty
     for row in res.sessions.itertuples():
         m = metas[(row.pair, row.session)]
@@ -66,15 +65,14 @@ def test_pose_and_events_pipeline_recovers_truth(tmp_path):
     for sess in simulate.simulate_cohort(2, 3, 240.0, 15.0, 7):
         m = sess.meta
         folder = write_session(sess, tmp_path / "sim" / f"{m['pair']}_{m['session']}",
-                               pose_formats=("pose.h5",), quiet=True)
+                               pose_formats=("pose.h5",))
         (train if m["pair"] == "pair01" else test).append(folder)
         metas[(m["pair"], m["session"])] = m
-    model = train_model(train, folds=0, quiet=True)
+    model = train_model(train, folds=0)
     for folder in test:
-        classify_session(folder, tmp_path / "cls" / folder.name, model=model, quiet=True,
-                         png=False)
+        classify_session(folder, tmp_path / "cls" / folder.name, model=model, png=False)
     res = compute_stats([tmp_path / "cls"], tmp_path / "stats", n_shifts=200, n_boot=100,
-                        quiet=True, figures=False)
+                        figures=False)
     assert len(res.sessions) == 3 and res.failures.empty
     for row in res.sessions.itertuples():
         m = metas[(row.pair, row.session)]

@@ -260,7 +260,7 @@ def test_review_a_real_classify_output_then_train_reads_the_correction(tmp_path)
     sim = write_session(simulate_session(day=8, duration_s=20.0, seed=5), tmp_path / "sim",
                         video=True)
     before = {p.name: sha256(p) for p in sim.iterdir()}
-    result = classify_session(sim, tmp_path / "out", quiet=True, png=False)
+    result = classify_session(sim, tmp_path / "out", png=False)
     sess = load_review_session(tmp_path / "out")
     assert sess.pose_path == sim / "pose.h5" and sess.video_path == sim / "video.mp4"
     assert sess.arena is not None and sess.individuals == ["mouse1", "mouse2"]

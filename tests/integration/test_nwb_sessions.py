@@ -23,8 +23,8 @@ def archived(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("arch")
     sess = simulate_session(day=4, duration_s=60.0, fps=30.0, seed=11)
     folder = write_session(sess, root / "sim" / "pair02" / "day05", pose_formats=("pose.h5",))
-    classify_session(folder, root / "cls", quiet=True, png=False)
-    nwb = export_nwb([root / "cls"], root / "nwb", quiet=True)[0].path
+    classify_session(folder, root / "cls", png=False)
+    nwb = export_nwb([root / "cls"], root / "nwb")[0].path
     return {"session": folder, "classified": root / "cls", "nwb": nwb, "root": root}
 
 

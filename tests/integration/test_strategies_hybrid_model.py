@@ -98,10 +98,10 @@ def test_a_fresh_classify_of_a_short_recording_imports_no_scikit_learn(tmp_path)
     from behavtrack.simulate import simulate_session, write_session
 
     folder = write_session(simulate_session(duration_s=20, seed=2), tmp_path / "s",
-                           pose_formats=("pose.h5",), quiet=True)
+                           pose_formats=("pose.h5",))
     script = ("import sys; from behavtrack.cli import main\n"
               "code = main(['-q', 'classify', sys.argv[1], '--out', sys.argv[2], '--no-png'])\n"
-              "print(code, sorted(m for m in ('sklearn', 'matplotlib', 'dask') "
+              "print(code, sorted(m for m in ('sklearn', 'matplotlib', 'dask', 'scipy.ndimage') "
               "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", script, str(folder), str(tmp_path / "o")],
                          capture_output=True, text=True, check=True).stdout.strip()

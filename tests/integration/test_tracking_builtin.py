@@ -30,8 +30,8 @@ def simulated(tmp_path_factory: pytest.TempPathFactory):
 
     sess = simulate_session(duration_s=12.0, fps=30.0, seed=3, day=4)
     folder = tmp_path_factory.mktemp("sim")
-    video = render_video(sess, folder / "video.mp4", quiet=True)
-    ds = track_video(video, arena=sess.arena, out=folder / "out", quiet=True)
+    video = render_video(sess, folder / "video.mp4")
+    ds = track_video(video, arena=sess.arena, out=folder / "out")
     return sess, ds, folder
 
 
@@ -105,7 +105,7 @@ def test_open_arena_two_animals_keep_identity_when_touching(tmp_path: Path) -> N
     assert gap.min() < 21  # bodies are 18 px wide, 52 px long: they overlap
     video = tmp_path / "two.avi"
     draw_clip(video, centres, headings)
-    ds = track_video(video, n_animals=2, quiet=True)
+    ds = track_video(video, n_animals=2)
     got = ds.position.sel(keypoint="centroid").transpose("time", "individual", "space").values
     # match the first frame's labels to the truth, then require the same labels throughout
     d0 = np.hypot(*(got[0][:, None] - centres[0][None]).transpose(2, 0, 1))
@@ -129,7 +129,7 @@ def test_animal_resting_most_of_the_video_is_tracked(tmp_path: Path) -> None:
     headings = np.concatenate([np.repeat(head_m[:1], rest, axis=0), head_m])
     video = tmp_path / "rest.avi"
     draw_clip(video, centres, headings)
-    ds = track_video(video, quiet=True)
+    ds = track_video(video)
     got = ds.position.sel(keypoint="centroid", individual="mouse1").transpose("time", "space")
     err = np.hypot(*(got.values - centres[:, 0]).T)
     assert np.isfinite(err).all()
@@ -157,7 +157,7 @@ def test_real_openfield_against_deeplabcut(sample_data: Path, tmp_path: Path,
         writer.write(255 - frame if inverted else frame)
     writer.release()
     cap.release()
-    ds = track_video(clip, quiet=True)
+    ds = track_video(clip)
     dlc = pd.read_csv(csv, header=[0, 1, 2], index_col=0)
     scorer = dlc.columns.get_level_values(0)[0]
     snout = dlc[scorer]["snout"][["x", "y"]].to_numpy()[:450]
@@ -174,7 +174,7 @@ def test_truncated_video_reports_bad_frames(tmp_path: Path) -> None:
     cut = tmp_path / "cut.avi"
     data = full.read_bytes()
     cut.write_bytes(data[: int(len(data) * 0.7)])
-    ds = track_video(cut, out=tmp_path / "out", quiet=True)
+    ds = track_video(cut, out=tmp_path / "out")
     assert ds.attrs["frames_expected"] == 80
     assert 0 < ds.attrs["frames_read"] < 80
     assert ds.attrs["bad_frames"] == 80 - ds.attrs["frames_read"]
@@ -189,7 +189,7 @@ def test_video_without_animal_is_an_input_error(tmp_path: Path) -> None:
     video = tmp_path / "empty.avi"
     draw_clip(video, centres[:, :0], headings[:, :0])
     with pytest.raises(InputError, match="no animal found"):
-        track_video(video, out=tmp_path / "out", quiet=True)
+        track_video(video, out=tmp_path / "out")
     assert not (tmp_path / "out" / "empty.h5").exists()
 
 
@@ -198,7 +198,7 @@ def test_arena_that_does_not_fit_the_frame(tmp_path: Path) -> None:
     video = tmp_path / "small.avi"
     draw_clip(video, centres, headings)
     with pytest.raises(InputError, match="does not fit the 320x240 frames"):
-        track_video(video, arena=default_arena(), quiet=True)
+        track_video(video, arena=default_arena())
 
 
 def test_failure_mid_video_stops_decoding_and_writes_nothing(
@@ -223,7 +223,7 @@ def test_failure_mid_video_stops_decoding_and_writes_nothing(
     before = threading.active_count()
     monkeypatch.setattr(tracker, "pose_from_mask", failing)
     with pytest.raises(RuntimeError, match="disk on fire"):
-        track_video(video, out=tmp_path / "out", quiet=True)
+        track_video(video, out=tmp_path / "out")
     assert threading.active_count() == before
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
@@ -275,7 +275,7 @@ def test_video_longer_than_the_warm_up_is_read_once(tmp_path: Path,
     centres, headings = walk(150, [[80, 120]], [[2.0, 0.7]])
     video = tmp_path / "walk.avi"
     draw_clip(video, centres, headings)
-    ds = track_video(video, out=tmp_path / "out", quiet=True)
+    ds = track_video(video, out=tmp_path / "out")
     report = json.loads((tmp_path / "out" / "walk.tracking.json").read_text())
     assert report["passes"] == 1 and ds.attrs["passes"] == 1
     assert report["background"]["learned_from"] == "first 50 frames"
@@ -302,7 +302,7 @@ def test_animal_resting_through_the_warm_up_is_relearned(tmp_path: Path,
     headings = np.concatenate([head_w, head_r], axis=1)
     video = tmp_path / "rest.avi"
     draw_clip(video, centres, headings)
-    ds = track_video(video, n_animals=2, out=tmp_path / "out", quiet=True)
+    ds = track_video(video, n_animals=2, out=tmp_path / "out")
     report = json.loads((tmp_path / "out" / "rest.tracking.json").read_text())
     assert report["passes"] == 2
     assert report["background"]["learned_from"] == "whole video"
@@ -323,7 +323,7 @@ def test_animal_arriving_after_the_warm_up(tmp_path: Path,
     centres[:arrive] = -500.0  # off the frame: nothing drawn
     video = tmp_path / "late.avi"
     draw_clip(video, centres, headings)
-    ds = track_video(video, out=tmp_path / "out", quiet=True)
+    ds = track_video(video, out=tmp_path / "out")
     assert ds.attrs["passes"] == 2
     got = ds.position.sel(keypoint="centroid", individual="mouse1").transpose("time", "space")
     assert not np.isfinite(got.values[:arrive]).any()

@@ -128,12 +128,12 @@ def test_classify_does_not_read_frame_labels(tmp_path, session):
     from behavtrack.simulate import write_session
     from behavtrack.workflows.classify import classify_session
 
-    folder = write_session(session, tmp_path / "s", pose_formats=("pose.h5",), quiet=True)
+    folder = write_session(session, tmp_path / "s", pose_formats=("pose.h5",))
     (folder / "labels.csv").write_text("not,a\nlabels,table\n")  # unreadable as labels
     with pytest.raises(InputError, match="labels.csv"):
         load_session(folder)
     assert load_session(folder, labels=False).labels is None
-    res = classify_session(folder, tmp_path / "out", quiet=True, png=False)
+    res = classify_session(folder, tmp_path / "out", png=False)
     assert (tmp_path / "out" / "ethogram.csv").is_file()
     assert len(res.labels) == 2 * session.pose.sizes["time"]
 

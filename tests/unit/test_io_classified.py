@@ -31,9 +31,9 @@ def classified(tmp_path_factory) -> tuple[Path, Path]:
 
     root = tmp_path_factory.mktemp("classified")
     session = write_session(simulate_session(duration_s=20, seed=2), root / "sessions" / "s1",
-                            pose_formats=("pose.h5",), quiet=True)
+                            pose_formats=("pose.h5",))
     out = root / "out" / "pair00" / "day01"
-    classify_session(session, out, quiet=True, png=False)
+    classify_session(session, out, png=False)
     return session, out
 
 
@@ -250,6 +250,76 @@ def test_find_inputs_by_kind_and_the_shared_parts(classified, tmp_path):
     assert find_sessions([session.parent]) == [session]
     with pytest.raises(InputError, match="matches no session folder"):
         find_sessions([str(session.parent.parent / "sess*")])
+
+
+def _export_tree(tmp_path: Path) -> Path:
+    """Marker files only: a session folder, a classify output, a batch output with staging."""
+    root = tmp_path / "exp"
+    for rel, name in [("sim/pair1/day1", "session.json"), ("cls", "provenance.json"),
+                      ("batch/sessions/pair1/day1", "session.json"),
+                      ("batch/sessions/pair1/day2", "provenance.json"),
+                      ("batch/sessions/pair2/day1", "session.json"),
+                      ("batch/.sessions.123-abcd/pair9/day9", "session.json"),  # staging
+                      ("batch/sessions/pair2/.day2.77-x", "provenance.json")]:  # staging
+        (root / rel).mkdir(parents=True)
+        (root / rel / name).write_text("{}")
+    return root
+
+
+def test_export_kind_finds_session_and_classify_folders_with_ids(tmp_path):
+    from behavtrack.io.inputs import input_id, named_inputs, search_folder
+
+    root = _export_tree(tmp_path)
+    batch = root / "batch" / "sessions"
+    # a session folder and a classify output (provenance.json alone) are each one input
+    found = find_inputs([root / "sim" / "pair1" / "day1", root / "cls"], kinds=("export",))
+    assert [(f.kind, input_id(f)) for f in found] == [("export", "day1"), ("export", "cls")]
+    with pytest.raises(InputError, match="holds no session folder"):  # not of kind session
+        find_inputs([root / "cls"], kinds=("session",))
+    # a batch output: searched, hidden staging folders skipped, ids without ``sessions/``
+    found = find_inputs([root / "batch"], kinds=("export",))
+    assert [f.path for f in found] == [batch / "pair1/day1", batch / "pair1/day2",
+                                       batch / "pair2/day1"]
+    assert [input_id(f) for f in found] == ["pair1/day1", "pair1/day2", "pair2/day1"]
+    assert search_folder(root / "batch", "export") == [f.path for f in found]
+    # a glob: named below its fixed part; a list file: below its folder
+    found = find_inputs([str(batch / "pair*" / "day1")], kinds=("export",))
+    assert [input_id(f) for f in found] == ["pair1/day1", "pair2/day1"]
+    listing = root / "export.txt"
+    listing.write_text("# to archive\nbatch/sessions/pair1/day2\ncls\n")
+    assert [input_id(f) for f in find_inputs([listing], kinds=("export",))] == [
+        "batch/sessions/pair1/day2", "cls"]
+    # ids mapped (e.g. to file names) and refused when two inputs share one
+    named = named_inputs(find_inputs([root / "batch"], kinds=("export",)),
+                         id_of=lambda s: s.replace("/", "_"))
+    assert [n for _, n in named] == ["pair1_day1", "pair1_day2", "pair2_day1"]
+    with pytest.raises(InputError) as exc:
+        named_inputs(find_inputs([root / "sim" / "pair1" / "day1", batch / "pair1" / "day1"],
+                                 kinds=("export",)))
+    assert "pair1/day1: has the id day1 of" in _one_line(exc)
+    with pytest.raises(InputError, match="would be saved as day1, like"):
+        named_inputs(find_inputs([root / "sim/pair1/day1", batch / "pair2/day1"],
+                                 kinds=("export",)), clash=("would be saved as {id}, like {other}",
+                                                            None))
+
+
+def test_export_kind_errors_are_one_line_and_name_the_entry(tmp_path):
+    root = _export_tree(tmp_path)
+    (root / "empty" / ".staging").mkdir(parents=True)
+    (root / "empty" / ".staging" / "session.json").write_text("{}")
+    (root / "old.nwb").write_bytes(b"")
+    (root / "notes.csv").write_text("a,b\n")
+    cases = [
+        ([root / "nowhere"], "nowhere: no such file or folder"),
+        ([root / "empty"], "empty: holds no session (no session.json or provenance.json"),
+        ([root / "old.nwb"], "old.nwb: is an NWB file already, not a folder"),
+        ([root / "notes.csv"], "notes.csv: is a file, not a folder"),
+        ([str(root / "batch" / "pair*")], "pair*: matches no file or folder"),
+    ]
+    for paths, says in cases:
+        with pytest.raises(InputError) as exc:
+            find_inputs(paths, kinds=("export",))
+        assert says in _one_line(exc)
 
 
 def test_the_examples_run_as_doctests():

@@ -18,6 +18,8 @@ from behavtrack.io.aliases import canonical_name, canonical_names, register_alia
 from behavtrack.io.arena import default_arena
 from behavtrack.io.pose import (
     load_pose,
+    pose_length,
+    reads_by_frames,
     require_fps,
     require_individuals,
     require_keypoints,
@@ -351,3 +353,129 @@ def test_direct_deeplabcut_reader_gives_movements_dataset(sample_data, name):
     theirs.attrs.pop("source_file", None)
     ours.attrs.pop("source_file", None)
     xr.testing.assert_identical(ours, theirs)
+
+
+# ---- frames=(start, stop) and pose_length: a long recording read in chunks -----------------
+def _dlc_frame(n, seed=0):
+    """A DeepLabCut multi-animal table of n frames (with gaps), raw body-part names."""
+    cols = pd.MultiIndex.from_product(
+        [["DLC_sc"], ["m1", "m2"], ["snout", "leftear", "tailbase"], ["x", "y", "likelihood"]],
+        names=["scorer", "individuals", "bodyparts", "coords"])
+    values = np.random.default_rng(seed).random((n, len(cols))) * 100
+    values[n // 4: n // 4 + 5, :6] = np.nan  # a few untracked frames of m1
+    return pd.DataFrame(values, columns=cols)
+
+
+def _chunk_file(kind, sample_data, tmp_path, n=60):
+    """A pose file of each layout load_pose reads by frames (and a CSV, loaded whole)."""
+    if kind in ("fixed", "table"):  # pandas' layouts, as DeepLabCut and movement write them
+        p = tmp_path / f"rec_{kind}DLC_resnet50.h5"
+        _dlc_frame(n).to_hdf(p, key="df_with_missing", format=kind, mode="w")
+        return p
+    if kind == "save_pose":  # the simulator's pose.h5: fixed, zlib, fps stored in the file
+        ds = load_pose(sample_data / "pose/mouse_multi.csv", fps=30)
+        return save_pose(ds, tmp_path / "pose.h5")
+    src = {"sleap": "SLEAP_single-mouse_EPM.analysis.h5", "csv": "mouse_multi.csv",
+           "sleap_old": "flies_two_old_layout.analysis.h5",
+           "sleap_three": "SLEAP_three-mice_Aeon_mixed-labels.analysis.h5"}[kind]
+    p = tmp_path / src
+    shutil.copy(sample_data / "pose" / src, p)
+    if kind == "csv":  # the frame rate from a sidecar: the same for every chunk
+        (tmp_path / "mouse_multi.pose.json").write_text('{"fps": 25}')
+    return p
+
+
+_KINDS = ["fixed", "table", "save_pose", "sleap", "sleap_old", "sleap_three", "csv"]
+
+
+@pytest.mark.parametrize("kind", _KINDS)
+def test_frames_equal_the_whole_load_cut(sample_data, tmp_path, kind):
+    import xarray as xr
+
+    p = _chunk_file(kind, sample_data, tmp_path)
+    aliases = {"leftear": "left_ear"}
+    for fps in (None, 40.0):
+        whole = load_pose(p, fps=fps, aliases=aliases)
+        n = whole.sizes["time"]
+        assert pose_length(p) == n
+        for a, b in [(0, 5), (n // 3, n // 2), (n - 4, n), (n - 3, n + 50), (7, None),
+                     (n - 1, n)]:
+            part = load_pose(p, fps=fps, aliases=aliases, frames=(a, b))
+            want = whole.isel(time=slice(a, b))
+            xr.testing.assert_identical(part, want)  # values, coords, names, attrs
+            for var in ("position", "confidence", "time"):
+                assert part[var].dtype == want[var].dtype
+        xr.testing.assert_identical(load_pose(p, fps=fps, aliases=aliases, frames=slice(2, 9)),
+                                    whole.isel(time=slice(2, 9)))
+        step = max(1, n // 4)  # consecutive chunks make up the recording
+        parts = [load_pose(p, fps=fps, aliases=aliases, frames=(a, a + step))
+                 for a in range(0, n, step)]
+        xr.testing.assert_identical(xr.concat(parts, dim="time"), whole)
+    assert whole.attrs["fps_source"] == "argument"
+    first = load_pose(p, frames=(0, 3))
+    assert first.attrs["fps_source"] == load_pose(p).attrs["fps_source"]
+    assert first.attrs["fps_source"] == {"save_pose": "file", "csv": "sidecar"}.get(kind,
+                                                                                   "unknown")
+
+
+def test_frames_with_individuals(sample_data, tmp_path):
+    import xarray as xr
+
+    p = _chunk_file("table", sample_data, tmp_path)
+    whole = load_pose(p, individuals=["m2"])
+    part = load_pose(p, individuals=["m2"], frames=(10, 20))
+    xr.testing.assert_identical(part, whole.isel(time=slice(10, 20)))
+    assert list(part.individual.values) == ["m2"]
+
+
+@pytest.mark.parametrize("kind", ["fixed", "sleap", "csv"])
+def test_frames_out_of_range_or_malformed(sample_data, tmp_path, kind):
+    p = _chunk_file(kind, sample_data, tmp_path)
+    n = pose_length(p)
+    with pytest.raises(InputError, match=rf"frames: starts at frame {n}, but .* has {n} frames"):
+        load_pose(p, frames=(n, n + 10))  # a chunk wholly past the end
+    for bad in [(-1, 5), (5, 5), (6, 2), (1.5, 3), "0:10", (0, 1, 2), slice(0, 10, 2)]:
+        with pytest.raises(InputError, match="^frames: "):
+            load_pose(p, frames=bad)
+
+
+@pytest.mark.parametrize("kind", _KINDS)
+def test_reads_by_frames_says_which_files_are_read_in_parts(sample_data, tmp_path, kind):
+    p = _chunk_file(kind, sample_data, tmp_path)
+    assert reads_by_frames(p) is (kind != "csv")  # a CSV is read whole, then cut
+    assert not reads_by_frames(sample_data / "pose/flies_centered_pair_predictions.slp")
+    assert not reads_by_frames(tmp_path / "nope.h5")
+
+
+def test_pose_length_of_other_formats(sample_data):
+    assert pose_length(sample_data / "pose/flies_centered_pair_predictions.slp") == 200
+    assert pose_length(sample_data / "pose/reachingDEMO_2D.h5") == 100
+    with pytest.raises(InputError, match="no such pose file"):
+        pose_length(sample_data / "pose/nope.h5")
+
+
+@pytest.mark.parametrize("kind", ["fixed", "table", "sleap"])
+def test_frames_read_only_those_rows(sample_data, tmp_path, monkeypatch, kind):
+    """A chunk of a long HDF5 reads its own rows from disk, never the whole table."""
+    if kind == "sleap":
+        p = _chunk_file("sleap", sample_data, tmp_path)
+    else:
+        p = _chunk_file(kind, sample_data, tmp_path, n=20_000)
+    n = pose_length(p)
+    read = []
+    original = h5py.Dataset.__getitem__
+
+    def spy(self, *args, **kwargs):
+        out = original(self, *args, **kwargs)
+        read.append((self.name, np.size(out)))
+        return out
+
+    monkeypatch.setattr(h5py.Dataset, "__getitem__", spy)
+    load_pose(p)
+    whole = max(size for _, size in read)
+    read.clear()
+    a, b = n // 2, n // 2 + n // 20
+    part = load_pose(p, frames=(a, b))
+    assert part.sizes["time"] == b - a
+    biggest = max(size for _, size in read)
+    assert biggest * 20 <= whole * 1.01, read  # a twentieth of the frames, a twentieth read

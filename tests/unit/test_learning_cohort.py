@@ -9,9 +9,12 @@ import pytest
 from behavtrack.errors import InputError
 from behavtrack.learning.cohort import (
     StatsResult,
+    cohort_curves,
     cohort_stats,
+    curve_figure_specs,
     curve_figures,
     require_counts,
+    session_result,
     session_results,
 )
 
@@ -78,3 +81,40 @@ def test_curve_figures_one_per_source_with_titles():
     ax = figs["agents"].axes[0]
     assert ax.get_xlabel() == "checkpoint (training iterations)"
     assert figs["mice"].axes[0].get_xlabel() == "session (day index)"
+
+
+def test_curves_given_to_cohort_stats_are_those_it_computes():
+    sessions = _sessions()
+    kw = {"n_boot": 30, "seed": 3, "metrics": ["success_rate", "chance_rate"]}
+    own = cohort_stats(pd.DataFrame(), sessions, **kw)
+    curves = cohort_curves(sessions, kw["metrics"], n_boot=30, seed=3)
+    pd.testing.assert_frame_equal(curves, own.curves)
+    given = cohort_stats(pd.DataFrame(), sessions, **kw, curves=curves)
+    for name in ("curves", "curves_progress", "fits", "criterion", "trends"):
+        pd.testing.assert_frame_equal(getattr(given, name), getattr(own, name))
+
+
+def test_figure_specs_draw_the_figures_of_curve_figures():
+    from behavtrack.learning.figures import plot_learning_curves
+
+    res = cohort_stats(pd.DataFrame(), _sessions(), n_boot=20, metrics=["success_rate"])
+    specs = curve_figure_specs(res.sessions, res.curves, res.metrics)
+    assert [src for src, _ in specs] == ["mice", "agents"]
+    for (src, spec), (src2, fig) in zip(specs, curve_figures(res), strict=True):
+        assert src == src2
+        drawn = plot_learning_curves(**spec)
+        assert drawn._suptitle.get_text() == fig._suptitle.get_text()
+        assert [ax.get_xlabel() for ax in drawn.axes] == [ax.get_xlabel() for ax in fig.axes]
+
+
+def test_precomputed_sessions_are_taken_as_they_are(tmp_path):
+    bad = tmp_path / "no_events"
+    bad.mkdir()
+    (bad / "session.json").write_text("{}")
+    fake = (pd.DataFrame({"pair": ["p"]}), {"source": "mice", "pair": "p", "session": 0})
+    # a folder that cannot be read is a failure row, from session_result as from the loop
+    res, fail = session_result(bad)
+    assert res is None and fail["path"] == str(bad) and "events.csv" in fail["error"]
+    assert session_results([bad], precomputed={str(bad): (fake, None)}) == ([fake], [])
+    with pytest.raises(InputError, match="no usable session"):
+        session_results([bad], precomputed={"elsewhere": (fake, None)})

@@ -42,7 +42,7 @@ def test_the_command_recreates_the_examples(tmp_path, monkeypatch):
     import behavtrack.simulate.examples as ex
 
     monkeypatch.setattr(ex, "EXAMPLES", ((3, 1),))
-    (folder,) = make_labeled_examples(tmp_path, quiet=True)
+    (folder,) = make_labeled_examples(tmp_path)
     ref = ROOT / folder.name
     for f in sorted(folder.iterdir()):
         if f.suffix == ".h5":

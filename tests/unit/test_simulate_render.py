@@ -67,7 +67,7 @@ def test_render_video_writes_one_frame_per_time(tmp_path):
         coords={"time": np.arange(4) / 10.0, "space": ["x", "y"], "keypoint": list(KEYPOINTS),
                 "individual": ["mouse1", "mouse2"]})
     sess = SimpleNamespace(arena=ARENA, truth_pose=truth, meta={"fps": 10.0, "seed": 3})
-    out = render_video(sess, tmp_path / "video.mp4", quiet=True)
+    out = render_video(sess, tmp_path / "video.mp4")
     assert out == tmp_path / "video.mp4" and out.is_file()
     assert [p.name for p in tmp_path.iterdir()] == ["video.mp4"]  # no temporary left
     cap = cv2.VideoCapture(str(out))

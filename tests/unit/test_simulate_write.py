@@ -79,7 +79,7 @@ def test_labels_bouts_events_arena_and_session_json_round_trip(written):
 
 def test_rendered_video_decodes_with_the_animals_where_the_truth_says(tmp_path):
     sess = simulate_session(day=8, duration_s=4.0, seed=9)
-    path = render_video(sess, tmp_path / "video.mp4", quiet=True)
+    path = render_video(sess, tmp_path / "video.mp4")
     cap = cv2.VideoCapture(str(path))
     try:
         assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == sess.n_frames
@@ -113,8 +113,7 @@ def test_rendered_video_decodes_with_the_animals_where_the_truth_says(tmp_path):
 
 def test_write_session_with_video(tmp_path):
     sess = simulate_session(day=2, duration_s=1.0, seed=1)
-    folder = write_session(sess, tmp_path / "s", video=True, pose_formats=("pose.h5",),
-                           quiet=True)
+    folder = write_session(sess, tmp_path / "s", video=True, pose_formats=("pose.h5",))
     assert (folder / "video.mp4").stat().st_size > 1000
     assert json.loads((folder / "session.json").read_text())["files"]["video"] == "video.mp4"
     assert not (folder / "pose.csv").exists()

@@ -129,11 +129,11 @@ def test_sample_frames_spreads_indices_evenly(tmp_path):
     path = tmp_path / "clip.avi"
     _write_video(path, 12)
     with VideoReader(path) as reader:
-        frames, indices = sample_frames(reader, 4, quiet=True)
+        frames, indices = sample_frames(reader, 4)
         assert indices == [0, 4, 7, 11]
         assert frames.shape == (4, 48, 64) and frames.dtype == np.uint8
         # more samples than frames: every frame once
-        frames, indices = sample_frames(reader, 40, quiet=True)
+        frames, indices = sample_frames(reader, 40)
         assert indices == list(range(12))
 
 
@@ -141,7 +141,7 @@ def test_estimate_background_of_a_video(tmp_path):
     path = tmp_path / "clip.avi"
     _write_video(path, 12)
     with VideoReader(path) as reader:
-        bg = estimate_background(reader, 12, quiet=True)
+        bg = estimate_background(reader, 12)
     assert bg.polarity == 1
     assert bg.samples == tuple(range(12))
     assert np.abs(bg.image.astype(int) - FLOOR).max() <= 10  # MJPEG artefacts only
@@ -151,4 +151,4 @@ def test_sample_frames_refuses_a_video_with_fewer_than_three_frames(tmp_path):
     path = tmp_path / "short.avi"
     _write_video(path, 2)
     with VideoReader(path) as reader, pytest.raises(InputError, match="sampled frames"):
-        sample_frames(reader, 40, quiet=True)
+        sample_frames(reader, 40)
