@@ -236,9 +236,9 @@ def _sklearn_tree_predictor() -> tuple[type, np.dtype]:
 
 def _link(raw: np.ndarray, loss: str) -> np.ndarray:
     """Apply scikit-learn's inverse link to raw scores (same operations, same bits)."""
-    from scipy.special import expit
-
     if loss == "binary_logistic":
+        from scipy.special import expit  # only here: its import costs about 0.25 s
+
         proba = np.empty((raw.shape[0], 2), dtype=raw.dtype)
         proba[:, 1] = expit(raw[:, 0])
         proba[:, 0] = 1 - proba[:, 1]

@@ -101,8 +101,8 @@ def test_a_fresh_classify_of_a_short_recording_imports_no_scikit_learn(tmp_path)
                            pose_formats=("pose.h5",))
     script = ("import sys; from behavtrack.cli import main\n"
               "code = main(['-q', 'classify', sys.argv[1], '--out', sys.argv[2], '--no-png'])\n"
-              "print(code, sorted(m for m in ('sklearn', 'matplotlib', 'dask', 'scipy.ndimage') "
-              "if m in sys.modules))")
+              "print(code, sorted(m for m in ('sklearn', 'matplotlib', 'dask', 'scipy.ndimage', "
+              "'scipy.special') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", script, str(folder), str(tmp_path / "o")],
                          capture_output=True, text=True, check=True).stdout.strip()
     assert out.endswith("[]"), out
