@@ -9,9 +9,12 @@ from behavtrack.export.tables import (
     ETHOGRAM_COLUMNS,
     binary_table,
     ethogram_table,
+    write_binary,
     write_binary_csv,
+    write_ethogram,
     write_ethogram_csv,
 )
 
 __all__ = ["ETHOGRAM_COLUMNS", "binary_table", "ethogram_table", "plot_ethogram",
-           "write_binary_csv", "write_ethogram_csv", "write_provenance"]
+           "write_binary", "write_binary_csv", "write_ethogram", "write_ethogram_csv",
+           "write_provenance"]

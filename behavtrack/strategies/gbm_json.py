@@ -62,11 +62,11 @@ _LOSSES = ("binary_logistic", "multiclass_softmax")
 _BROKEN = "the file was edited or truncated; export the model again"
 
 Backend = Literal["auto", "sklearn", "numpy", "loaded"]
-#: Rows (of one call, or announced by :meth:`GBMPosterior.expect_rows`) from which a
-#: ``"loaded"`` model imports scikit-learn for its faster tree predictor: about 1.2 s of
-#: imports against about 30 us of CPU saved per row with the shipped models (400 trees,
-#: one thread; 61 vs 31 us measured on this 2-core machine). A pair at 5 Hz gives 36,000
-#: rows an hour, so recordings of about 1.7 h and more take it.
+#: Rows of one prediction from which a ``"loaded"`` model imports scikit-learn for its faster
+#: tree predictor: about 1.2 s of imports against about 30 us of CPU saved per row with the
+#: shipped models (400 trees, one thread; 61 vs 31 us measured on this 2-core machine).
+#: Classifying a whole recording predicts one animal per call (18,000 rows an hour at 5 Hz);
+#: classifying in chunks (:mod:`behavtrack.strategies.stream`) never reaches it.
 SKLEARN_MIN_ROWS = 60_000
 
 
@@ -685,23 +685,13 @@ class GBMPosterior:
 
         """
         arr = self._check_X(X)
-        if self.backend_ == "loaded" and "sklearn" in sys.modules:
-            self.expect_rows(SKLEARN_MIN_ROWS)
-        if self.backend_ == "loaded":
-            self.expect_rows(len(arr))
-        backend = "numpy" if self.backend_ == "loaded" else self.backend_
+        backend = self.backend_
+        if backend == "loaded":
+            backend = "numpy"  # scikit-learn's predictor for a large call, or once imported
+            if "sklearn" in sys.modules or len(arr) >= SKLEARN_MIN_ROWS:
+                if self._try_sklearn() is None:  # built once; later calls use it
+                    self.backend_ = backend = "sklearn"
         return self._raw_scores(arr, backend, _effective_n_threads(self.n_threads))
-
-    def expect_rows(self, n_rows: int) -> None:
-        """Say how many rows are coming (in calls of any size), to choose the predictor.
-
-        A ``"loaded"`` model takes scikit-learn's predictor from :data:`SKLEARN_MIN_ROWS`
-        rows on (or when scikit-learn is imported anyway), else keeps the numpy one; the
-        numbers are the same. Other backends ignore it.
-        """
-        if self.backend_ == "loaded" and n_rows >= SKLEARN_MIN_ROWS:
-            if self._try_sklearn() is None:  # built once; later calls use it
-                self.backend_ = "sklearn"
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, equal to the exported estimator's ``predict_proba``.

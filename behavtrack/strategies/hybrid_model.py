@@ -232,13 +232,23 @@ class HybridDecoding:
         mean_frames = np.maximum(self.mean_bout_s_ * fps, min_frames)
         return duration_hmm(min_frames, mean_frames, self.switch_, self.start_ / self.start_.sum())
 
+    def _allowed(self) -> np.ndarray:
+        """Behaviours that may be decoded: all but those :meth:`restrict` dropped."""
+        return np.array([b not in getattr(self, "dropped_", ()) for b in self.behaviors_])
+
+    def _scores(self, proba: np.ndarray, scale: float, power: float,
+                allowed: np.ndarray | None) -> np.ndarray:
+        """Log emission score of each behaviour from frame posteriors (row by row)."""
+        score = scale * (np.log(np.clip(proba, _FLOOR, 1.0)) - power * np.log(self.prior_))
+        if allowed is not None:
+            score[:, ~allowed] = -1e9
+        return score
+
     def _decode_scores(self, proba: np.ndarray, fps: float, scale: float, min_bout_s: float,
                        power: float, allowed: np.ndarray | None = None,
                        posteriors: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
         """Viterbi codes and collapsed posteriors from frame posteriors."""
-        score = scale * (np.log(np.clip(proba, _FLOOR, 1.0)) - power * np.log(self.prior_))
-        if allowed is not None:
-            score[:, ~allowed] = -1e9
+        score = self._scores(proba, scale, power, allowed)
         startprob, transmat, sb = self._topology(fps, min_bout_s)
         obs = np.ascontiguousarray(score[:, sb])
         with np.errstate(divide="ignore", under="ignore"):
@@ -295,14 +305,12 @@ class HybridDecoding:
         self._check_fitted()
         n, nb = int(n_frames), len(self.behaviors_)
         if allowed is None:
-            allowed = np.array([b not in getattr(self, "dropped_", ()) for b in self.behaviors_])
+            allowed = self._allowed()
         startprob, transmat, sb = self._topology(float(fps), self.min_bout_used_s_)
-        scale, log_prior = self.posterior_scale_, self.prior_power_ * np.log(self.prior_)
 
         def scores_of(start: int, stop: int) -> np.ndarray:  # as _decode_scores, row by row
-            score = scale * (np.log(np.clip(proba_of(start, stop), _FLOOR, 1.0)) - log_prior)
-            score[:, ~allowed] = -1e9
-            return score[:, sb]
+            return self._scores(proba_of(start, stop), self.posterior_scale_,
+                                self.prior_power_, allowed)[:, sb]
 
         with np.errstate(divide="ignore", under="ignore"):
             codes = sb[viterbi_path_chunked(startprob, transmat, scores_of, n, chunk=chunk,
@@ -427,7 +435,7 @@ class HybridDecoding:
         probas = [self.frame_proba(x, fps, n_frames) for x in tables]
         if len(tables) == 2:
             probas = self._pool_groups(probas, [0, 0])
-        allowed = np.array([b not in getattr(self, "dropped_", ()) for b in self.behaviors_])
+        allowed = self._allowed()
         out = []
         for x, p in zip(tables, probas, strict=True):
             rate = fps or (x.attrs.get("fps") if isinstance(x, pd.DataFrame) else None) \

@@ -20,6 +20,7 @@ The Viterbi path is decoded in overlapping windows whose paths must agree around
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -221,13 +222,11 @@ def classify_chunks(
         per_frame = [np.concatenate(s) if s else np.zeros((0, len(m.behaviors_)))
                      for s in scores]
         del scores
-        allowed = np.array([b not in getattr(m, "dropped_", ()) for b in m.behaviors_])
         in_order = list(m.behaviors_) == list(BEHAVIORS)
         for j, ind in enumerate(inds):
-            proba_of = _proba_of(m, per_frame, rows, every_frame, j)
             out = np.zeros((n, len(BEHAVIORS)))
-            codes, post = _decode(m, proba_of, n, fps, allowed, step,
-                                  out=out if in_order else None)
+            codes, post = m.decode_chunked(_proba_of(m, per_frame, rows, every_frame, j), n,
+                                           fps, chunk=step, out=out if in_order else None)
             if not in_order:
                 for k, beh in enumerate(m.behaviors_):
                     out[:, BEHAVIORS.index(beh)] = post[:, k]
@@ -240,6 +239,17 @@ def classify_chunks(
     return ChunkedResult(labels, proba, notes, attrs)
 
 
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """Return glibc's ``malloc_trim``, or ``None`` with another C library."""
+    import ctypes
+
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
 def _trim_heap() -> None:
     """Give the chunk's freed memory back to the system (glibc's ``malloc_trim``).
 
@@ -248,12 +258,9 @@ def _trim_heap() -> None:
     would creep up with the recording's length though its live memory does not. Elsewhere
     (another C library) this does nothing.
     """
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def _proba_of(m: Any, per_frame: list[np.ndarray], rows: np.ndarray, every_frame: bool,
@@ -280,10 +287,3 @@ def _proba_of(m: Any, per_frame: list[np.ndarray], rows: np.ndarray, every_frame
         return m._pool_groups([one(0, start, stop), one(1, start, stop)], [0, 0])[j]
 
     return proba_of
-
-
-def _decode(m: Any, proba_of: Callable[[int, int], np.ndarray], n: int, fps: float,
-            allowed: np.ndarray, chunk: int, out: np.ndarray | None = None
-            ) -> tuple[np.ndarray, np.ndarray]:
-    """Viterbi codes and posteriors of one animal, decoded chunk by chunk (into ``out``)."""
-    return m.decode_chunked(proba_of, n, fps, allowed=allowed, chunk=chunk, out=out)

@@ -74,20 +74,21 @@ class ClassifyResult:
 def _resolve_input(pose: Any, arena: Any, events: Any, fps: float | None,
                    aliases: dict[str, str] | None = None,
                    individuals: Sequence[str] | None = None, *, head: bool = False):
-    """Pose Dataset, arena, events, session meta and file paths for a pose/session input.
+    """Pose Dataset, arena, events, session meta, file paths and ``fps`` for an input.
 
     ``head``: load the first :data:`HEAD_FRAMES` frames of a pose file only (its metadata,
-    names and the checks that need no whole recording), for :func:`_chunk_reader`.
+    names and the checks that need no whole recording), for :func:`_chunk_reader`. The
+    ``fps`` returned is the argument as the session completed it (``session.json``), to
+    load the same file again (:func:`_load_checked`).
     """
     from behavtrack.io.framerate import check_fps
-    from behavtrack.io.pose import check_analysable, load_pose
 
     fps = check_fps(fps, "fps")
 
     meta: dict[str, Any] = {}
     files: dict[str, Path | None] = {"pose": None, "arena": None, "events": None}
     if isinstance(pose, xr.Dataset):
-        ds = pose
+        ds = _check_pose(pose, fps, individuals)
     else:
         p = Path(pose)
         if p.is_dir():
@@ -121,10 +122,31 @@ def _resolve_input(pose: Any, arena: Any, events: Any, fps: float | None,
         files["pose"] = p
         if arena is not None and not isinstance(arena, Arena):
             files["arena"] = Path(arena)
-        arena = as_arena(arena)
-        ds = load_pose(p, fps=fps, arena=arena, aliases=aliases,
-                       frames=(0, HEAD_FRAMES) if head else None)
+        ds = _load_checked(p, fps, as_arena(arena), aliases, individuals, head=head)
     arena = as_arena(arena)
+    if events is not None and not isinstance(events, pd.DataFrame):
+        files["events"] = Path(events)
+    ev, _ = as_events(events, float(ds.attrs["fps"]))
+    return ds, arena, ev, meta, files, fps
+
+
+def _load_checked(path: Path, fps: float | None, arena: Arena | None,
+                  aliases: dict[str, str] | None, individuals: Sequence[str] | None, *,
+                  head: bool = False) -> xr.Dataset:
+    """Load a pose file (its first :data:`HEAD_FRAMES` frames with ``head``) and check it."""
+    from behavtrack.io.pose import load_pose
+
+    ds = load_pose(path, fps=fps, arena=arena, aliases=aliases,
+                   frames=(0, HEAD_FRAMES) if head else None)
+    return _check_pose(ds, fps, individuals, tracked=not head)
+
+
+def _check_pose(ds: xr.Dataset, fps: float | None, individuals: Sequence[str] | None, *,
+                tracked: bool = True) -> xr.Dataset:
+    """Refuse a pose whose rate is missing or contradicts ``fps``; choose the individuals."""
+    from behavtrack.io.framerate import check_fps
+    from behavtrack.io.pose import check_analysable
+
     if fps and ds.attrs.get("fps") and abs(float(ds.attrs["fps"]) - float(fps)) > 1e-6 * fps:
         raise InputError(ds.attrs.get("source_file", "pose"), f"the pose file says "
                          f"{ds.attrs['fps']} fps but {fps} fps was given",
@@ -134,11 +156,7 @@ def _resolve_input(pose: Any, arena: Any, events: Any, fps: float | None,
                          "does not store one, and no sidecar or video of the same name is "
                          "beside it)", "pass fps= (the frame rate), or an arena with fps:")
     check_fps(float(ds.attrs["fps"]), ds.attrs.get("source_file", "pose"))
-    ds = check_analysable(ds, individuals=individuals, tracked=not head)
-    if events is not None and not isinstance(events, pd.DataFrame):
-        files["events"] = Path(events)
-    ev, _ = as_events(events, float(ds.attrs["fps"]))
-    return ds, arena, ev, meta, files
+    return check_analysable(ds, individuals=individuals, tracked=tracked)
 
 
 def _pose_reads_by_frames(pose: str | os.PathLike) -> bool:
@@ -159,7 +177,7 @@ def _pose_reads_by_frames(pose: str | os.PathLike) -> bool:
 HEAD_FRAMES = 64
 
 
-def _chunk_reader(path: Path, fps: float, arena: Arena | None,
+def _chunk_reader(path: Path, fps: float | None, arena: Arena | None,
                   aliases: dict[str, str] | None, individuals: Sequence[str] | None,
                   n: int) -> Callable[[int, int], xr.Dataset]:
     """``read(start, stop)``: frames of the pose file as :func:`_resolve_input` loads them.
@@ -238,9 +256,8 @@ def classify_session(
     ClassifyResult
 
     """
-    from behavtrack.export import plot_ethogram, write_provenance
+    from behavtrack.export import plot_ethogram, write_binary, write_ethogram, write_provenance
     from behavtrack.export.provenance import file_record
-    from behavtrack.export.tables import write_binary, write_ethogram
     from behavtrack.features import compute_features
     from behavtrack.features.table import feature_request
     from behavtrack.io.events import write_events
@@ -263,8 +280,8 @@ def classify_session(
             model_path = Path(model)
             model = load_model_shared(model)  # parsed once per process (batch workers)
         head = stream and not isinstance(pose, xr.Dataset) and _pose_reads_by_frames(pose)
-        ds, arena, ev, meta, files = _resolve_input(pose, arena, events, fps, aliases,
-                                                    individuals, head=head)
+        ds, arena, ev, meta, files, fps = _resolve_input(pose, arena, events, fps, aliases,
+                                                         individuals, head=head)
         fps_ = float(ds.attrs["fps"])
         n = int(ds.sizes["time"]) if not head else pose_length(files["pose"])
         ds, notes = name_by_arena(ds, arena)
@@ -282,11 +299,8 @@ def classify_session(
             # chunks need the hybrid model, an arena (its scale), the event log (pokes
             # detected from the pose need the whole recording) and the arena's names
             head = False
-            ds, arena, ev, meta, files = _resolve_input(pose, arena, events, fps, aliases,
-                                                        individuals)
-            if ev is not None:
-                ev, _ = check_events(ev, fps_, n, str(files.get("events") or "events"))
-            ds, _ = name_by_arena(ds, arena)
+            ds, _ = name_by_arena(_load_checked(files["pose"], fps, arena, aliases,
+                                                individuals), arena)
         if ev is not None:
             used_events, poke_source = ev, "log"
         elif arena is not None:
@@ -298,7 +312,7 @@ def classify_session(
             notes.append("no events and no arena: pokes cannot be detected; events.csv is empty")
         next(steps, None)
         if head:  # chunk by chunk: memory flat in the recording's length
-            res = classify_chunks(_chunk_reader(files["pose"], fps_, arena, aliases,
+            res = classify_chunks(_chunk_reader(files["pose"], fps, arena, aliases,
                                                 individuals, n), n, model, arena, ev,
                                   chunk_s=stream_chunks.CHUNK_S)
             labels, proba, fattrs = res.labels, res.proba, res.attrs

@@ -9,7 +9,9 @@ from behavtrack.export import (
     binary_table,
     ethogram_table,
     plot_ethogram,
+    write_binary,
     write_binary_csv,
+    write_ethogram,
     write_ethogram_csv,
     write_provenance,
 )
@@ -41,6 +43,28 @@ def test_ethogram_and_binary_tables_roundtrip(tmp_path):
     assert b.columns[0] == "time" and len(b.columns) == 1 + 2 * 4
     assert b["mouse1|waiting"].tolist() == [0] * 5 + [1] * 3 + [0] * 2
     assert (b.filter(like="mouse2|").sum(axis=1) == 1).all()  # exactly one behaviour per frame
+
+
+@pytest.mark.parametrize("n", [0, 1, 10])
+def test_block_writers_write_the_bytes_of_the_whole_tables(tmp_path, n):
+    labels, proba = _labels()
+    labels = {k: v[:n] for k, v in labels.items()}
+    proba = {k: v[:n].copy() for k, v in proba.items()}
+    if n:
+        proba["mouse2"][n // 2] = np.nan  # an untracked frame: empty cells
+    for name, whole, blocks in [
+        ("ethogram", lambda p: write_ethogram_csv(ethogram_table(labels, proba, 10.0), p),
+         lambda p: write_ethogram(labels, proba, 10.0, p, block_frames=3)),
+        ("binary", lambda p: write_binary_csv(binary_table(labels, 10.0), p),
+         lambda p: write_binary(labels, 10.0, p, block_frames=3)),
+    ]:
+        whole(tmp_path / f"{name}_whole.csv")
+        blocks(tmp_path / f"{name}_blocks.csv")
+        assert (tmp_path / f"{name}_blocks.csv").read_bytes() == \
+            (tmp_path / f"{name}_whole.csv").read_bytes()
+    write_ethogram({}, {}, 10.0, tmp_path / "none.csv")  # no individual: the header alone
+    assert (tmp_path / "none.csv").read_text().strip() == \
+        "frame,time_s,individual,behavior,p_approach,p_waiting,p_interaction,p_other"
 
 
 def test_raster_png_and_provenance(tmp_path):
