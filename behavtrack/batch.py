@@ -20,8 +20,10 @@ import sys
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import wait as wait_futures
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,11 +38,10 @@ from behavtrack.files import (
     progress_bars,
     sha256,
 )
-from behavtrack.io.framerate import VIDEO_SUFFIXES
-from behavtrack.io.inputs import glob_matches, glob_root, read_manifest, search_folder
 
-# pandas and behavtrack.io.session (xarray) are imported where used: ``import behavtrack.batch``
-# stays light, so that run_batch starts its workers' fork server before paying for them
+# numpy (behavtrack.io.framerate, behavtrack.io.inputs), pandas and behavtrack.io.session
+# (xarray) are imported where used: ``import behavtrack.batch`` stays light, so that run_batch
+# starts its workers' fork server before paying for them
 
 __all__ = [
     "SessionJob",
@@ -138,6 +139,7 @@ def _job_for(path: Path, root: Path | None, arena: str | None, events: str | Non
             raise InputError(path, "is a folder without session.json",
                              "give session folders, pose files, videos, or a parent folder")
         return SessionJob(_session_id(path, root), "session", str(path), arena, events)
+    from behavtrack.io.framerate import VIDEO_SUFFIXES
     from behavtrack.io.pose import POSE_SUFFIXES  # the endings load_pose reads
 
     suffix = path.suffix.lower()
@@ -151,6 +153,8 @@ def _job_for(path: Path, root: Path | None, arena: str | None, events: str | Non
 
 def _read_manifest(path: Path) -> list[tuple[Path, str | None, str | None]]:
     """Read a manifest: a CSV with ``path`` (optional ``arena``, ``events``), or a path a line."""
+    from behavtrack.io.inputs import read_manifest
+
     rows = [(
         (path.parent / row.text).resolve() if row.text else Path(""),
         str((path.parent / row.columns["arena"]).resolve()) if row.columns.get("arena") else None,
@@ -186,6 +190,7 @@ def discover_jobs(
         Sorted by session id; ids are unique.
 
     """
+    from behavtrack.io.inputs import glob_matches, glob_root, search_folder
     from behavtrack.io.session import META_NAME
 
     arena_s = str(arena) if arena else None
@@ -282,8 +287,11 @@ def _session_inputs(folder: Path) -> tuple[Path | None, Path | None, dict[str, A
 
 
 def _process(job: SessionJob, out_dir: Path, model: str | None, stage: Callable[[str], None],
-             params: dict[str, Any] | None = None) -> None:
-    """Track (when there is only video) and classify one job into ``out_dir``."""
+             params: dict[str, Any] | None = None, png: bool = True) -> None:
+    """Track (when there is only video) and classify one job into ``out_dir``.
+
+    Without ``png``, ``ethogram.png`` is left to :func:`_finish_session`.
+    """
     from behavtrack.io.arena import load_arena
     from behavtrack.workflows.classify import classify_session
 
@@ -310,7 +318,7 @@ def _process(job: SessionJob, out_dir: Path, model: str | None, stage: Callable[
     params = params or {}
     classify_session(pose, out_dir, arena=arena, events=events, model=model,
                      fps=params.get("fps"), aliases=params.get("aliases"),
-                     individuals=params.get("individuals"))
+                     individuals=params.get("individuals"), png=png)
     if meta is not None and pose == out_dir / "pose.h5":
         # tracked from a session folder's video: carry the session's metadata over
         from behavtrack.io.session import read_session_meta, write_session_meta
@@ -329,6 +337,7 @@ def run_session(
     params: dict[str, Any] | None = None,
     nwb: bool = False,
     stats: Mapping[str, Any] | None = None,
+    png: bool = True,
 ) -> dict[str, Any]:
     """Process one session (track if a video, then classify); never raises.
 
@@ -342,12 +351,19 @@ def run_session(
     date): :func:`behavtrack.learning.cohort.session_result` of its output folder, so that
     the statistics at the end of the batch only assemble the sessions' rows.
 
+    Without ``png``, a classified session's ``ethogram.png`` is not drawn and its
+    ``batch.json`` not written: the record comes back as ``record``, and
+    :func:`_finish_session` draws the one (from the folder's tables, the same bytes) and
+    then writes the other, so that the session counts as up to date only once complete.
+    A batch's workers do so once no session waits for them.
+
     Returns
     -------
     dict
         ``session_id``, ``status`` (``done``, ``skipped`` or ``failed``), ``stage`` and
         ``error`` (for failures), ``seconds``; with ``stats``, for a session that has
-        outputs, ``stats``: ``(output folder, outcome)``.
+        outputs, ``stats``: ``(output folder, outcome)``; without ``png``, for a session
+        classified, ``record``.
 
     """
     from threadpoolctl import threadpool_limits
@@ -370,7 +386,7 @@ def run_session(
                 nonlocal stage
                 stage = name
 
-            _process(job, out_dir, model, set_stage, params)
+            _process(job, out_dir, model, set_stage, params, png=png)
             if nwb:
                 stage = "nwb"
                 _write_nwb(job, out_dir, out_root, params)
@@ -380,15 +396,70 @@ def run_session(
             "fingerprint": fingerprint,
             "seconds": round(time.perf_counter() - t0, 3),
         }
-        atomic_write_text(out_dir / RECORD, json.dumps(record, indent=2))
-        return _with_stats({"session_id": job.session_id, "status": "done",
-                            "seconds": time.perf_counter() - t0}, out_dir, stats)
+        rec: dict[str, Any] = {"session_id": job.session_id, "status": "done",
+                               "seconds": time.perf_counter() - t0}
+        if png:
+            atomic_write_text(out_dir / RECORD, json.dumps(record, indent=2))
+        else:
+            rec["record"] = record
+        return _with_stats(rec, out_dir, stats)
     except Exception as exc:  # one failing session never stops the batch
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         detail = "" if isinstance(exc, InputError) else traceback.format_exc(limit=3)
         return {"session_id": job.session_id, "status": "failed", "stage": stage,
                 "error": f"{type(exc).__name__}: {message}", "detail": detail,
                 "seconds": time.perf_counter() - t0}
+
+
+def _finish_session(out_dir: str, record: dict[str, Any]) -> dict[str, Any]:
+    """Draw the ``ethogram.png`` of a session classified without it, then write its record.
+
+    The raster is drawn from the folder's ``ethogram.csv`` (labels of each individual in the
+    order of ``session.json``), its frame rate and the observation id of ``bouts.csv`` (the
+    title), as :func:`behavtrack.workflows.classify.classify_session` draws it: the same
+    PNG. Never raises.
+
+    Parameters
+    ----------
+    out_dir
+        The session's output folder.
+    record
+        Its ``batch.json`` (``run_session``'s ``record``).
+
+    Returns
+    -------
+    dict
+        ``session_id``, ``status`` (``done``, or ``failed`` with ``stage`` and ``error``).
+
+    """
+    folder = Path(out_dir)
+    try:
+        import csv
+
+        import pandas as pd
+
+        from behavtrack.export import plot_ethogram
+        from behavtrack.io.session import read_session_meta
+
+        meta = read_session_meta(folder)
+        table = pd.read_csv(folder / "ethogram.csv", usecols=["individual", "behavior"],
+                            dtype=str, keep_default_na=False)
+        who, what = table["individual"].to_numpy(), table["behavior"].to_numpy()
+        labels = {ind: what[who == ind] for ind in meta["individuals"]}
+        with open(folder / "bouts.csv", encoding="utf-8", newline="") as f:
+            first = next(csv.DictReader(f), None)  # every bout names the observation
+        title = first["Observation id"] if first else str(
+            meta.get("session_id") or (Path(meta["source_session"]).name
+                                       if meta.get("source_session")
+                                       else Path(meta["pose_file"]).stem))
+        plot_ethogram(labels, float(meta["fps"]), folder / "ethogram.png", title=title)
+        atomic_write_text(folder / RECORD, json.dumps(record, indent=2))
+    except Exception as exc:  # noqa: BLE001 - reported as the session's failure
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return {"session_id": record["session_id"], "status": "failed", "stage": "classify",
+                "error": f"{type(exc).__name__}: {message}",
+                "detail": "" if isinstance(exc, InputError) else traceback.format_exc(limit=3)}
+    return {"session_id": record["session_id"], "status": "done"}
 
 
 def _with_stats(rec: dict[str, Any], out_dir: Path, stats: Mapping[str, Any] | None,
@@ -557,16 +628,112 @@ def _job_size(job: SessionJob) -> int:
         return 0
 
 
+class _Backfill:
+    """A local pool's tasks in two ranks: sessions and figures first, the sessions' PNGs after.
+
+    Sessions (:meth:`submit_session`) and the statistics' figures (:meth:`submit`) go to the
+    workers at once; the tasks given to :meth:`later` (:func:`_finish_session`) wait until a
+    worker has nothing else to do, so that they fill the workers' idle time (the last
+    sessions, the figure) instead of delaying the statistics. With ``keep_one``, once the
+    last session is done one worker waits for the first figure (or :meth:`release`).
+
+    Parameters
+    ----------
+    pool
+        The workers.
+    workers
+        How many there are.
+    keep_one
+        Keep a worker free for the figure once the sessions are done.
+
+    """
+
+    def __init__(self, pool: ProcessPoolExecutor, workers: int, keep_one: bool) -> None:
+        self._pool, self._workers, self._keep_one = pool, workers, keep_one
+        self._lock = threading.Condition(threading.RLock())  # callbacks may run in submit
+        self._later: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
+        self._busy = 0  # tasks submitted and not done
+        self._sessions = 0  # sessions submitted and not done
+        self._kept = 0  # workers kept free for the figure
+        self._futures: list[Future] = []  # of the tasks run later
+
+    def submit_session(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
+        """Run a session's task now (queued behind the other sessions)."""
+        with self._lock:
+            self._sessions += 1
+            return self._start(fn, args, kwargs, session=True)
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        """Run a task now, on the worker kept free if any (``Executor.submit``)."""
+        with self._lock:
+            self._kept = 0
+            fut = self._start(fn, args, {}, session=False)
+            self._fill()
+            return fut
+
+    def later(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run a task once a worker has nothing else to do."""
+        with self._lock:
+            self._later.append((fn, args))
+            self._fill()
+
+    def release(self) -> None:
+        """Stop keeping a worker free (no figure is coming)."""
+        with self._lock:
+            self._keep_one, self._kept = False, 0
+            self._fill()
+
+    def join(self) -> list[Any]:
+        """Wait for every task given to :meth:`later`; return their results, in that order."""
+        self.release()
+        with self._lock:
+            self._lock.wait_for(lambda: not self._later)
+            futures = list(self._futures)
+        wait_futures(futures)
+        return [f.result() for f in futures]
+
+    def _start(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+               session: bool) -> Future:
+        fut = self._pool.submit(fn, *args, **kwargs)  # a broken pool raises: nothing counted
+        self._busy += 1
+        fut.add_done_callback(lambda _: self._done(session))
+        return fut
+
+    def _done(self, session: bool) -> None:  # in the pool's thread (or in _start)
+        with self._lock:
+            self._busy -= 1
+            if session:
+                self._sessions -= 1
+                if not self._sessions and self._keep_one:
+                    self._kept = 1  # until the figure is submitted
+            self._fill()
+
+    def _fill(self) -> None:
+        while self._later and self._busy < self._workers - self._kept:
+            fn, args = self._later.popleft()
+            try:
+                fut = self._start(fn, args, {}, session=False)
+            except Exception as exc:  # noqa: BLE001 - the pool broke: join raises it
+                fut = Future()
+                fut.set_exception(exc)
+            self._futures.append(fut)
+        self._lock.notify_all()
+
+
 @contextlib.contextmanager
 def _runner(
     jobs_n: int, scheduler: str | None, connect_timeout_s: float, videos: bool,
-) -> Iterator[tuple[Callable[..., Iterable[dict]], Callable[..., Any] | None]]:
+    figures: bool = True,
+) -> Iterator[tuple[Callable[..., Iterable[dict]], Callable[..., Any] | None,
+                    _Backfill | None]]:
     """Where the batch runs: a Dask cluster, local worker processes or this process.
 
-    Yields ``(run, submit)``: ``run(fn, jobs, **kwargs)`` yields ``fn(job, **kwargs)`` of
-    every job as they finish; ``submit(fn, *args)`` runs one more task on the same workers
-    and returns its future (the statistics' figures), ``None`` in this process. The workers
-    live until the statistics are written.
+    Yields ``(run, submit, backfill)``: ``run(fn, jobs, **kwargs)`` yields ``fn(job,
+    **kwargs)`` of every job as they finish; ``submit(fn, *args)`` runs one more task on the
+    same workers and returns its future (the statistics' figures), ``None`` in this process;
+    ``backfill`` is the local workers' :class:`_Backfill` (``figures``: a figure will be
+    submitted once the sessions are done), ``None`` elsewhere. The workers live until the
+    statistics are written.
     """
     if scheduler:
         from distributed import as_completed as dask_completed
@@ -582,29 +749,60 @@ def _runner(
                 yield fut.result()
 
         try:
-            yield run_dask, lambda fn, *args: client.submit(fn, *args, pure=False)
+            yield run_dask, lambda fn, *args: client.submit(fn, *args, pure=False), None
         finally:
             client.close()
     elif jobs_n > 1:
         with ProcessPoolExecutor(max_workers=jobs_n, mp_context=_forkserver_context(),
                                  initializer=_init_worker, initargs=(videos,)) as pool:
+            backfill = _Backfill(pool, jobs_n, keep_one=figures)
+
             def run_pool(fn: Callable[..., dict], jobs: list[SessionJob],
                          **kwargs: Any) -> Iterable[dict]:
                 # longest first, so that no worker is left with a long session at the end
-                futures = [pool.submit(fn, job, **kwargs) for job in
+                futures = [backfill.submit_session(fn, job, **kwargs) for job in
                            sorted(jobs, key=_job_size, reverse=True)]
                 for fut in progress(as_completed(futures), total=len(futures),
                                     desc="sessions", unit="session"):
                     yield fut.result()
 
-            yield run_pool, pool.submit
+            yield run_pool, backfill.submit, backfill
     else:
         def run_here(fn: Callable[..., dict], jobs: list[SessionJob],
                      **kwargs: Any) -> Iterable[dict]:
             for job in progress(jobs, total=len(jobs), desc="sessions", unit="session"):
                 yield fn(job, **kwargs)
 
-        yield run_here, None
+        yield run_here, None, None
+
+
+def _tally(result: BatchResult, rec: Mapping[str, Any]) -> None:
+    """Count a session's record (of :func:`run_session`) in ``result``."""
+    if rec["status"] == "done":
+        result.done.append(rec["session_id"])
+    elif rec["status"] == "skipped":
+        result.skipped.append(rec["session_id"])
+    else:
+        result.failed.append({k: str(rec.get(k, "")) for k in
+                              ("session_id", "stage", "error", "detail")})
+
+
+def _batch_stats(result: BatchResult, analysed: Mapping[str, Any],
+                 submit: Callable[..., Any] | None) -> None:
+    """Write the cohort's statistics of the sessions with outputs to ``OUT/stats``.
+
+    ``analysed``: the sessions' rows computed by the workers, by folder; ``submit``: where
+    the figures are drawn (see :func:`behavtrack.workflows.stats.compute_stats`).
+    """
+    from behavtrack.workflows.stats import compute_stats
+
+    result.stats_dir, result.stats_error = None, None
+    try:
+        compute_stats(result.session_dirs, result.out_dir / "stats", **_STATS_PARAMS,
+                      precomputed=analysed, submit=submit)
+        result.stats_dir = result.out_dir / "stats"
+    except InputError as exc:  # e.g. sessions without pair/session metadata
+        result.stats_error = str(exc)
 
 
 def run_batch(
@@ -659,17 +857,18 @@ def run_batch(
     BatchResult
 
     """
-    from behavtrack.io.framerate import check_fps
-
+    t0 = time.perf_counter()
     if jobs < 1:
         raise InputError("jobs", f"must be at least 1, got {jobs}")
-    fps = check_fps(fps, "fps")
-    t0 = time.perf_counter()
     out = Path(out_dir)
     if out.exists() and not out.is_dir():  # checked before the work
         raise InputError(out, "is a file, not an output folder", "give a folder as out_dir=")
     if jobs > 1 and not scheduler:
-        _start_forkserver()  # its imports overlap this process's from here on
+        # first thing: its imports overlap this process's (numpy on) from here on
+        _start_forkserver()
+    from behavtrack.io.framerate import check_fps
+
+    fps = check_fps(fps, "fps")
     # the batch's own outputs (an --out inside an input folder) are not inputs of a later run
     todo = [j for j in discover_jobs(inputs, arena=arena, events=events)
             if not Path(j.path).resolve().is_relative_to(out.resolve())]
@@ -684,44 +883,46 @@ def run_batch(
     import pandas as pd
 
     with folder_lock(out, "behavtrack batch"), \
-            _runner(jobs, scheduler, connect_timeout_s, videos) as (run, submit):
+            _runner(jobs, scheduler, connect_timeout_s, videos, figures=stats) as (
+                run, submit, backfill):
         # a second run on this --out is refused; the workers stay for the statistics
         result = BatchResult(out_dir=out)
         analysed = {}  # each session's part of the statistics, computed by its worker
         for rec in run(run_session, todo, out_root=str(out), model=model_s, nwb=nwb,
                        params={k: v for k, v in (("fps", fps), ("aliases", aliases),
                                                  ("individuals", list(individuals or [])))
-                               if v}, stats=_STATS_PARAMS if stats else None):
-            if rec["status"] == "done":
-                result.done.append(rec["session_id"])
-            elif rec["status"] == "skipped":
-                result.skipped.append(rec["session_id"])
-            else:
-                result.failed.append({k: str(rec.get(k, "")) for k in
-                                      ("session_id", "stage", "error", "detail")})
+                               if v}, stats=_STATS_PARAMS if stats else None,
+                       png=backfill is None):
+            if "record" in rec:  # its ethogram.png is drawn once a worker is idle
+                backfill.later(_finish_session, str(out / "sessions" / rec["session_id"]),
+                               rec.pop("record"))
+            _tally(result, rec)
             if "stats" in rec:
                 folder, outcome = rec["stats"]
                 analysed[folder] = outcome
+        if stats and result.session_dirs:
+            # the rows are assembled, the figures drawn by an idle worker meanwhile
+            _batch_stats(result, analysed, submit)
+        if backfill is not None:
+            unfinished = [r for r in backfill.join() if r["status"] != "done"]
+            if unfinished:  # classified, but its PNG could not be drawn: failed after all
+                lost = {r["session_id"] for r in unfinished}
+                result.done = [s for s in result.done if s not in lost]
+                for r in unfinished:
+                    _tally(result, r)
+                if stats and result.session_dirs:  # without them, as a serial run
+                    _batch_stats(result, analysed, None)
         failures = pd.DataFrame(result.failed,
                                 columns=["session_id", "stage", "error", "detail"])
         with atomic_path(out / "failures.csv") as tmp:
             failures.sort_values("session_id").to_csv(tmp, index=False)
-        if stats and result.session_dirs:
-            from behavtrack.workflows.stats import compute_stats
-
-            try:
-                # the rows are assembled, the figures drawn by the idle workers meanwhile
-                compute_stats(result.session_dirs, out / "stats", **_STATS_PARAMS,
-                              precomputed=analysed, submit=submit)
-                result.stats_dir = out / "stats"
-            except InputError as exc:  # e.g. sessions without pair/session metadata
-                result.stats_error = str(exc)
         result.seconds = time.perf_counter() - t0
         summary = {
             "behavtrack": __version__,
             "inputs": [str(i) for i in inputs],
-            "done": result.done, "skipped": result.skipped,
-            "failed": [f["session_id"] for f in result.failed],
+            # sorted: the same summary whatever order the workers finished in
+            "done": sorted(result.done), "skipped": sorted(result.skipped),
+            "failed": sorted(f["session_id"] for f in result.failed),
             "stats": str(result.stats_dir) if result.stats_dir else None,
             "stats_error": result.stats_error,
             "seconds": round(result.seconds, 3),

@@ -46,3 +46,7 @@ class InputError(BehavtrackError, ValueError):
         if hint:
             text = f"{text} ({hint})"
         super().__init__(" ".join(text.split()))  # always one line
+
+    def __reduce__(self) -> tuple[type, tuple[str | None, str, str | None]]:
+        """Rebuild from the three parts: the error crosses process boundaries (worker pools)."""
+        return type(self), (self.source, self.problem, self.hint)

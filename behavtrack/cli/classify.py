@@ -34,6 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_alias_option(p)
     add_individuals_option(p)
     p.add_argument("--no-png", action="store_true", help="skip ethogram.png")
+    p.add_argument("--jobs", type=int, default=None, help="processes that classify the "
+                   "10-minute chunks of a long recording together (default: one per core, "
+                   "at most 4; the outputs are the same)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.set_defaults(func=run)
 
@@ -45,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     fps, aliases, individuals = fps_of(args), aliases_of(args), individuals_of(args)
     res = classify_session(args.pose, args.out, arena=args.arena, events=args.events,
                            model=args.model, fps=fps,
-                           png=not args.no_png, aliases=aliases, individuals=individuals)
+                           png=not args.no_png, jobs=args.jobs, aliases=aliases,
+                           individuals=individuals)
     if not args.quiet:
         counts = res.bouts.groupby(["individual", "behavior"]).size()
         print(f"wrote {res.out_dir} ({len(res.bouts)} bouts; "

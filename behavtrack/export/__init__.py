@@ -8,6 +8,7 @@ from behavtrack.export.raster import plot_ethogram
 from behavtrack.export.tables import (
     ETHOGRAM_COLUMNS,
     binary_table,
+    decimal_strings,
     ethogram_table,
     write_binary,
     write_binary_csv,
@@ -15,6 +16,6 @@ from behavtrack.export.tables import (
     write_ethogram_csv,
 )
 
-__all__ = ["ETHOGRAM_COLUMNS", "binary_table", "ethogram_table", "plot_ethogram",
+__all__ = ["ETHOGRAM_COLUMNS", "binary_table", "decimal_strings", "ethogram_table", "plot_ethogram",
            "write_binary", "write_binary_csv", "write_ethogram", "write_ethogram_csv",
            "write_provenance"]

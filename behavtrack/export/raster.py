@@ -10,11 +10,30 @@ import numpy as np
 from behavtrack.files import atomic_path
 from behavtrack.io.bouts import BEHAVIORS
 
-__all__ = ["BEHAVIOR_COLORS", "plot_ethogram"]
+__all__ = ["BEHAVIOR_COLORS", "plot_ethogram", "prepare_plotting"]
 
 #: Colour of each behaviour in rasters (colour-blind friendly).
 BEHAVIOR_COLORS = {"approach": "#E69F00", "waiting": "#56B4E9", "interaction": "#CC79A7",
                    "other": "#EEEEEE"}
+
+
+def prepare_plotting() -> None:
+    """Do ahead what a process's first :func:`plot_ethogram` spends before drawing.
+
+    Imports matplotlib's figure and Agg canvas and lays out a text (which loads the font):
+    about 0.4 s, e.g. in a process that waits for the labels meanwhile.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.colors import ListedColormap  # noqa: F401 - imported for plot_ethogram
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch  # noqa: F401 - imported for plot_ethogram
+
+    fig = Figure(figsize=(1, 1), dpi=10)
+    fig.text(0.5, 0.5, "0 s", fontsize=9)
+    FigureCanvasAgg(fig).draw()
 
 
 def plot_ethogram(labels: dict[str, np.ndarray], fps: float, path: str | os.PathLike,

@@ -2,7 +2,9 @@
 
 Figures are drawn with matplotlib's object API on the Agg canvas (no pyplot state, no
 display needed) and written atomically. Panels are titled with the metric's column name in
-``sessions.csv`` and their axes carry units (:func:`metric_axis_label`).
+``sessions.csv`` and their axes carry units (:func:`metric_axis_label`). matplotlib is
+imported by the functions that draw: importing this module (to write figures drawn elsewhere,
+e.g. by batch workers) does not load it.
 """
 
 from __future__ import annotations
@@ -11,13 +13,15 @@ import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from behavtrack.files import atomic_path
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["METRIC_LABELS", "METRIC_UNITS", "metric_axis_label", "new_figure", "save_figure",
            "figure_png_bytes", "plot_learning_curves", "plot_ethograms", "plot_pose_on_frame"]
@@ -85,6 +89,9 @@ def _time_unit(table: pd.DataFrame) -> str:
 
 def new_figure(n_panels: int, ncols: int = 3, size: float = 3.2) -> tuple[Figure, np.ndarray]:
     """Return a figure with a grid of ``n_panels`` axes (unused cells hidden)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     ncols = max(1, min(ncols, n_panels))
     nrows = int(np.ceil(n_panels / ncols))
     fig = Figure(figsize=(size * ncols + 0.5, size * 0.85 * nrows + 0.6), layout="constrained")
@@ -195,7 +202,9 @@ def plot_ethograms(
     matplotlib.figure.Figure
 
     """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.colors import ListedColormap
+    from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
     from behavtrack.export.raster import BEHAVIOR_COLORS
@@ -253,6 +262,9 @@ def plot_pose_on_frame(
     matplotlib.figure.Figure
 
     """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     h, w = frame.shape[:2]
     fig = Figure(figsize=(7, 7 * h / max(w, 1) + 0.6), layout="constrained")
     FigureCanvasAgg(fig)

@@ -33,11 +33,16 @@ import xarray as xr
 from behavtrack.errors import InputError
 from behavtrack.io.arena import Arena
 from behavtrack.io.bouts import BEHAVIORS
+from behavtrack.parallel import can_fork, fork_map, in_worker, usable_cores
 
-__all__ = ["CHUNK_S", "ChunkedResult", "classify_chunks", "margin_s", "streamable"]
+__all__ = ["CHUNK_S", "MAX_AUTO_JOBS", "ChunkedResult", "chunk_jobs", "classify_chunks",
+           "margin_s", "streamable"]
 
 #: Length of a chunk's core (s): about the memory of classifying a recording of this length.
 CHUNK_S = 600.0
+
+#: Most chunk processes ``jobs=None`` starts (each holds about one chunk's working memory).
+MAX_AUTO_JOBS = 4
 
 
 @dataclass
@@ -101,7 +106,8 @@ def classify_chunks(
     events: pd.DataFrame | None = None,
     *,
     chunk_s: float = CHUNK_S,
-    progress: Callable[[Iterable[int]], Iterable[int]] | None = None,
+    jobs: int | None = 1,
+    progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
 ) -> ChunkedResult:
     """Classify a recording read chunk by chunk; the result of the whole-table path.
 
@@ -122,8 +128,14 @@ def classify_chunks(
         ``None``.
     chunk_s
         Length of a chunk's core in seconds (memory grows with it, not with the recording).
+    jobs
+        Processes that read and score chunks at the same time (:func:`chunk_jobs`; ``None``:
+        one per usable core, at most :data:`MAX_AUTO_JOBS` and at most one per chunk). The
+        workers are forked from this process (they inherit ``read`` and the model); where
+        processes cannot be forked, or with ``1``, chunks are done here one after another.
+        The result is the same.
     progress
-        Wraps the iterable of chunk starts (e.g. a progress bar).
+        Wraps the iterable of chunk results as they arrive (e.g. a progress bar).
 
     Returns
     -------
@@ -140,6 +152,7 @@ def classify_chunks(
         feature_request,
         poke_frames,
     )
+    from behavtrack.io.pose import check_analysable
     from behavtrack.strategies.hybrid_model import _FLOOR
     from behavtrack.strategies.pipeline import decoding_model
 
@@ -168,11 +181,17 @@ def classify_chunks(
                          "are ignored")
     state: dict[str, Any] = {"attrs": {}, "model": None, "notes": []}
 
-    def one_chunk(a: int) -> tuple[Any, np.ndarray, list[np.ndarray]]:
-        """Clean, features and tree scores of the chunk starting at frame ``a``."""
+    def one_chunk(a: int) -> tuple[Any, np.ndarray, list[np.ndarray], bool, dict | None]:
+        """Clean, features and tree scores of the chunk starting at frame ``a``.
+
+        Also whether any position of the frames read is finite, and the feature table's
+        attrs for the first chunk (the whole table's). The decoding model is chosen from
+        the first chunk a process does: every chunk has the same columns.
+        """
         b = min(n, a + step)
         lo, hi = max(0, a - pad), min(n, b + pad)
         pose = read(lo, hi)
+        seen = bool(np.isfinite(pose["position"].values).any())
         cleaned, report = clean_pose(pose, arena, report_frames=slice(a - lo, b - lo))
         del pose
         core = rows[(rows >= a) & (rows < b)]
@@ -180,12 +199,14 @@ def classify_chunks(
         feats = compute_features(cleaned, arena, ev, clean=False, rows=core - lo, **request)
         del cleaned
         tracked = np.asarray(feats.attrs["tracked_frames"])[a - lo:b - lo]
-        if not state["attrs"]:  # the first chunk decides the decoding model
-            attrs = {k: v for k, v in feats.attrs.items() if k != "tracked_frames"}
-            attrs["columns"] = list(feats.columns)
-            state["model"], state["notes"] = decoding_model(model, feats.columns,
-                                                            attrs.get("skipped", {}))
-            state["attrs"] = attrs
+        attrs = {k: v for k, v in feats.attrs.items() if k != "tracked_frames"}
+        attrs["columns"] = list(feats.columns)
+        if not state["attrs"]:  # this process's first chunk decides its decoding model
+            _decide(state, attrs)
+            if in_worker() and state["model"] is not None:
+                # one thread, and no call into an OpenMP runtime this fork copied (a
+                # parent that ran scikit-learn leaves one that would hang here)
+                state["model"].emission_.n_threads = 1
         m = state["model"]
         scores = []
         if m is not None:
@@ -195,10 +216,22 @@ def classify_chunks(
                 scores.append(p if every_frame else np.log(np.clip(p, _FLOOR, 1.0)))
         del feats
         _trim_heap()
-        return report, tracked, scores
+        return report, tracked, scores, seen, attrs if a == 0 else None
 
-    starts: Iterable[int] = range(0, n, step)
-    done = [one_chunk(a) for a in (progress(starts) if progress is not None else starts)]
+    def _decide(st: dict[str, Any], attrs: dict[str, Any]) -> None:
+        st["model"], st["notes"] = decoding_model(model, attrs["columns"],
+                                                  attrs.get("skipped", {}))
+        st["attrs"] = attrs
+
+    starts = range(0, n, step)
+    workers = chunk_jobs(jobs, len(starts))
+    results = (fork_map(one_chunk, starts, workers) if workers > 1
+               else map(one_chunk, starts))
+    done = list(progress(results) if progress is not None else results)
+    if not any(d[3] for d in done):
+        check_analysable(first)  # raises: no tracked frame in the whole recording
+    if not state["attrs"]:  # the chunks were done by workers
+        _decide(state, done[0][4])  # the first chunk's columns, as the whole table's
     attrs, m, decode_notes = state["attrs"], state["model"], state["notes"]
     reports = [d[0] for d in done]
     tracked = [d[1] for d in done]
@@ -223,20 +256,43 @@ def classify_chunks(
                      for s in scores]
         del scores
         in_order = list(m.behaviors_) == list(BEHAVIORS)
-        for j, ind in enumerate(inds):
+
+        def decode(j: int) -> tuple[np.ndarray, np.ndarray]:
+            """Codes and posteriors (in :data:`BEHAVIORS` order) of animal ``j``."""
             out = np.zeros((n, len(BEHAVIORS)))
             codes, post = m.decode_chunked(_proba_of(m, per_frame, rows, every_frame, j), n,
                                            fps, chunk=step, out=out if in_order else None)
             if not in_order:
                 for k, beh in enumerate(m.behaviors_):
                     out[:, BEHAVIORS.index(beh)] = post[:, k]
-            del post
+            return codes, out
+
+        # the animals are decoded apart (pooling reads both of their tree scores)
+        both = chunk_jobs(jobs, len(inds))
+        decoded = fork_map(decode, range(len(inds)), both) if both > 1 else map(
+            decode, range(len(inds)))
+        for ind, (codes, out) in zip(inds, decoded, strict=True):
             labels[ind], proba[ind] = np.asarray(m.behaviors_, dtype=object)[codes], out
     for j, ind in enumerate(inds):
         if lost[:, j].any():
             labels[ind][lost[:, j]] = "other"  # a new array: codes indexed the names
             proba[ind][lost[:, j]] = np.nan
     return ChunkedResult(labels, proba, notes, attrs)
+
+
+def chunk_jobs(jobs: int | None, n_chunks: int) -> int:
+    """Return the number of processes for ``n_chunks`` chunks.
+
+    ``jobs``, or with ``None`` the usable cores up to :data:`MAX_AUTO_JOBS`; never more than
+    one per chunk, and 1 where processes cannot be forked.
+    """
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise InputError("jobs", f"must be at least 1, got {jobs!r}")
+    if jobs is None:
+        jobs = min(MAX_AUTO_JOBS, usable_cores())
+    if jobs > 1 and not can_fork():
+        return 1
+    return max(1, min(jobs, n_chunks))
 
 
 @functools.cache

@@ -153,10 +153,11 @@ def write_dlc_csv(
         f.write("\n".join(header) + "\n")
         # in blocks of rows: the text of a long video is never all in memory
         for start in range(0, len(values), _CSV_ROWS):
-            block = values[start:start + _CSV_ROWS]
-            text = block.astype(str)  # numpy's shortest round-trip text, as pandas writes
-            text[np.isnan(block)] = ""
-            f.writelines(f"{start + i},{','.join(row)}\n" for i, row in enumerate(text.tolist()))
+            rows = values[start:start + _CSV_ROWS].tolist()
+            # Python's repr is the shortest round-trip text, as numpy's str and pandas write
+            # it (faster than ``astype(str)``); NaN is the only value whose text holds "nan"
+            f.write("".join(f"{start + i},{','.join(map(repr, row)).replace('nan', '')}\n"
+                            for i, row in enumerate(rows)))
 
 
 def _csv_field(value: str) -> str:

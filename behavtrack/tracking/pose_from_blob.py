@@ -67,12 +67,35 @@ def _dilated_window(
     hx1, hy1 = min(-(-x1 // scale), iw), min(-(-y1 // scale), ih)
     ex0, ey0 = max(0, hx0 - rx), max(0, hy0 - ry)
     ex1, ey1 = min(iw, hx1 + rx), min(ih, hy1 + ry)
-    grown = cv2.dilate(img[ey0:ey1, ex0:ex1], kernel)[hy0 - ey0:hy1 - ey0, hx0 - ex0:hx1 - ex0]
+    grown = cv2.dilate(img[ey0:ey1, ex0:ex1], kernel)
+    return _enlarged_window(grown, scale, x0, y0, x1, y1, (ex0, ey0), (iw, ih))
+
+
+def _enlarged_window(
+    img: np.ndarray, scale: int, x0: int, y0: int, x1: int, y1: int,
+    origin: tuple[int, int] = (0, 0), size: tuple[int, int] | None = None,
+) -> np.ndarray:
+    """Return ``img`` enlarged ``scale`` times in the window ``[y0:y1, x0:x1]``, no more.
+
+    Nearest neighbour; an odd last row or column of the enlarged image repeats, as
+    :func:`_up2` does: the same pixels as ``_up2(img, ...)[y0:y1, x0:x1]``, without
+    enlarging the rest. ``img`` may be a part of a larger image, whose pixel ``origin``
+    ``(x, y)`` is its first and whose ``(width, height)`` is ``size`` (default: ``img``
+    itself); the window is in the larger image's enlarged pixels.
+    """
+    import cv2
+
+    ox, oy = origin
+    iw, ih = size if size is not None else (img.shape[1], img.shape[0])
+    # the window in the larger image's pixels
+    hx0, hy0 = min(x0 // scale, iw - 1), min(y0 // scale, ih - 1)
+    hx1, hy1 = min(-(-x1 // scale), iw), min(-(-y1 // scale), ih)
+    part = img[hy0 - oy:hy1 - oy, hx0 - ox:hx1 - ox]
     if scale == 1:
-        return grown
-    up = cv2.resize(grown, (scale * grown.shape[1], scale * grown.shape[0]),
+        return part
+    up = cv2.resize(part, (scale * part.shape[1], scale * part.shape[0]),
                     interpolation=cv2.INTER_NEAREST)
-    # beyond ``img``'s last row or column (an odd size): repeat it
+    # beyond the image's last row or column (an odd size): repeat it
     short_x, short_y = max(0, x1 - scale * hx1), max(0, y1 - scale * hy1)
     if short_x or short_y:
         up = cv2.copyMakeBorder(up, 0, short_y, 0, short_x, cv2.BORDER_REPLICATE)
@@ -203,13 +226,9 @@ def pose_from_mask(
     # thin parts: foreground the grown body does not cover; only those within ``radius``
     # of an end count, so they are looked for in a window around each end only
     radius = 0.45 * half + 3
-    # at half size, when the two windows (with the kernel's reach) would cover about as much
-    # as the whole crop, the whole crop is grown at once instead: the same pixels, one call
-    grown_all = None
-    if grown_scale == 2:
-        side = radius + 1 + 2 * (grown_kernel.shape[0] // 2)
-        if 2 * side * side >= grown_from.size:
-            grown_all = _up2(cv2.dilate(grown_from, grown_kernel), w, h)
+    # at half size, the whole (small) crop is grown at once and only the windows are
+    # enlarged: the same pixels as growing each window, in one dilation
+    grown_half = cv2.dilate(grown_from, grown_kernel) if grown_scale == 2 else None
     tails = []
     for end in (end_a, end_b):
         ex, ey = end.real, end.imag
@@ -217,7 +236,8 @@ def pose_from_mask(
         wx1, wy1 = min(w, int(ex + radius) + 2), min(h, int(ey + radius) + 2)
         found = None
         if wx1 > wx0 and wy1 > wy0:
-            grown = (grown_all[wy0:wy1, wx0:wx1] if grown_all is not None else
+            grown = (_enlarged_window(grown_half, 2, wx0, wy0, wx1, wy1)
+                     if grown_half is not None else
                      _dilated_window(grown_from, grown_kernel, grown_scale, wx0, wy0, wx1, wy1))
             found = cv2.findNonZero(cv2.subtract(mask[wy0:wy1, wx0:wx1], grown))
         if found is None:

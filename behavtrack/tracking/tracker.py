@@ -418,6 +418,17 @@ def output_paths(video: str | os.PathLike, out: str | os.PathLike) -> dict[str, 
     }
 
 
+def _import_writers() -> None:
+    """Import what :func:`_write_tracks` needs (PyTables: about 50 ms).
+
+    The tracker calls it while the decoding thread fills the warm-up, when the tracking
+    thread would only wait, rather than after the last frame.
+    """
+    import tables  # noqa: F401
+
+    import behavtrack.tracking._dlc_files  # noqa: F401
+
+
 def _write_tracks(
     position: np.ndarray,
     confidence: np.ndarray,
@@ -594,6 +605,8 @@ def run_builtin(
         passes = 1
         stream = _Prefetch(reader.iter_frames(), _queue_length(reader), held=hold)
         try:
+            if paths is not None:  # while the first frames are decoded, not after the pass
+                _import_writers()
             # 1. warm-up: hold the first frames
             held: deque[tuple[int, np.ndarray, Coarse | None]] = deque()
             whole = True

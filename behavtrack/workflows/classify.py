@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,11 +23,13 @@ import pandas as pd
 import xarray as xr
 
 from behavtrack.errors import InputError
+from behavtrack.export.raster import prepare_plotting
 from behavtrack.files import progress, staged_folder
 from behavtrack.io.arena import Arena
 from behavtrack.io.bouts import frames_to_bouts, write_bouts_csv
 from behavtrack.io.classified import CLASSIFIED_FILES
 from behavtrack.io.session import write_session_meta
+from behavtrack.parallel import spare_process
 from behavtrack.strategies import stream as stream_chunks
 from behavtrack.strategies.pipeline import (
     EVENT_COLUMNS,
@@ -178,25 +180,14 @@ HEAD_FRAMES = 64
 
 
 def _chunk_reader(path: Path, fps: float | None, arena: Arena | None,
-                  aliases: dict[str, str] | None, individuals: Sequence[str] | None,
-                  n: int) -> Callable[[int, int], xr.Dataset]:
-    """``read(start, stop)``: frames of the pose file as :func:`_resolve_input` loads them.
-
-    Raises the whole load's error when no chunk has a tracked frame (checked at the end).
-    """
-    from behavtrack.io.pose import check_analysable, load_pose, select_individuals
-
-    seen = {"tracked": False, "stop": 0}
+                  aliases: dict[str, str] | None, individuals: Sequence[str] | None
+                  ) -> Callable[[int, int], xr.Dataset]:
+    """``read(start, stop)``: frames of the pose file as :func:`_resolve_input` loads them."""
+    from behavtrack.io.pose import load_pose, select_individuals
 
     def read(start: int, stop: int) -> xr.Dataset:
         ds = load_pose(path, fps=fps, arena=arena, aliases=aliases, frames=(start, stop))
-        if individuals is not None:
-            ds = select_individuals(ds, individuals)
-        seen["tracked"] = seen["tracked"] or bool(np.isfinite(ds["position"].values).any())
-        seen["stop"] = max(seen["stop"], stop)
-        if seen["stop"] >= n and not seen["tracked"]:
-            check_analysable(ds)  # raises: no tracked frame in the whole recording
-        return ds
+        return select_individuals(ds, individuals) if individuals is not None else ds
 
     return read
 
@@ -211,6 +202,7 @@ def classify_session(
     fps: float | None = None,
     png: bool = True,
     stream: bool = True,
+    jobs: int | None = 1,
     aliases: dict[str, str] | None = None,
     individuals: Sequence[str] | None = None,
 ) -> ClassifyResult:
@@ -245,6 +237,12 @@ def classify_session(
         when the model is the hybrid, the arena is known, the events are given and the
         individuals are named as the arena's; otherwise, and with ``False``, the whole
         recording is loaded.
+    jobs
+        Processes that work at the same time (``None``: one per usable core,
+        :func:`behavtrack.strategies.stream.chunk_jobs`): on the chunks of a long
+        recording, on each animal's decoding, and on the outputs (``binary.csv`` and the
+        figure beside the rest). ``1`` forks no process. The outputs are the same with any
+        number.
     aliases
         Extra body-part aliases for the pose file (name in the file -> canonical name).
     individuals
@@ -256,7 +254,7 @@ def classify_session(
     ClassifyResult
 
     """
-    from behavtrack.export import plot_ethogram, write_binary, write_ethogram, write_provenance
+    from behavtrack.export import write_ethogram, write_provenance
     from behavtrack.export.provenance import file_record
     from behavtrack.features import compute_features
     from behavtrack.features.table import feature_request
@@ -269,11 +267,14 @@ def classify_session(
     )
 
     out = Path(out_dir)
+    forks = stream_chunks.chunk_jobs(jobs, 2) > 1  # checks jobs too
     if out.exists() and not out.is_dir():  # checked before the work
         raise InputError(out, "is a file, not an output folder", "give a folder as out_dir=")
     bar = progress(range(6), total=6, desc="classify", unit="step")
     steps = iter(bar)
-    try:
+    # a process forked now draws the figure at the end: its imports meanwhile
+    with spare_process(prepare_plotting if png else None, enabled=forks) as spare, \
+            _closing(bar):  # closed before an error line is printed
         next(steps, None)
         model_path = None
         if isinstance(model, (str, os.PathLike)):
@@ -313,8 +314,8 @@ def classify_session(
         next(steps, None)
         if head:  # chunk by chunk: memory flat in the recording's length
             res = classify_chunks(_chunk_reader(files["pose"], fps, arena, aliases,
-                                                individuals, n), n, model, arena, ev,
-                                  chunk_s=stream_chunks.CHUNK_S)
+                                                individuals), n, model, arena, ev,
+                                  chunk_s=stream_chunks.CHUNK_S, jobs=jobs)
             labels, proba, fattrs = res.labels, res.proba, res.attrs
             notes += res.notes
             del res
@@ -353,15 +354,14 @@ def classify_session(
         next(steps, None)
         model_rec = file_record(model_path) if model_path else {"path": None}
         with _staged(out) as stage:
+            # the binary table and the figure are written by the spare process meanwhile
+            side = spare.submit(_write_side, labels, fps_, stage, png, obs_id)
             write_ethogram(labels, proba, fps_, stage / "ethogram.csv")
             write_bouts_csv(bouts, stage / "bouts.csv", fps_, observation_id=obs_id,
                             media_file=media)
-            write_binary(labels, fps_, stage / "binary.csv")
-            del proba  # written: not held while the figure is drawn
+            del proba  # written: not held any longer
             write_events(used_events, stage / "events.csv")
             write_session_meta(stage, session_meta, indent=1)
-            if png:
-                plot_ethogram(labels, fps_, stage / "ethogram.png", title=obs_id)
             model_rec.update(training_checksum=model.training_checksum_,
                              features_used=[f for f in model.feature_names_
                                             if f in set(fattrs["columns"])],
@@ -372,18 +372,37 @@ def classify_session(
                         (str(v) if v is not None else None) for k, v in files.items()},
                 model=model_rec,
                 parameters={"fps": fps_, "n_frames": n,
-                            "min_bout_s": getattr(model, "min_bout_used_s_", model.min_bout_s),
+                            "min_bout_s": getattr(model, "min_bout_used_s_",
+                                                  model.min_bout_s),
                             "feature_groups_skipped": fattrs.get("skipped", {}),
                             "px_per_cm": fattrs.get("px_per_cm"),
                             "scale_source": fattrs.get("scale_source"),
                             "poke_source": poke_source, "cleaning": fattrs.get("clean")},
                 notes=notes,
             )
+            side.result()  # in the folder before it is moved in
         next(steps, None)
         return ClassifyResult(out, bouts, used_events, session_meta, notes)
-    finally:  # close the bar before an error line is printed
+
+
+@contextlib.contextmanager
+def _closing(bar: Any) -> Iterator[None]:
+    """Close a progress bar (if it is one) on leaving the block, error or not."""
+    try:
+        yield
+    finally:
         if hasattr(bar, "close"):
             bar.close()
+
+
+def _write_side(labels: dict[str, np.ndarray], fps: float, stage: Path, png: bool,
+                title: str) -> None:
+    """Write ``binary.csv`` and, with ``png``, ``ethogram.png`` into ``stage``."""
+    from behavtrack.export import plot_ethogram, write_binary
+
+    write_binary(labels, fps, stage / "binary.csv")
+    if png:
+        plot_ethogram(labels, fps, stage / "ethogram.png", title=title)
 
 
 def _staged(out: Path) -> contextlib.AbstractContextManager[Path]:

@@ -133,13 +133,19 @@ def _same_stats(a: Path, b: Path) -> None:
 
 
 def test_two_local_workers_give_the_same_outputs(cohort: Path, serial: Path, tmp_path: Path):
-    # each worker computes its sessions' rows of sessions.csv, an idle one draws the figure
+    # each worker computes its sessions' rows of sessions.csv, an idle one draws the figure;
+    # the sessions' PNGs are drawn from their tables once a worker is idle: the same bytes
     two = run_batch([cohort], tmp_path / "two", jobs=2)
     assert sorted(two.done) == ["pair01/day01", "pair01/day02", "pair02/day01", "pair02/day02"]
     for sid in two.done:
-        a = (serial / "sessions" / sid / "ethogram.csv").read_text()
-        b = (tmp_path / "two" / "sessions" / sid / "ethogram.csv").read_text()
-        assert a == b
+        for name in ("ethogram.csv", "bouts.csv", "binary.csv", "ethogram.png"):
+            a = (serial / "sessions" / sid / name).read_bytes()
+            b = (tmp_path / "two" / "sessions" / sid / name).read_bytes()
+            assert a == b, f"{sid}/{name}"
+        record = json.loads((tmp_path / "two" / "sessions" / sid / "batch.json").read_text())
+        assert record["session_id"] == sid and record["fingerprint"]
+    summary = json.loads((tmp_path / "two" / "batch.json").read_text())
+    assert summary["done"] == sorted(two.done)  # whatever order the workers finished in
     _same_stats(serial, tmp_path / "two")
     # resumed: every session is up to date, its row computed again by the workers
     again = run_batch([cohort], tmp_path / "two", jobs=2)

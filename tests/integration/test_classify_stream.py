@@ -47,6 +47,13 @@ def test_chunked_folder_equals_the_whole_files(folder, tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(chunked.labels.reset_index(drop=True), table,
                                   check_dtype=False)
     assert len(table) == 2 * 150 * 30
+    # on forked workers (chunks, each animal's decoding, binary.csv and the figure beside
+    # the rest): the same folder
+    classify_session(folder, tmp_path / "forked", jobs=3)
+    for name in FILES:
+        assert (tmp_path / "forked" / name).read_bytes() == \
+            (tmp_path / "chunked" / name).read_bytes(), name
+    assert (tmp_path / "forked" / "ethogram.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_without_an_event_log_the_whole_recording_is_read(folder, tmp_path, monkeypatch):
@@ -60,3 +67,16 @@ def test_without_an_event_log_the_whole_recording_is_read(folder, tmp_path, monk
     assert any("detected from the pose" in note for note in res.notes)
     assert np.isin(res.labels["behavior"].unique(),
                    ["approach", "waiting", "interaction", "other"]).all()
+
+
+def test_cli_jobs(folder, tmp_path, capsys):
+    from behavtrack.cli import main
+
+    code = main(["-q", "classify", str(folder), "--out", str(tmp_path / "o"), "--jobs", "0"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.strip().endswith("--jobs: must be at least 1, got 0")
+    assert not (tmp_path / "o").exists()
+    assert main(["-q", "classify", str(folder), "--out", str(tmp_path / "o"), "--jobs", "2",
+                 "--no-png"]) == 0
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == sorted(
+        f for f in (*FILES, "provenance.json"))

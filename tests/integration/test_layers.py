@@ -6,8 +6,8 @@ import is allowed when the imported module's layer is the importer's own layer o
 below it in :data:`LAYERS`; the outer layer (:data:`OUTER`) may import anything. The layers,
 lowest first:
 
-0. ``core``: ``behavtrack._version``, ``behavtrack.errors``, ``behavtrack.files`` and the
-   packaged data (``behavtrack.data``);
+0. ``core``: ``behavtrack._version``, ``behavtrack.errors``, ``behavtrack.files``,
+   ``behavtrack.parallel`` (forked workers) and the packaged data (``behavtrack.data``);
 1. ``io``: every on-disk format (readers, writers, finding inputs);
 2. ``simulate`` and ``tracking``: the two sources of poses (the simulator's sessions, the
    trackers), side by side: neither imports the other;
@@ -55,7 +55,7 @@ LAYERS: list[tuple[str, ...]] = [
 #: Subpackages and modules of the outer layer: they may import anything.
 OUTER = ("workflows", "batch", "demo", "cli", "napari", "__main__", "")
 #: Modules of ``core`` (the names right under ``behavtrack``).
-CORE = ("_version", "errors", "files", "data")
+CORE = ("_version", "errors", "files", "parallel", "data")
 #: Names that ``behavtrack/__init__.py`` re-exports from ``core``.
 CORE_NAMES = ("__version__", "BehavtrackError", "InputError")
 

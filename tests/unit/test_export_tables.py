@@ -7,6 +7,7 @@ import pytest
 
 from behavtrack.export import (
     binary_table,
+    decimal_strings,
     ethogram_table,
     plot_ethogram,
     write_binary,
@@ -65,6 +66,35 @@ def test_block_writers_write_the_bytes_of_the_whole_tables(tmp_path, n):
     write_ethogram({}, {}, 10.0, tmp_path / "none.csv")  # no individual: the header alone
     assert (tmp_path / "none.csv").read_text().strip() == \
         "frame,time_s,individual,behavior,p_approach,p_waiting,p_interaction,p_other"
+
+
+@pytest.mark.parametrize("decimals", range(7))
+def test_decimal_strings_are_the_text_pandas_writes(decimals):
+    rng = np.random.default_rng(decimals)
+    x = np.concatenate([rng.random(20_000), rng.random(2_000) * 1e-3, rng.random(2_000) * 2e4,
+                        np.arange(20_000) / 29.97, np.arange(5_000) / 7.5,
+                        [np.nan, -0.0, -1e-20, 1e-20, -3.5, 1e12, 5e8, 1 - 1e-17, np.inf,
+                         -np.inf, 5e-5, 1.5e-4, 2.5, 3.5, 1e-4, 0.99995e-4, 0.99995]])
+    for values in (x, x[:0], x[rng.random(len(x)) < 0.5]):
+        expected = pd.DataFrame({"x": np.round(values, decimals), "y": 0}).to_csv(
+            index=False, header=False)
+        got = "".join(f"{t},0\n" for t in decimal_strings(values, decimals))
+        assert got == expected
+    with pytest.raises(ValueError, match="decimals"):
+        decimal_strings(x, 7)
+
+
+def test_block_writers_quote_names_as_pandas_does(tmp_path):
+    labels, proba = _labels()
+    labels = {"mouse,1": labels["mouse1"], 'say "2"': labels["mouse2"]}
+    proba = {"mouse,1": proba["mouse1"], 'say "2"': proba["mouse2"]}
+    write_ethogram(labels, proba, 10.0, tmp_path / "e.csv", block_frames=4)
+    write_ethogram_csv(ethogram_table(labels, proba, 10.0), tmp_path / "e_whole.csv")
+    assert (tmp_path / "e.csv").read_bytes() == (tmp_path / "e_whole.csv").read_bytes()
+    assert '"mouse,1"' in (tmp_path / "e.csv").read_text()
+    write_binary(labels, 10.0, tmp_path / "b.csv", block_frames=4)
+    write_binary_csv(binary_table(labels, 10.0), tmp_path / "b_whole.csv")
+    assert (tmp_path / "b.csv").read_bytes() == (tmp_path / "b_whole.csv").read_bytes()
 
 
 def test_raster_png_and_provenance(tmp_path):

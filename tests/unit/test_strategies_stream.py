@@ -18,7 +18,13 @@ from behavtrack.features.table import feature_request
 from behavtrack.simulate import simulate_session
 from behavtrack.strategies.model_file import load_model_shared, shipped_model_path
 from behavtrack.strategies.pipeline import classify_features
-from behavtrack.strategies.stream import classify_chunks, margin_s, streamable
+from behavtrack.strategies.stream import (
+    MAX_AUTO_JOBS,
+    chunk_jobs,
+    classify_chunks,
+    margin_s,
+    streamable,
+)
 
 
 @pytest.fixture(scope="module")
@@ -63,10 +69,16 @@ def test_chunks_give_the_whole_recordings_labels(session, model):
     pose, arena, events = session.pose, session.arena, session.events
     seen = []
     res = _chunked(pose, arena, events, model, chunk_s=50.0,
-                   progress=lambda starts: (seen.append(a) or a for a in starts))
-    _assert_same(_whole(pose, arena, events, model), res)
+                   progress=lambda done: (seen.append(1) or d for d in done))
+    whole = _whole(pose, arena, events, model)
+    _assert_same(whole, res)
     assert len(res.labels["mouse1"]) == pose.sizes["time"]
-    assert seen == list(range(0, pose.sizes["time"], 1500))  # five chunks of 50 s
+    assert len(seen) == 5  # five chunks of 50 s, each counted as it is done
+    # chunks done by two forked processes: the same result, bit for bit
+    two = _chunked(pose, arena, events, model, chunk_s=50.0, jobs=2)
+    _assert_same(whole, two)
+    for ind in res.labels:
+        np.testing.assert_array_equal(two.proba[ind], res.proba[ind])
 
 
 def test_an_animal_lost_for_long_and_late_pokes_give_the_same_notes(session, model):
@@ -83,6 +95,7 @@ def test_an_animal_lost_for_long_and_late_pokes_give_the_same_notes(session, mod
     assert any("after the pose's last frame" in note for note in whole[2])
     res = _chunked(pose, session.arena, events, model, chunk_s=40.0)
     _assert_same(whole, res)
+    _assert_same(whole, _chunked(pose, session.arena, events, model, chunk_s=40.0, jobs=3))
     unknown = np.isnan(res.proba["mouse2"][lost]).all(axis=1)
     assert unknown.mean() > 0.95  # (identity repair may hand it mouse1's points at times)
     assert (res.labels["mouse2"][lost][unknown] == "other").all()
@@ -119,3 +132,31 @@ def test_what_cannot_be_chunked_is_refused(session, model):
         _chunked(session.pose, None, session.events, model)
     with pytest.raises(InputError, match="chunk_s"):
         _chunked(session.pose, session.arena, session.events, model, chunk_s=0)
+
+
+def test_a_workers_error_and_an_untracked_recording_are_raised_here(session, model):
+    pose, arena, events = session.pose, session.arena, session.events
+    n = pose.sizes["time"]
+
+    def bad(a, b):
+        if a > 0:
+            raise InputError("pose.h5", "row 7 is broken", "fix it")
+        return pose.isel(time=slice(a, b))
+
+    with pytest.raises(InputError, match=r"^pose.h5: row 7 is broken \(fix it\)$"):
+        classify_chunks(bad, n, model, arena, events, chunk_s=50.0, jobs=2)
+    blank = pose.copy(deep=True)
+    blank["position"].values[:] = np.nan
+    for jobs in (1, 2):
+        with pytest.raises(InputError, match="no tracked frame"):
+            _chunked(blank, arena, events, model, chunk_s=50.0, jobs=jobs)
+
+
+def test_chunk_jobs():
+    assert chunk_jobs(3, 10) == 3
+    assert chunk_jobs(8, 2) == 2  # never more than one per chunk
+    assert chunk_jobs(None, 1) == 1
+    assert 1 <= chunk_jobs(None, 100) <= MAX_AUTO_JOBS
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(InputError, match="jobs: must be at least 1"):
+            chunk_jobs(bad, 4)

@@ -147,3 +147,32 @@ def test_frame_size_keeps_an_animal_cut_by_the_frame_edge():
     assert at_edge["area"] > inside["area"]
     contours, _ = cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     assert at_edge["area"] == pytest.approx(cv2.contourArea(contours[0]), rel=0.05)
+
+
+@pytest.mark.parametrize("shape", [(33, 47), (34, 48), (1, 5)])
+def test_enlarged_window_is_that_window_of_the_whole_enlarged_image(shape):
+    """``_enlarged_window`` gives the pixels of ``_up2``'s whole enlargement in the window,
+    odd last rows and columns repeated, also for a part of a larger image
+    (``_dilated_window``'s case); the whole-crop dilation of the thin-part search relies on
+    it."""
+    from behavtrack.tracking.pose_from_blob import _dilated_window, _enlarged_window, _up2
+
+    rng = np.random.default_rng(sum(shape))
+    img = (rng.random(shape) > 0.6).astype(np.uint8) * 255
+    h, w = 2 * shape[0] + 1, 2 * shape[1] + 1  # an odd full size: the last row/column repeat
+    whole = _up2(img, w, h)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    grown = _up2(cv2.dilate(img, kernel), w, h)
+    for _ in range(50):
+        x0, y0 = int(rng.integers(0, w)), int(rng.integers(0, h))
+        x1, y1 = int(rng.integers(x0 + 1, w + 1)), int(rng.integers(y0 + 1, h + 1))
+        assert np.array_equal(_enlarged_window(img, 2, x0, y0, x1, y1), whole[y0:y1, x0:x1])
+        assert np.array_equal(_dilated_window(img, kernel, 2, x0, y0, x1, y1),
+                              grown[y0:y1, x0:x1])
+        # a part of the image, at its origin in the whole
+        ox, oy = min(x0 // 2, shape[1] - 1), min(y0 // 2, shape[0] - 1)
+        part = img[oy:, ox:]
+        assert np.array_equal(
+            _enlarged_window(part, 2, x0, y0, x1, y1, (ox, oy), (shape[1], shape[0])),
+            whole[y0:y1, x0:x1])
+    assert np.array_equal(_enlarged_window(img, 1, 1, 0, 3, 1), img[0:1, 1:3])

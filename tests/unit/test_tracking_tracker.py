@@ -75,3 +75,27 @@ def test_opencv_threads_are_restored() -> None:
     with tracker._opencv_threads(1):
         assert cv2.getNumThreads() == 1
     assert cv2.getNumThreads() == before
+
+
+def test_import_writers_loads_what_writing_the_poses_needs() -> None:
+    import sys
+
+    tracker._import_writers()
+    assert "tables" in sys.modules and "behavtrack.tracking._dlc_files" in sys.modules
+
+
+def test_csv_numbers_are_numpys_shortest_text_and_nan_is_empty(tmp_path) -> None:
+    """The CSV writer's text for each number (Python's repr) is numpy's ``astype(str)``, what
+    pandas writes; a missing value is an empty field."""
+    from behavtrack.tracking._dlc_files import write_dlc_csv
+
+    rng = np.random.default_rng(0)
+    values = np.array([[0.1, np.nan, -0.0], [1e16, 1e-5, 123.456], [np.inf, 5e-324, 2 / 3],
+                       [-np.inf, 9.999999999999999e15, 1e-4]])
+    values = np.concatenate([values, rng.normal(0, 1, (50, 3)) * 10.0 ** rng.integers(
+        -20, 20, (50, 3))])
+    write_dlc_csv(tmp_path / "t.csv", values, "s", ["p"])
+    rows = (tmp_path / "t.csv").read_text().splitlines()[3:]
+    expect = values.astype(str)
+    expect[np.isnan(values)] = ""
+    assert rows == [f"{i}," + ",".join(r) for i, r in enumerate(expect.tolist())]

@@ -1,0 +1,192 @@
+"""Work on forked processes: one session's chunks, animals or outputs at the same time.
+
+A forked process starts as a copy of this one, with everything it has imported and holds (a
+pose reader, a fitted model, labels), so it starts in milliseconds and nothing but the
+items and the results is sent between processes. That suits the stages of one session:
+:func:`fork_map` runs a function over items on several processes; :func:`spare_process`
+forks one ahead of time (its start-up done while this one works) for calls given later.
+Batches of sessions use worker pools of their own (:mod:`behavtrack.batch`).
+
+Fork exists on Linux and macOS; elsewhere :func:`can_fork` is false and callers work here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+__all__ = ["Job", "Spare", "can_fork", "fork_map", "in_worker", "spare_process",
+           "usable_cores"]
+
+#: The function the workers of :func:`fork_map` call (inherited
+#: by the fork, never pickled).
+_FORKED: Callable[[Any], Any] | None = None
+#: Whether this process is one of those workers.
+_IN_WORKER = False
+
+
+def usable_cores() -> int:
+    """Return the cores this process may run on (its CPU affinity where known)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def can_fork() -> bool:
+    """Whether worker processes can be forked here.
+
+    Not on Windows, and not in a daemonic process (a worker of a ``multiprocessing`` pool,
+    e.g. of a batch), which may not have children.
+    """
+    import multiprocessing
+
+    return ("fork" in multiprocessing.get_all_start_methods()
+            and not multiprocessing.current_process().daemon)
+
+
+def in_worker() -> bool:
+    """Whether this process is a worker of :func:`fork_map` or :func:`spare_process`."""
+    return _IN_WORKER
+
+
+def _start_worker(warm: Callable[[], Any] | None = None) -> None:
+    """Start a worker: mark it, then ``warm()``.
+
+    Libraries that count cores themselves are told one thread (``OMP_NUM_THREADS``).
+    """
+    global _IN_WORKER
+    _IN_WORKER = True
+    os.environ["OMP_NUM_THREADS"] = "1"
+    if warm is not None:
+        warm()
+
+
+def _call_forked(item: Any) -> Any:
+    assert _FORKED is not None
+    return _FORKED(item)
+
+
+@contextlib.contextmanager
+def _pool(fn: Callable[[Any], Any], workers: int, warm: Callable[[], Any] | None = None
+          ) -> Iterator[Any]:
+    """Fork a pool of ``workers`` processes now, that call ``fn`` on what they are given."""
+    import multiprocessing
+
+    global _FORKED
+    if _FORKED is not None or _IN_WORKER:
+        raise RuntimeError("forked workers cannot be nested")
+    _FORKED = fn
+    try:
+        with warnings.catch_warnings():
+            # numpy's BLAS threads make every numpy process "multi-threaded" to Python's
+            # check; OpenBLAS re-creates them in the child (pthread_atfork), and callers keep
+            # workers off OpenMP runtimes, which do not survive a fork
+            warnings.filterwarnings("ignore", "This process .* is multi-threaded",
+                                    DeprecationWarning)
+            pool = multiprocessing.get_context("fork").Pool(
+                workers, initializer=_start_worker, initargs=(warm,))
+        _FORKED = None  # the workers have their copy
+        with pool:
+            yield pool
+    finally:
+        _FORKED = None
+
+
+def fork_map[T, R](fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
+    """``map(fn, items)`` on ``workers`` forked processes: the results in order, as they come.
+
+    ``fn`` may be a closure over anything this process holds; only the items and the results
+    are pickled. An error in a worker is raised here. Workers cannot fork workers.
+
+    Parameters
+    ----------
+    fn
+        Called once per item, in a worker.
+    items
+        What to call it on.
+    workers
+        Processes (at least 1).
+
+    Yields
+    ------
+    The results, in the order of ``items``.
+
+    """
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    with _pool(fn, workers) as pool:
+        yield from pool.imap(_call_forked, items)
+
+
+class Job:
+    """A call given to a :class:`Spare` process (or already done here)."""
+
+    def __init__(self, pending: Any = None, value: Any = None) -> None:
+        self._pending = pending
+        self._value = value
+
+    def result(self) -> Any:
+        """Wait for the call and return its result (an error in it is raised here, once)."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            self._value = pending.get()
+        return self._value
+
+
+class Spare:
+    """A process forked ahead of time, idle until it is given calls (:func:`spare_process`).
+
+    Without a process (``enabled`` false, no fork here, or inside a worker), a call is
+    made here when it is given.
+    """
+
+    def __init__(self, pool: Any = None) -> None:
+        self._pool = pool
+        self._jobs: list[Job] = []
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Job:
+        """Call ``fn(*args)`` in the spare process.
+
+        ``fn`` must be importable by name (a module's function); ``args`` are pickled.
+        """
+        if self._pool is None:
+            return Job(value=fn(*args))
+        job = Job(self._pool.apply_async(fn, args))
+        self._jobs.append(job)
+        return job
+
+    def _wait(self) -> None:
+        for job in self._jobs:
+            job.result()
+
+
+@contextlib.contextmanager
+def spare_process(warm: Callable[[], Any] | None = None, enabled: bool = True
+                  ) -> Iterator[Spare]:
+    """Fork a process now that waits for calls given later (:meth:`Spare.submit`).
+
+    For work whose inputs come later but whose start-up can be done now, on a core that is
+    idle meanwhile: ``warm()`` runs first in the new process (e.g. imports). Leaving the
+    block waits for every call given (an error in one is raised then, unless the block
+    raised) and ends the process.
+
+    Examples
+    --------
+    >>> import math
+    >>> with spare_process() as spare:
+    ...     job = spare.submit(math.factorial, 5)
+    >>> job.result()
+    120
+
+    """
+    if not enabled or _IN_WORKER or not can_fork():
+        yield Spare()
+        return
+    with _pool(lambda _: None, 1, warm) as pool:
+        spare = Spare(pool)
+        yield spare
+        spare._wait()

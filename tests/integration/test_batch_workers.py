@@ -1,0 +1,81 @@
+"""batch workers: the local pool's task ranks (_Backfill) and the deferred ethogram PNG."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from behavtrack.batch import RECORD, _Backfill, _finish_session
+
+
+def _running(started: list[str], name: str, gate: threading.Event | None = None) -> str:
+    started.append(name)
+    if gate is not None:
+        assert gate.wait(10)
+    return name
+
+
+def _until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
+    done = threading.Event()
+    for _ in range(int(timeout / 0.01)):
+        if condition():
+            return True
+        done.wait(0.01)
+    return condition()
+
+
+def test_later_tasks_wait_for_the_sessions_and_leave_a_worker_to_the_figure():
+    started: list[str] = []
+    gates = {name: threading.Event() for name in ("s1", "s2", "p1", "p2")}
+    with ThreadPoolExecutor(2) as pool:
+        backfill = _Backfill(pool, 2, keep_one=True)
+        s1 = backfill.submit_session(_running, started, "s1", gates["s1"])
+        s2 = backfill.submit_session(_running, started, "s2", gates["s2"])
+        backfill.later(_running, started, "p1", gates["p1"])
+        backfill.later(_running, started, "p2", gates["p2"])
+        assert _until(lambda: len(started) == 2)
+        assert sorted(started) == ["s1", "s2"]  # both workers busy: the PNGs wait
+        gates["s1"].set()
+        assert s1.result(10) == "s1"
+        assert _until(lambda: "p1" in started)  # a worker is idle: the first PNG
+        gates["s2"].set()
+        assert s2.result(10) == "s2"
+        # the sessions are done: the idle worker is kept for the figure, p2 waits
+        assert not _until(lambda: "p2" in started, timeout=0.3)
+        figure = backfill.submit(_running, started, "figure")
+        assert figure.result(10) == "figure"
+        assert _until(lambda: "p2" in started)  # the figure is on its way: p2 runs
+        gates["p1"].set()
+        gates["p2"].set()
+        assert backfill.join() == ["p1", "p2"]  # in the order given
+
+
+def test_join_releases_the_kept_worker_when_no_figure_comes():
+    started: list[str] = []
+    with ThreadPoolExecutor(2) as pool:
+        backfill = _Backfill(pool, 2, keep_one=True)
+        assert backfill.submit_session(_running, started, "s1").result(10) == "s1"
+        backfill.later(_running, started, "p1")
+        backfill.later(_running, started, "p2")
+        assert backfill.join() == ["p1", "p2"]
+    assert started == ["s1", "p1", "p2"]
+
+
+def test_finish_session_reports_a_folder_it_cannot_draw_and_writes_no_record(tmp_path: Path):
+    rec = _finish_session(str(tmp_path), {"session_id": "pair01/day01"})
+    assert rec["status"] == "failed" and rec["session_id"] == "pair01/day01"
+    assert rec["stage"] == "classify" and rec["error"]
+    assert not (tmp_path / RECORD).exists()
+
+
+def test_a_pool_that_cannot_take_a_task_makes_join_raise_not_hang():
+    pool = ThreadPoolExecutor(2)
+    pool.shutdown()
+    backfill = _Backfill(pool, 2, keep_one=False)
+    backfill.later(_running, [], "p1")  # the pool refuses it
+    with pytest.raises(RuntimeError, match="shutdown"):
+        backfill.join()

@@ -1,0 +1,60 @@
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+from behavtrack.errors import InputError
+from behavtrack.parallel import can_fork, fork_map, in_worker, spare_process, usable_cores
+
+pytestmark = pytest.mark.skipif(not can_fork(), reason="no fork on this platform")
+
+
+def test_fork_map_runs_a_closure_on_workers_in_order():
+    big = np.arange(10)
+    parent = os.getpid()
+    # a closure over this process's data; results in the order of the items
+    out = list(fork_map(lambda i: (int(big[i]) ** 2, os.getpid(), in_worker()), range(10), 3))
+    assert [o[0] for o in out] == [i * i for i in range(10)]
+    assert all(pid != parent and worker for _, pid, worker in out)
+    assert not in_worker()
+    assert 1 <= usable_cores() <= (os.cpu_count() or 1)
+    with pytest.raises(ValueError, match="workers"):
+        list(fork_map(abs, [1], 0))
+
+
+def test_a_workers_input_error_arrives_whole_and_workers_do_not_nest():
+    def broken(i):
+        if i == 2:
+            raise InputError("pose.h5", "row 7 is broken", "fix it")
+        return i
+
+    with pytest.raises(InputError, match=r"^pose.h5: row 7 is broken \(fix it\)$") as err:
+        list(fork_map(broken, range(4), 2))
+    assert (err.value.source, err.value.problem, err.value.hint) == ("pose.h5", "row 7 is broken",
+                                                                     "fix it")
+    again = pickle.loads(pickle.dumps(err.value))  # the worker sends it pickled
+    assert str(again) == str(err.value)
+    with pytest.raises(RuntimeError, match="nested"):
+        list(fork_map(lambda i: list(fork_map(abs, [i], 2)), [1], 2))
+    assert list(fork_map(lambda i: can_fork(), [1], 1)) == [False]  # a pool's worker
+
+
+def test_a_spare_process_warms_up_then_takes_calls(tmp_path):
+    flag = tmp_path / "warm.txt"
+
+    def warm():
+        flag.write_text(str(os.getpid()))
+
+    with spare_process(warm) as spare:
+        job = spare.submit(os.getpid)
+        here = os.getpid()
+        failing = spare.submit(int, "not a number")
+        with pytest.raises(ValueError, match="not a number"):
+            failing.result()  # the worker's error, raised here
+    assert job.result() == int(flag.read_text()) != here  # warmed and ran in the spare
+    with spare_process(warm, enabled=False) as spare:
+        assert spare.submit(os.getpid).result() == here  # called here when given
+    with pytest.raises(ZeroDivisionError):  # leaving the block waits for every call
+        with spare_process() as spare:
+            spare.submit(divmod, 1, 0)
