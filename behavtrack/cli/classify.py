@@ -41,15 +41,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _prepare_plotting() -> None:
+    """Import what drawing the figure needs (in the spare process)."""
+    from behavtrack.export.raster import prepare_plotting
+
+    prepare_plotting()
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``behavtrack classify``."""
-    from behavtrack.workflows.classify import classify_session
+    from behavtrack.parallel import spare_process, usable_cores
 
-    fps, aliases, individuals = fps_of(args), aliases_of(args), individuals_of(args)
-    res = classify_session(args.pose, args.out, arena=args.arena, events=args.events,
-                           model=args.model, fps=fps,
-                           png=not args.no_png, jobs=args.jobs, aliases=aliases,
-                           individuals=individuals)
+    # the process that will draw the figure is forked first: its imports (matplotlib) then
+    # run beside this process's own, on a core otherwise idle
+    forks = not args.no_png and (args.jobs or usable_cores()) > 1
+    with spare_process(_prepare_plotting, enabled=forks) as spare:
+        from behavtrack.workflows.classify import classify_session
+
+        fps, aliases, individuals = fps_of(args), aliases_of(args), individuals_of(args)
+        res = classify_session(args.pose, args.out, arena=args.arena, events=args.events,
+                               model=args.model, fps=fps, png=not args.no_png,
+                               jobs=args.jobs, aliases=aliases, individuals=individuals,
+                               spare=spare if forks else None)
     if not args.quiet:
         counts = res.bouts.groupby(["individual", "behavior"]).size()
         print(f"wrote {res.out_dir} ({len(res.bouts)} bouts; "

@@ -204,6 +204,11 @@ class _FlatTrees:
     roots: np.ndarray       # intp, one per tree, trees in (iteration, class) order
 
 
+#: Types of the values of a model's number lists that need no closer look (JSON's).
+_NUMBER_TYPES = frozenset({int, float})
+_INT_TYPES = frozenset({int})
+
+
 def _effective_n_threads(n_threads: int | None) -> int:
     """Resolve ``n_threads`` (``None``: the usable cores, honouring threadpoolctl limits)."""
     if n_threads is not None:
@@ -416,7 +421,8 @@ class GBMPosterior:
             raise InputError(source, f"GBM model {what} is not a list", _BROKEN)
         if allow_null:
             values = [math.inf if v is None else v for v in values]
-        if any(isinstance(v, bool) or not isinstance(v, int | float) for v in values):
+        if not set(map(type, values)) <= _NUMBER_TYPES and any(  # fast path: plain numbers
+                isinstance(v, bool) or not isinstance(v, int | float) for v in values):
             raise InputError(source, f"GBM model {what} holds a value that is not a number",
                              _BROKEN)
         arr = np.asarray(values, dtype=np.float64).reshape(-1)
@@ -450,7 +456,8 @@ class GBMPosterior:
         }
         for name in ("feature_idx", "missing_go_to_left", "left", "right", "is_leaf"):
             vals = tree[name]
-            if any(isinstance(v, bool) or not isinstance(v, int) for v in vals):
+            if not set(map(type, vals)) <= _INT_TYPES and any(  # fast path: plain ints
+                    isinstance(v, bool) or not isinstance(v, int) for v in vals):
                 fail(f"field {name!r} holds a value that is not an integer")
             try:
                 out[name] = np.asarray(vals, dtype=np.int64)

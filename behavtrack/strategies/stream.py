@@ -257,27 +257,52 @@ def classify_chunks(
         del scores
         in_order = list(m.behaviors_) == list(BEHAVIORS)
 
-        def decode(j: int) -> tuple[np.ndarray, np.ndarray]:
-            """Codes and posteriors (in :data:`BEHAVIORS` order) of animal ``j``."""
-            out = np.zeros((n, len(BEHAVIORS)))
-            codes, post = m.decode_chunked(_proba_of(m, per_frame, rows, every_frame, j), n,
-                                           fps, chunk=step, out=out if in_order else None)
+        both = chunk_jobs(jobs, len(inds))
+        # posteriors and codes are written in place, in memory the workers share with this
+        # process when there are workers (nothing large is sent back)
+        post_all = _shared_zeros((len(inds), n, len(BEHAVIORS)), np.float64, both > 1)
+        codes_all = _shared_zeros((len(inds), n), np.int16, both > 1)
+
+        def decode(j: int) -> None:
+            """Decode animal ``j`` into ``codes_all[j]`` and ``post_all[j]`` (BEHAVIORS order)."""
+            out = post_all[j]
+            # the decoder reads each frame 3 to 4 times: its posteriors are computed once
+            frame_proba = np.empty((n, len(m.behaviors_)))
+            proba_of = _proba_of(m, per_frame, rows, every_frame, j)
+            for a in range(0, n, step):
+                frame_proba[a:a + step] = proba_of(a, min(n, a + step))
+            codes, post = m.decode_chunked(lambda a, b: frame_proba[a:b], n, fps, chunk=step,
+                                           out=out if in_order else None)
+            del frame_proba
             if not in_order:
                 for k, beh in enumerate(m.behaviors_):
                     out[:, BEHAVIORS.index(beh)] = post[:, k]
-            return codes, out
+            codes_all[j] = codes
 
         # the animals are decoded apart (pooling reads both of their tree scores)
-        both = chunk_jobs(jobs, len(inds))
-        decoded = fork_map(decode, range(len(inds)), both) if both > 1 else map(
-            decode, range(len(inds)))
-        for ind, (codes, out) in zip(inds, decoded, strict=True):
-            labels[ind], proba[ind] = np.asarray(m.behaviors_, dtype=object)[codes], out
+        for _ in (fork_map(decode, range(len(inds)), both) if both > 1
+                  else map(decode, range(len(inds)))):
+            pass
+        for j, ind in enumerate(inds):
+            labels[ind] = np.asarray(m.behaviors_, dtype=object)[codes_all[j]]
+            proba[ind] = post_all[j]
+        del codes_all
     for j, ind in enumerate(inds):
         if lost[:, j].any():
             labels[ind][lost[:, j]] = "other"  # a new array: codes indexed the names
             proba[ind][lost[:, j]] = np.nan
     return ChunkedResult(labels, proba, notes, attrs)
+
+
+def _shared_zeros(shape: tuple[int, ...], dtype: Any, shared: bool) -> np.ndarray:
+    """Zeros; with ``shared``, in anonymous shared memory that forked workers write into."""
+    if not shared:
+        return np.zeros(shape, dtype=dtype)
+    import mmap
+
+    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    return np.frombuffer(mmap.mmap(-1, max(size, 1)), dtype=dtype,
+                         count=int(np.prod(shape))).reshape(shape)
 
 
 def chunk_jobs(jobs: int | None, n_chunks: int) -> int:

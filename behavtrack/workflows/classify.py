@@ -29,7 +29,7 @@ from behavtrack.io.arena import Arena
 from behavtrack.io.bouts import frames_to_bouts, write_bouts_csv
 from behavtrack.io.classified import CLASSIFIED_FILES
 from behavtrack.io.session import write_session_meta
-from behavtrack.parallel import spare_process
+from behavtrack.parallel import Spare, spare_process
 from behavtrack.strategies import stream as stream_chunks
 from behavtrack.strategies.pipeline import (
     EVENT_COLUMNS,
@@ -203,6 +203,7 @@ def classify_session(
     png: bool = True,
     stream: bool = True,
     jobs: int | None = 1,
+    spare: Spare | None = None,
     aliases: dict[str, str] | None = None,
     individuals: Sequence[str] | None = None,
 ) -> ClassifyResult:
@@ -240,9 +241,13 @@ def classify_session(
     jobs
         Processes that work at the same time (``None``: one per usable core,
         :func:`behavtrack.strategies.stream.chunk_jobs`): on the chunks of a long
-        recording, on each animal's decoding, and on the outputs (``binary.csv`` and the
-        figure beside the rest). ``1`` forks no process. The outputs are the same with any
-        number.
+        recording, on each animal's decoding, and on the figure (drawn beside the CSVs).
+        ``1`` forks no process. The outputs are the same with any number.
+    spare
+        A process to draw the figure in
+        (:func:`behavtrack.parallel.spare_process`, best warmed up with
+        :func:`behavtrack.export.raster.prepare_plotting`); default: one forked at the start
+        when ``jobs`` allows more than one process.
     aliases
         Extra body-part aliases for the pose file (name in the file -> canonical name).
     individuals
@@ -254,7 +259,7 @@ def classify_session(
     ClassifyResult
 
     """
-    from behavtrack.export import write_ethogram, write_provenance
+    from behavtrack.export import write_binary, write_ethogram, write_provenance
     from behavtrack.export.provenance import file_record
     from behavtrack.features import compute_features
     from behavtrack.features.table import feature_request
@@ -273,7 +278,8 @@ def classify_session(
     bar = progress(range(6), total=6, desc="classify", unit="step")
     steps = iter(bar)
     # a process forked now draws the figure at the end: its imports meanwhile
-    with spare_process(prepare_plotting if png else None, enabled=forks) as spare, \
+    with (contextlib.nullcontext(spare) if spare is not None else
+          spare_process(prepare_plotting if png else None, enabled=forks)) as spare, \
             _closing(bar):  # closed before an error line is printed
         next(steps, None)
         model_path = None
@@ -354,9 +360,11 @@ def classify_session(
         next(steps, None)
         model_rec = file_record(model_path) if model_path else {"path": None}
         with _staged(out) as stage:
-            # the binary table and the figure are written by the spare process meanwhile
-            side = spare.submit(_write_side, labels, fps_, stage, png, obs_id)
+            # the figure is drawn by the spare process meanwhile
+            side = spare.submit(_draw, *_coded(labels), fps_, stage / "ethogram.png",
+                                obs_id) if png else None
             write_ethogram(labels, proba, fps_, stage / "ethogram.csv")
+            write_binary(labels, fps_, stage / "binary.csv")
             write_bouts_csv(bouts, stage / "bouts.csv", fps_, observation_id=obs_id,
                             media_file=media)
             del proba  # written: not held any longer
@@ -380,7 +388,8 @@ def classify_session(
                             "poke_source": poke_source, "cleaning": fattrs.get("clean")},
                 notes=notes,
             )
-            side.result()  # in the folder before it is moved in
+            if side is not None:
+                side.result()  # in the folder before it is moved in
         next(steps, None)
         return ClassifyResult(out, bouts, used_events, session_meta, notes)
 
@@ -395,14 +404,24 @@ def _closing(bar: Any) -> Iterator[None]:
             bar.close()
 
 
-def _write_side(labels: dict[str, np.ndarray], fps: float, stage: Path, png: bool,
-                title: str) -> None:
-    """Write ``binary.csv`` and, with ``png``, ``ethogram.png`` into ``stage``."""
-    from behavtrack.export import plot_ethogram, write_binary
+def _coded(labels: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Labels as small integer codes and the names they index (1 byte a frame to send)."""
+    names = np.array(sorted({str(v) for lab in labels.values() for v in set(lab.tolist())}),
+                     dtype=object)
+    codes = {}
+    for ind, lab in labels.items():
+        codes[ind] = np.zeros(len(lab), dtype=np.min_scalar_type(max(len(names) - 1, 0)))
+        for k, name in enumerate(names):
+            codes[ind][lab == name] = k
+    return codes, names
 
-    write_binary(labels, fps, stage / "binary.csv")
-    if png:
-        plot_ethogram(labels, fps, stage / "ethogram.png", title=title)
+
+def _draw(codes: dict[str, np.ndarray], names: np.ndarray, fps: float, path: Path,
+          title: str) -> None:
+    """Draw ``ethogram.png`` of the labels :func:`_coded` gives (in the spare process)."""
+    from behavtrack.export import plot_ethogram
+
+    plot_ethogram({ind: names[c] for ind, c in codes.items()}, fps, path, title=title)
 
 
 def _staged(out: Path) -> contextlib.AbstractContextManager[Path]:
@@ -418,8 +437,7 @@ def _chosen_proba(p: np.ndarray) -> np.ndarray | None:
     """Posterior of the chosen behaviour per frame (NaN where unknown)."""
     if len(p) == 0:
         return None
-    top = np.max(np.nan_to_num(p, nan=-1.0), axis=1)
-    return np.where(top < 0, np.nan, top)
+    return np.fmax.reduce(p, axis=1)  # NaN where the whole row is (an unknown frame)
 
 
 def _summary(metrics: dict) -> dict:
