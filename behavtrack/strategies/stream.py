@@ -199,8 +199,10 @@ def classify_chunks(
         feats = compute_features(cleaned, arena, ev, clean=False, rows=core - lo, **request)
         del cleaned
         tracked = np.asarray(feats.attrs["tracked_frames"])[a - lo:b - lo]
-        attrs = {k: v for k, v in feats.attrs.items() if k != "tracked_frames"}
-        attrs["columns"] = list(feats.columns)
+        attrs = None
+        if a == 0 or not state["attrs"]:  # the whole table's attrs, or this process's first
+            attrs = {k: v for k, v in feats.attrs.items() if k != "tracked_frames"}
+            attrs["columns"] = list(feats.columns)
         if not state["attrs"]:  # this process's first chunk decides its decoding model
             _decide(state, attrs)
             if in_worker() and state["model"] is not None:

@@ -279,7 +279,7 @@ def classify_session(
     steps = iter(bar)
     # a process forked now draws the figure at the end: its imports meanwhile
     with (contextlib.nullcontext(spare) if spare is not None else
-          spare_process(prepare_plotting if png else None, enabled=forks)) as spare, \
+          spare_process(prepare_plotting, enabled=forks and png)) as spare, \
             _closing(bar):  # closed before an error line is printed
         next(steps, None)
         model_path = None

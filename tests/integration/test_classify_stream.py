@@ -69,6 +69,24 @@ def test_without_an_event_log_the_whole_recording_is_read(folder, tmp_path, monk
                    ["approach", "waiting", "interaction", "other"]).all()
 
 
+def test_no_figure_no_spare_process(folder, tmp_path, monkeypatch):
+    import behavtrack.workflows.classify as workflow
+
+    asked = []
+    real = workflow.spare_process
+
+    def spy(warm=None, enabled=True):
+        asked.append(enabled)
+        return real(warm, enabled)
+
+    monkeypatch.setattr(workflow, "spare_process", spy)
+    classify_session(folder, tmp_path / "a", png=False, jobs=2)
+    classify_session(folder, tmp_path / "b", png=True, jobs=2)
+    assert asked == [False, True]  # a process is forked for the figure only
+    assert not (tmp_path / "a" / "ethogram.png").exists()
+    assert (tmp_path / "b" / "ethogram.png").read_bytes()[:4] == b"\x89PNG"
+
+
 def test_cli_jobs(folder, tmp_path, capsys):
     from behavtrack.cli import main
 
