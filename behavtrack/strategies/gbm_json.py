@@ -29,10 +29,11 @@ node order (depth first, root at 0, children after their parent)::
      "left": [...], "right": [...],# child node indices (0 on leaves)
      "is_leaf": [...]}             # 0/1
 
-Prediction uses scikit-learn's own Cython ``TreePredictor`` (private API) when it can be
-rebuilt and agrees with a pure-numpy traversal on probe rows; otherwise (a future
-scikit-learn) the pure-numpy vectorised traversal is used, which gives the same numbers,
-about two to three times more slowly.
+Prediction uses behavtrack's own compiled tree walker (``_treewalk``, a small C extension
+built at install) when it was built and agrees with a pure-numpy traversal on probe rows;
+else scikit-learn's Cython ``TreePredictor`` (private API) when it can be rebuilt and agrees
+too; else the pure-numpy vectorised traversal, which gives the same numbers, about two to
+three times more slowly than scikit-learn's and five times more slowly than the walker.
 """
 
 from __future__ import annotations
@@ -61,13 +62,26 @@ _NODE_FIELDS = ("value", "feature_idx", "num_threshold", "missing_go_to_left", "
 _LOSSES = ("binary_logistic", "multiclass_softmax")
 _BROKEN = "the file was edited or truncated; export the model again"
 
-Backend = Literal["auto", "sklearn", "numpy", "loaded"]
-#: Rows of one prediction from which a ``"loaded"`` model imports scikit-learn for its faster
-#: tree predictor: about 1.2 s of imports against about 30 us of CPU saved per row with the
-#: shipped models (400 trees, one thread; 61 vs 31 us measured on this 2-core machine).
-#: Classifying a whole recording predicts one animal per call (18,000 rows an hour at 5 Hz);
-#: classifying in chunks (:mod:`behavtrack.strategies.stream`) never reaches it.
+Backend = Literal["auto", "compiled", "sklearn", "numpy", "loaded"]
+#: Rows of one prediction from which a ``"loaded"`` model without the compiled walker imports
+#: scikit-learn for its faster tree predictor: about 1.2 s of imports against about 30 us of
+#: CPU saved per row with the shipped models (400 trees, one thread; 61 vs 31 us measured on
+#: this 2-core machine). Classifying a whole recording predicts one animal per call (18,000
+#: rows an hour at 5 Hz); classifying in chunks (:mod:`behavtrack.strategies.stream`) never
+#: reaches it.
 SKLEARN_MIN_ROWS = 60_000
+
+#: One node for the compiled walker: the C ``node_t`` of ``_treewalk.c``, field for field.
+_NODE_DTYPE = np.dtype([("threshold", "<f8"), ("value", "<f8"), ("feature", "<i4"),
+                        ("child", "<i4", (2,)), ("nan_left", "u1"), ("pad", "V3")])
+assert _NODE_DTYPE.itemsize == 32
+
+
+def _treewalk() -> Any:
+    """Return the compiled tree walker module, or raise ``ImportError`` (not built here)."""
+    from behavtrack.strategies import _treewalk  # type: ignore[attr-defined]
+
+    return _treewalk
 
 
 # ---- export ----------------------------------------------------------------------------
@@ -276,8 +290,9 @@ class GBMPosterior:
     loss_ : str
         ``"binary_logistic"`` or ``"multiclass_softmax"``.
     backend_ : str
-        ``"sklearn"`` (scikit-learn's Cython ``TreePredictor``), ``"numpy"``, or ``"loaded"``
-        (not decided yet: see ``backend`` of :meth:`from_dict`).
+        ``"compiled"`` (behavtrack's C tree walker), ``"sklearn"`` (scikit-learn's Cython
+        ``TreePredictor``), ``"numpy"``, or ``"loaded"`` (not decided yet: see ``backend``
+        of :meth:`from_dict`).
     n_threads : int or None
         Worker threads for :meth:`predict_proba` (``None``: the usable cores). Results do
         not depend on it: every row is summed in the same order whatever the split.
@@ -290,6 +305,8 @@ class GBMPosterior:
     _BLOCK_BYTES = 4 * 2**20
     #: (row, tree) pairs per block for the numpy traversal
     _BLOCK_PAIRS = 200_000
+    #: rows per block for the compiled walker
+    _BLOCK_ROWS = 4096
 
     def __init__(self) -> None:
         raise TypeError("build a GBMPosterior with GBMPosterior.from_dict(data, source)")
@@ -307,13 +324,14 @@ class GBMPosterior:
         source
             Where ``data`` came from (a file name); it starts every error message.
         backend
-            ``"auto"`` (scikit-learn's ``TreePredictor`` if usable, else numpy),
-            ``"sklearn"`` (fail if it is not usable), ``"numpy"``, or ``"loaded"``:
-            decided at each prediction, scikit-learn's predictor if scikit-learn is already
-            imported in this process (a batch worker) or the call has enough rows to pay for
-            importing it (:data:`SKLEARN_MIN_ROWS`), else numpy without importing it (a
-            short recording classified by a fresh process: the import costs about a
-            second). The numbers are the same either way.
+            ``"auto"`` (the compiled walker if built, else scikit-learn's ``TreePredictor``
+            if usable, else numpy), ``"compiled"`` or ``"sklearn"`` (fail if it is not
+            usable), ``"numpy"``, or ``"loaded"``: the compiled walker if built (it costs
+            no import); without it, decided at each prediction: scikit-learn's predictor if
+            scikit-learn is already imported in this process (a batch worker) or the call
+            has enough rows to pay for importing it (:data:`SKLEARN_MIN_ROWS`), else numpy
+            without importing it (a short recording classified by a fresh process: the
+            import costs about a second). The numbers are the same either way.
         n_threads
             Worker threads for prediction; ``None`` uses the usable cores.
 
@@ -390,12 +408,22 @@ class GBMPosterior:
         self._trees = parsed
         self._flat = self._flatten(parsed)
         self._predictors: list[list[Any]] | None = None
+        self._walker: tuple[Any, np.ndarray, np.ndarray, np.ndarray] | None = None
         self.backend_ = "numpy"
         if n_threads is not None:
             _effective_n_threads(n_threads)  # refuses n_threads < 1 now
-        if backend not in ("auto", "sklearn", "numpy", "loaded"):
-            raise InputError("backend", "must be 'auto', 'sklearn', 'numpy' or 'loaded', got "
-                             f"{backend!r}")
+        if backend not in ("auto", "compiled", "sklearn", "numpy", "loaded"):
+            raise InputError("backend", "must be 'auto', 'compiled', 'sklearn', 'numpy' or "
+                             f"'loaded', got {backend!r}")
+        if backend in ("auto", "compiled", "loaded"):
+            reason = self._try_compiled()
+            if reason is None:
+                self.backend_ = "compiled"
+                return self
+            if backend == "compiled":
+                raise InputError("backend", f"the compiled tree walker is not usable here "
+                                 f"({reason})", "reinstall behavtrack with a C compiler, or "
+                                 "use backend='auto'")
         if backend == "loaded":
             if "sklearn" not in sys.modules:
                 self.backend_ = "loaded"  # decided per call (decision_function)
@@ -534,6 +562,47 @@ class GBMPosterior:
             return "it disagrees with the numpy traversal on probe rows"
         return None
 
+    def _try_compiled(self) -> str | None:
+        """Set up the compiled walker; return why it is not usable, or ``None``."""
+        try:
+            walker = _treewalk()
+        except ImportError:
+            return "behavtrack.strategies._treewalk was not built"
+        f = self._flat
+        if f.left.size >= 2**31 or self.n_features_in_ >= 2**31:
+            return "the model has too many nodes for 32-bit indices"
+        nodes = np.zeros(f.left.size, dtype=_NODE_DTYPE)
+        children, threshold, feature, _ = self._descent_arrays()  # leaves: their own child
+        nodes["threshold"], nodes["value"], nodes["feature"] = threshold, f.value, feature
+        nodes["child"][:, 0], nodes["child"][:, 1] = children[1::2], children[0::2]
+        nodes["nan_left"] = f.nan_left & ~f.is_leaf
+        self._walker = (walker, nodes, f.roots.astype(np.int32),
+                        self._tree_depths().astype(np.int32))
+        probe = self._probe_rows()
+        try:
+            a = self._raw_scores(probe, "compiled", 1)
+        except ValueError as exc:  # the walker refused the trees
+            self._walker = None
+            return str(exc)
+        if not np.array_equal(a, self._raw_scores(probe, "numpy", 1)):
+            self._walker = None
+            return "it disagrees with the numpy traversal on probe rows"
+        return None
+
+    def _tree_depths(self) -> np.ndarray:
+        """Depth of each tree: steps from its root down to its deepest leaf."""
+        f = self._flat
+        depth = np.zeros(f.roots.size, dtype=np.intp)
+        nodes, tree = f.roots, np.arange(f.roots.size)
+        level = 0
+        while nodes.size:  # one level of every tree at a time
+            depth[tree] = level
+            split = ~f.is_leaf[nodes]
+            nodes = np.concatenate([f.left[nodes[split]], f.right[nodes[split]]])
+            tree = np.concatenate([tree[split], tree[split]])
+            level += 1
+        return depth
+
     def _probe_rows(self, n_rows: int = 64) -> np.ndarray:
         """Rows made of the model's thresholds, their next floats, NaN and infinities."""
         rng = np.random.default_rng(0)
@@ -588,7 +657,18 @@ class GBMPosterior:
         n_rows, n_feat = X.shape
         raw = np.zeros((n_rows, self.n_trees_per_iteration_), dtype=np.float64, order="F")
         raw += self._baseline
-        if backend == "sklearn":
+        if backend == "compiled":
+            assert self._walker is not None
+            walker, nodes, roots, depths = self._walker
+            rows = self._BLOCK_ROWS  # blocks for threads (the walker releases the GIL)
+
+            def work(s: int, e: int) -> None:
+                block = np.empty((e - s, self.n_trees_per_iteration_), dtype=np.float64)
+                block[:] = self._baseline
+                walker.add_trees(np.ascontiguousarray(X[s:e]), nodes, roots, depths,
+                                 self.n_trees_per_iteration_, block)
+                raw[s:e] = block
+        elif backend == "sklearn":
             assert self._predictors is not None
             rows = int(np.clip(self._BLOCK_BYTES // (8 * max(n_feat, 1)), 256, 16384))
 

@@ -79,18 +79,20 @@ def test_the_fitted_model_decodes_as_the_estimator_on_a_real_recording():
     assert light.restrict(light.feature_names_, ["interaction"]).dropped_ == ("interaction",)
 
 
-def test_the_loaded_backend_gives_the_same_posteriors_with_or_without_scikit_learn():
+def test_every_backend_gives_the_same_posteriors_of_the_shipped_model():
     data = read_model_json(ROOT / "models" / "default.json")["emission"]
     rng = np.random.default_rng(0)
     X = rng.normal(size=(500, len(data["feature_names"])))
     X[rng.random(X.shape) < 0.1] = np.nan
     numpy_p = GBMPosterior.from_dict(data, backend="numpy").predict_proba(X)
     sk_p = GBMPosterior.from_dict(data, backend="sklearn").predict_proba(X)
-    loaded = GBMPosterior.from_dict(data, backend="loaded")  # sklearn is imported here
+    compiled_p = GBMPosterior.from_dict(data, backend="compiled").predict_proba(X)
+    loaded = GBMPosterior.from_dict(data, backend="loaded")  # the walker: built at install
     np.testing.assert_array_equal(numpy_p, sk_p)
+    np.testing.assert_array_equal(compiled_p, sk_p)
     np.testing.assert_array_equal(loaded.predict_proba(X), sk_p)
-    assert loaded.backend_ == "sklearn"
-    with pytest.raises(InputError, match="backend: must be 'auto', 'sklearn', 'numpy' or"):
+    assert loaded.backend_ == "compiled"
+    with pytest.raises(InputError, match="backend: must be 'auto', 'compiled', 'sklearn', "):
         GBMPosterior.from_dict(data, backend="gpu")
 
 

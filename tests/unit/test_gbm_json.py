@@ -74,7 +74,7 @@ def test_dict_is_plain_json(fitted):
     assert any(t is None for it in data["trees"] for tree in it for t in tree["num_threshold"])
 
 
-@pytest.mark.parametrize("backend", ["sklearn", "numpy"])
+@pytest.mark.parametrize("backend", ["compiled", "sklearn", "numpy"])
 def test_round_trip_is_bit_exact(fitted, fresh_X, backend):
     est, data = fitted
     model = GBMPosterior.from_dict(data, source="m.json", backend=backend)
@@ -93,11 +93,16 @@ def test_round_trip_is_bit_exact(fitted, fresh_X, backend):
 def test_backends_and_threads_agree(fitted, fresh_X):
     _, data = fitted
     ref = GBMPosterior.from_dict(data, backend="numpy", n_threads=1).predict_proba(fresh_X)
-    for backend in ("sklearn", "numpy"):
+    for backend in ("compiled", "sklearn", "numpy"):
         model = GBMPosterior.from_dict(data, backend=backend, n_threads=2)
         model._BLOCK_BYTES = 8 * N_FEATURES * 300  # many small blocks over 2 threads
         model._BLOCK_PAIRS = 300 * model.n_iter_ * model.n_trees_per_iteration_
+        model._BLOCK_ROWS = 299
         assert np.array_equal(model.predict_proba(fresh_X), ref)
+
+
+def _not_built():
+    raise ImportError("behavtrack.strategies._treewalk was not built")
 
 
 def test_auto_falls_back_to_numpy(fitted, fresh_X, monkeypatch):
@@ -106,6 +111,7 @@ def test_auto_falls_back_to_numpy(fitted, fresh_X, monkeypatch):
     def gone():
         raise ImportError("no TreePredictor in this scikit-learn")
 
+    monkeypatch.setattr(gbm_json, "_treewalk", _not_built)
     monkeypatch.setattr(gbm_json, "_sklearn_tree_predictor", gone)
     with pytest.warns(RuntimeWarning, match="numpy traversal"):
         model = GBMPosterior.from_dict(data, source="m.json")
@@ -113,13 +119,56 @@ def test_auto_falls_back_to_numpy(fitted, fresh_X, monkeypatch):
     assert np.array_equal(model.predict_proba(fresh_X), est.predict_proba(fresh_X))
     with pytest.raises(InputError, match="TreePredictor is not usable"):
         GBMPosterior.from_dict(data, source="m.json", backend="sklearn")
+    with pytest.raises(InputError, match="compiled tree walker is not usable .*not built"):
+        GBMPosterior.from_dict(data, source="m.json", backend="compiled")
 
 
-def test_auto_uses_sklearn_silently(fitted):
+def test_auto_prefers_the_compiled_walker_silently(fitted, monkeypatch):
     _, data = fitted
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        assert GBMPosterior.from_dict(data).backend_ == "compiled"
+        assert GBMPosterior.from_dict(data, backend="loaded").backend_ == "compiled"
+        monkeypatch.setattr(gbm_json, "_treewalk", _not_built)
         assert GBMPosterior.from_dict(data).backend_ == "sklearn"
+
+
+def test_the_compiled_walker_refuses_indices_outside_its_arrays(fitted, fresh_X):
+    _, data = fitted
+    model = GBMPosterior.from_dict(data, backend="compiled")
+    walker, nodes, roots, depths = model._walker
+    X = np.ascontiguousarray(fresh_X[:5])
+    raw = np.zeros((5, model.n_trees_per_iteration_))
+    for field, value in (("child", len(nodes)), ("child", -1), ("feature", N_FEATURES)):
+        bad = nodes.copy()
+        bad[field][1] = value
+        with pytest.raises(ValueError, match="outside the arrays"):
+            walker.add_trees(X, bad, roots, depths, model.n_trees_per_iteration_, raw)
+    with pytest.raises(ValueError, match="root is outside"):
+        walker.add_trees(X, nodes, roots + len(nodes), depths, model.n_trees_per_iteration_,
+                         raw)
+    with pytest.raises(ValueError, match="shape"):
+        walker.add_trees(X, nodes, roots, depths, model.n_trees_per_iteration_, raw[:4])
+    with pytest.raises(ValueError, match="float64"):
+        walker.add_trees(X.astype(np.float32), nodes, roots, depths,
+                         model.n_trees_per_iteration_, raw)
+    assert not raw.any()  # nothing was walked
+
+
+def test_a_walker_that_disagrees_is_not_used(fitted, fresh_X, monkeypatch):
+    est, data = fitted
+
+    class Off:  # adds nothing: disagrees with the numpy traversal on the probe rows
+        @staticmethod
+        def add_trees(*args):
+            return None
+
+    monkeypatch.setattr(gbm_json, "_treewalk", lambda: Off)
+    with pytest.raises(InputError, match="disagrees with the numpy traversal"):
+        GBMPosterior.from_dict(data, backend="compiled")
+    model = GBMPosterior.from_dict(data, backend="auto")
+    assert model.backend_ == "sklearn"
+    assert np.array_equal(model.predict_proba(fresh_X), est.predict_proba(fresh_X))
 
 
 def test_dataframe_columns_are_matched_by_name(fitted, fresh_X):
