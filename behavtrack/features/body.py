@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from behavtrack.features.kinematics import planar_norm
 from behavtrack.io.aliases import ANTERIOR, POSTERIOR
 
 __all__ = ["AXIS_PARTS", "AXIS_POSITION_CM", "ASSUMED_BODY_LENGTH_CM", "BodyAxis", "body_axis",
@@ -162,7 +163,7 @@ def estimate_scale(axis: BodyAxis, confident: np.ndarray | None = None,
     """
     if axis.length_cm is None:
         return None, "no body axis (the pose lacks two distinct parts along the body)"
-    length = np.linalg.norm(axis.front - axis.back, axis=-1)
+    length = planar_norm(axis.front - axis.back)
     ok = np.isfinite(length) & (length > 0)
     if confident is not None:
         ok &= confident

@@ -4,7 +4,25 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["smooth", "derivative", "speed", "heading", "angle_between", "body_length"]
+__all__ = ["smooth", "derivative", "speed", "heading", "angle_between", "body_length",
+           "planar_norm"]
+
+
+def planar_norm(v: np.ndarray) -> np.ndarray:
+    """Length of ``(..., 2)`` vectors: ``np.linalg.norm(v, axis=-1)``, bit for bit, faster.
+
+    ``norm`` squares, sums the last axis with ``add.reduce`` and takes the root: for two
+    components that sum is ``x * x + y * y``, written out here without the reduction's
+    overhead (about 3x faster on long tracks).
+
+    Examples
+    --------
+    >>> planar_norm(np.array([[3.0, 4.0], [np.nan, 0.0]])).tolist()
+    [5.0, nan]
+
+    """
+    x, y = v[..., 0], v[..., 1]
+    return np.sqrt(x * x + y * y)
 
 
 def smooth(values: np.ndarray, window: int) -> np.ndarray:
@@ -55,7 +73,7 @@ def speed(points: np.ndarray, fps: float, window: int = 1) -> np.ndarray:
     if len(p) < 2:
         return np.full(p.shape[:-1], np.nan)
     v = np.gradient(p, axis=0) * fps
-    return np.linalg.norm(v, axis=-1)
+    return planar_norm(v)
 
 
 def heading(nose: np.ndarray, tail: np.ndarray) -> np.ndarray:
@@ -80,4 +98,4 @@ def angle_between(direction: np.ndarray, origin: np.ndarray, target: np.ndarray)
 
 def body_length(nose: np.ndarray, tail: np.ndarray) -> np.ndarray:
     """Nose to tail-base distance."""
-    return np.linalg.norm(nose - tail, axis=-1)
+    return planar_norm(nose - tail)

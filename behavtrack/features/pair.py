@@ -13,6 +13,8 @@ import re
 
 import numpy as np
 
+from behavtrack.features.kinematics import planar_norm
+
 __all__ = ["DIST_PREFIX", "keypoint_distance_name", "parse_keypoint_distance",
            "keypoint_distances"]
 
@@ -76,14 +78,13 @@ def keypoint_distances(pos: np.ndarray, keypoints: list[str], partner: np.ndarra
     other = pos[:, :, partner]  # (T, K, I, 2)
     out: dict[str, np.ndarray] = {}
     smallest = np.full((t, n_ind), np.inf)
-    known = np.zeros((t, n_ind), dtype=bool)
     for i in range(k):
-        d = np.linalg.norm(pos[:, i, None] - other, axis=-1) * scale  # (T, K, I)
-        finite = np.isfinite(d)
-        np.minimum(smallest, np.where(finite, d, np.inf).min(axis=1), out=smallest)
-        known |= finite.any(axis=1)
+        d = planar_norm(pos[:, i, None] - other) * scale  # (T, K, I), >= 0 or NaN or inf
+        # the smallest distance that is not NaN (fmin skips NaN): inf where there is none,
+        # or where the only ones are infinite
+        np.fmin(smallest, np.fmin.reduce(d, axis=1), out=smallest)
         kept = np.moveaxis(d if rows is None else d[rows], 1, 0)  # (K, T or rows, I)
         for j in range(k):
             out[keypoint_distance_name(keypoints[i], keypoints[j])] = kept[j]
-    out["pair_min_dist"] = np.where(known, smallest, np.nan)
+    out["pair_min_dist"] = np.where(np.isfinite(smallest), smallest, np.nan)
     return out

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from behavtrack.features.kinematics import angle_between
+from behavtrack.features.kinematics import angle_between, planar_norm
 
 __all__ = ["pair_distance", "approach_velocity", "facing_angle"]
 
 
 def pair_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Euclidean distance between two ``(time, 2)`` point tracks (NaN where either is unknown)."""
-    return np.linalg.norm(a - b, axis=-1)
+    return planar_norm(a - b)
 
 
 def approach_velocity(own: np.ndarray, target: np.ndarray, fps: float) -> np.ndarray:
@@ -34,7 +34,7 @@ def approach_velocity(own: np.ndarray, target: np.ndarray, fps: float) -> np.nda
         return np.full(len(own), np.nan)
     vel = np.gradient(own, axis=0) * fps
     to = target - own
-    norm = np.linalg.norm(to, axis=-1)
+    norm = planar_norm(to)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.einsum("ij,ij->i", vel, to) / np.where(norm > 0, norm, np.nan)
 

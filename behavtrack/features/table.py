@@ -34,7 +34,13 @@ from behavtrack.features.body import (
 )
 from behavtrack.features.clean import assign_compartments, body_center, clean_pose, pose_array
 from behavtrack.features.geometry import in_port, port_distance, time_since
-from behavtrack.features.kinematics import body_length, derivative, heading, smooth
+from behavtrack.features.kinematics import (
+    body_length,
+    derivative,
+    heading,
+    planar_norm,
+    smooth,
+)
 from behavtrack.features.pair import keypoint_distances, parse_keypoint_distance
 from behavtrack.features.social import approach_velocity, facing_angle, pair_distance
 from behavtrack.features.windows import (
@@ -308,7 +314,7 @@ def compute_features(
     cols: dict[str, np.ndarray] = {}
     cols["tracked"] = np.isfinite(center).all(-1).astype(float)
     vel = np.gradient(center_s, axis=0) * fps if n > 1 else np.full_like(center_s, np.nan)
-    cols["speed"] = np.linalg.norm(vel, axis=-1) * sc
+    cols["speed"] = planar_norm(vel) * sc
     cols["body_length"] = body_length(axis.front, axis.back) * sc
     if n > 1:
         dhead = np.angle(np.exp(1j * np.diff(head, axis=0, prepend=head[:1])))

@@ -31,7 +31,7 @@ import json
 import operator
 import os
 import pickle
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -106,8 +106,41 @@ def _check_fps(fps: Any, source: str = "fps") -> float | None:
     return check_fps(fps, source)
 
 
+#: What was read of files' layouts (:func:`_file_meta`), most recent last.
+_META: dict[tuple, Any] = {}
+_META_SIZE = 64
+
+
+def _file_meta[T](path: Path, what: tuple, read: Callable[[], T]) -> T:
+    """``read()``, or what it gave for this file before while the file was unchanged.
+
+    A long recording is read chunk by chunk, and every chunk's :func:`load_pose` looks at
+    the file's layout (its format, table kind, columns, length, frame rate): that part is
+    read once per process, and again only when the file's inode, size or modification time
+    changes. Errors are never kept. Values must not be changed by callers (tuples, numbers,
+    pandas indexes).
+    """
+    try:
+        st = os.stat(path)
+    except OSError:
+        return read()
+    key = (os.fspath(path), st.st_ino, st.st_size, st.st_mtime_ns, *what)
+    if key in _META:
+        _META[key] = _META.pop(key)  # most recent last
+        return _META[key]
+    value = read()
+    _META[key] = value
+    while len(_META) > _META_SIZE:
+        del _META[next(iter(_META))]
+    return value
+
+
 def _h5_fps(path: Path) -> float | None:
     """Return the frame rate :func:`save_pose` stores as an HDF5 root attribute, if any."""
+    return _file_meta(path, ("fps",), lambda: _read_h5_fps(path))
+
+
+def _read_h5_fps(path: Path) -> float | None:
     try:
         with h5py.File(path, "r") as f:
             raw = f.attrs.get("fps")
@@ -183,12 +216,13 @@ def _read_dlc_h5(path: Path, key: str, rows: slice | None = None) -> pd.DataFram
         group = f[key]
         kind = _plain_data(group.attrs.get("pandas_type"))
         if kind == "frame":
-            parts = []
-            for b in range(int(group.attrs["nblocks"])):
-                items = _fixed_index(group, f"block{b}_items")
-                parts.append(pd.DataFrame(group[f"block{b}_values"][sel], columns=items))
+            items, columns = _file_meta(path, ("fixed columns", key), lambda: (
+                tuple(_fixed_index(group, f"block{b}_items")
+                      for b in range(int(group.attrs["nblocks"]))),
+                _fixed_index(group, "axis0")))
+            parts = [pd.DataFrame(group[f"block{b}_values"][sel], columns=cols)
+                     for b, cols in enumerate(items)]
             df = pd.concat(parts, axis=1)
-            columns = _fixed_index(group, "axis0")
             df = df.loc[:, columns]
         elif kind == "frame_table":
             table = group["table"][sel]
@@ -216,6 +250,10 @@ def _read_dlc_h5(path: Path, key: str, rows: slice | None = None) -> pd.DataFram
 
 def _h5_kind(path: Path) -> tuple[str, str | None]:
     """Return ``("dlc", key)``, ``("sleap", None)`` or ``("unknown", None)`` for an HDF5 file."""
+    return _file_meta(path, ("h5 kind",), lambda: _read_h5_kind(path))
+
+
+def _read_h5_kind(path: Path) -> tuple[str, str | None]:
     with h5py.File(path, "r") as f:
         if "df_with_missing" in f:
             return "dlc", "df_with_missing"
@@ -229,6 +267,10 @@ def _h5_kind(path: Path) -> tuple[str, str | None]:
 
 def _h5_frame_count(path: Path, kind: str, key: str | None) -> int:
     """Return the frame count of a DeepLabCut (``kind="dlc"``) or SLEAP analysis HDF5 (shapes)."""
+    return _file_meta(path, ("frames", kind, key), lambda: _read_h5_frame_count(path, kind, key))
+
+
+def _read_h5_frame_count(path: Path, kind: str, key: str | None) -> int:
     with h5py.File(path, "r") as f:
         if kind == "sleap":
             return int(f["tracks"].shape[-1])

@@ -7,9 +7,9 @@
  * as scikit-learn's predictor and as the numpy traversal, hence the same bits.
  *
  * A row goes left at a split when x <= threshold; a missing value (NaN) goes to the
- * split's missing side. Every walk takes its tree's depth in steps, without a branch on
- * the outcome (a leaf is its own child): unpredictable branches, not arithmetic, are what
- * a tree walk costs. Every index is checked once before walking, so corrupt trees raise
+ * split's missing side. Walks take steps without a branch on their outcome (a leaf is its
+ * own child), eight rows side by side, until all eight are at their leaves or the tree's
+ * depth is reached: unpredictable branches, not arithmetic, are what a tree walk costs. Every index is checked once before walking, so corrupt trees raise
  * ValueError instead of reading out of bounds. Plain C API and the buffer protocol: no
  * numpy headers. The GIL is released while walking: threads may walk row blocks side by
  * side.
@@ -86,9 +86,16 @@ static void walk(const double *X, Py_ssize_t n_rows, Py_ssize_t n_features,
                 int32_t at[LANES];
                 for (int j = 0; j < LANES; j++)
                     at[j] = root;
-                for (int32_t d = 0; d < depth; d++)
-                    for (int j = 0; j < LANES; j++)
-                        at[j] = step(nodes, at[j], X + (r + j) * n_features);
+                for (int32_t d = 0; d < depth; d++) {
+                    int32_t moved = 0;
+                    for (int j = 0; j < LANES; j++) {
+                        const int32_t next = step(nodes, at[j], X + (r + j) * n_features);
+                        moved |= next ^ at[j];
+                        at[j] = next;
+                    }
+                    if (!moved) /* every lane is at its leaf */
+                        break;
+                }
                 for (int j = 0; j < LANES; j++)
                     raw[(r + j) * n_classes + k] += nodes[at[j]].value;
             }

@@ -124,3 +124,20 @@ def test_body_length():
     got = body_length(nose, tail)
     np.testing.assert_allclose(got[:2], [5.0, 0.0])
     assert np.isnan(got[2])
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-5, 1.0, 1e3, 1e200])
+def test_planar_norm_is_numpys_norm_bit_for_bit(scale):
+    from behavtrack.features.kinematics import planar_norm
+
+    rng = np.random.default_rng(0)
+    v = rng.normal(size=(500, 9, 2, 2)) * scale
+    v[rng.random(v.shape) < 0.05] = np.nan
+    v[rng.random(v.shape) < 0.01] = np.inf
+    v[rng.random(v.shape) < 0.01] = -0.0
+    with np.errstate(over="ignore"):
+        ours, numpys = planar_norm(v), np.linalg.norm(v, axis=-1)
+        assert np.array_equal(ours, numpys, equal_nan=True)
+        view = v[:, ::2]  # not contiguous
+        assert np.array_equal(planar_norm(view), np.linalg.norm(view, axis=-1),
+                              equal_nan=True)

@@ -418,6 +418,25 @@ def test_frames_equal_the_whole_load_cut(sample_data, tmp_path, kind):
                                                                                    "unknown")
 
 
+@pytest.mark.parametrize("kind", ["fixed", "table", "save_pose"])
+def test_a_rewritten_file_is_read_anew(sample_data, tmp_path, kind):
+    """Chunks reuse what was read of a file's layout, until the file changes."""
+    p = _chunk_file(kind, sample_data, tmp_path)
+    first = load_pose(p, frames=(0, 3))
+    assert pose_length(p) == load_pose(p).sizes["time"]
+    fresh = tmp_path / "other.h5"  # another recording moved in over it (new inode, length)
+    other = _dlc_frame(90, seed=5)
+    other.columns = other.columns.set_levels(["a", "b"], level="individuals")
+    other.to_hdf(fresh, key="df_with_missing", format="table", mode="w")
+    os.replace(fresh, p)
+    assert pose_length(p) == 90
+    again = load_pose(p, frames=(0, 3))
+    assert list(again.individual.values) == ["a", "b"] != list(first.individual.values)
+    np.testing.assert_array_equal(again.position.sel(individual="a", keypoint="nose").values,
+                                  other[("DLC_sc", "a", "snout")][["x", "y"]].values[:3])
+    assert again.attrs["fps_source"] == "unknown"  # the old file's stored rate is gone
+
+
 def test_frames_with_individuals(sample_data, tmp_path):
     import xarray as xr
 
