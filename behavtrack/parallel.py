@@ -148,6 +148,11 @@ class Spare:
         self._pool = pool
         self._jobs: list[Job] = []
 
+    @property
+    def forked(self) -> bool:
+        """Whether calls run in another process (else here, as they are given)."""
+        return self._pool is not None
+
     def submit(self, fn: Callable[..., Any], *args: Any) -> Job:
         """Call ``fn(*args)`` in the spare process.
 

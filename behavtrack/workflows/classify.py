@@ -241,13 +241,14 @@ def classify_session(
     jobs
         Processes that work at the same time (``None``: one per usable core,
         :func:`behavtrack.strategies.stream.chunk_jobs`): on the chunks of a long
-        recording, on each animal's decoding, and on the figure (drawn beside the CSVs).
-        ``1`` forks no process. The outputs are the same with any number.
+        recording, on each animal's decoding, and on the figure and ``binary.csv``
+        (beside ``ethogram.csv``). ``1`` forks no process. The outputs are the same with
+        any number.
     spare
-        A process to draw the figure in
+        A process to draw the figure and write ``binary.csv`` in
         (:func:`behavtrack.parallel.spare_process`, best warmed up with
         :func:`behavtrack.export.raster.prepare_plotting`); default: one forked at the start
-        when ``jobs`` allows more than one process.
+        when ``jobs`` allows more than one process and a figure is drawn.
     aliases
         Extra body-part aliases for the pose file (name in the file -> canonical name).
     individuals
@@ -259,7 +260,7 @@ def classify_session(
     ClassifyResult
 
     """
-    from behavtrack.export import write_binary, write_ethogram, write_provenance
+    from behavtrack.export import plot_ethogram, write_binary, write_ethogram, write_provenance
     from behavtrack.export.provenance import file_record
     from behavtrack.features import compute_features
     from behavtrack.features.table import feature_request
@@ -360,11 +361,18 @@ def classify_session(
         next(steps, None)
         model_rec = file_record(model_path) if model_path else {"path": None}
         with _staged(out) as stage:
-            # the figure is drawn by the spare process meanwhile
-            side = spare.submit(_draw, *_coded(labels), fps_, stage / "ethogram.png",
-                                obs_id) if png else None
+            side = []
+            if spare.forked:  # a spare process draws the figure, then writes binary.csv
+                coded = _coded(labels)
+                if png:
+                    side.append(spare.submit(_draw, *coded, fps_, stage / "ethogram.png",
+                                             obs_id))
+                side.append(spare.submit(_write_binary, *coded, fps_, stage / "binary.csv"))
+            else:
+                if png:
+                    plot_ethogram(labels, fps_, stage / "ethogram.png", title=obs_id)
+                write_binary(labels, fps_, stage / "binary.csv")
             write_ethogram(labels, proba, fps_, stage / "ethogram.csv")
-            write_binary(labels, fps_, stage / "binary.csv")
             write_bouts_csv(bouts, stage / "bouts.csv", fps_, observation_id=obs_id,
                             media_file=media)
             del proba  # written: not held any longer
@@ -388,8 +396,8 @@ def classify_session(
                             "poke_source": poke_source, "cleaning": fattrs.get("clean")},
                 notes=notes,
             )
-            if side is not None:
-                side.result()  # in the folder before it is moved in
+            for job in side:
+                job.result()  # in the folder before it is moved in
         next(steps, None)
         return ClassifyResult(out, bouts, used_events, session_meta, notes)
 
@@ -414,6 +422,14 @@ def _coded(labels: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], np.nda
         for k, name in enumerate(names):
             codes[ind][lab == name] = k
     return codes, names
+
+
+def _write_binary(codes: dict[str, np.ndarray], names: np.ndarray, fps: float,
+                  path: Path) -> None:
+    """Write ``binary.csv`` of the labels :func:`_coded` gives (in the spare process)."""
+    from behavtrack.export import write_binary
+
+    write_binary({ind: names[c] for ind, c in codes.items()}, fps, path)
 
 
 def _draw(codes: dict[str, np.ndarray], names: np.ndarray, fps: float, path: Path,

@@ -54,6 +54,9 @@ def test_chunked_folder_equals_the_whole_files(folder, tmp_path, monkeypatch):
         assert (tmp_path / "forked" / name).read_bytes() == \
             (tmp_path / "chunked" / name).read_bytes(), name
     assert (tmp_path / "forked" / "ethogram.png").read_bytes()[:4] == b"\x89PNG"
+    classify_session(folder, tmp_path / "here", jobs=1)  # the figure drawn in this process
+    assert (tmp_path / "here" / "ethogram.png").read_bytes() == \
+        (tmp_path / "forked" / "ethogram.png").read_bytes()
 
 
 def test_without_an_event_log_the_whole_recording_is_read(folder, tmp_path, monkeypatch):

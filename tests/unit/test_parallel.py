@@ -47,6 +47,7 @@ def test_a_spare_process_warms_up_then_takes_calls(tmp_path):
         flag.write_text(str(os.getpid()))
 
     with spare_process(warm) as spare:
+        assert spare.forked
         job = spare.submit(os.getpid)
         here = os.getpid()
         failing = spare.submit(int, "not a number")
@@ -54,6 +55,7 @@ def test_a_spare_process_warms_up_then_takes_calls(tmp_path):
             failing.result()  # the worker's error, raised here
     assert job.result() == int(flag.read_text()) != here  # warmed and ran in the spare
     with spare_process(warm, enabled=False) as spare:
+        assert not spare.forked
         assert spare.submit(os.getpid).result() == here  # called here when given
     with pytest.raises(ZeroDivisionError):  # leaving the block waits for every call
         with spare_process() as spare:
