@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import atexit
-import gc
 
 from behavtrack.cli.options import (
     add_alias_option,
@@ -12,6 +10,7 @@ from behavtrack.cli.options import (
     aliases_of,
     fps_of,
     individuals_of,
+    skip_final_collection,
 )
 
 
@@ -49,10 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from behavtrack.batch import run_batch
     from behavtrack.cli import cli_text
 
-    # at exit, no final garbage collection over the whole stack (numpy to matplotlib): it
-    # took about 0.3 s after the outputs were written, with nothing left to finalise
-    atexit.unregister(gc.freeze)
-    atexit.register(gc.freeze)
+    skip_final_collection()
 
     result = run_batch(
         args.inputs, args.out, arena=args.arena, events=args.events, model=args.model,

@@ -10,6 +10,7 @@ from behavtrack.cli.options import (
     aliases_of,
     fps_of,
     individuals_of,
+    skip_final_collection,
 )
 
 
@@ -51,6 +52,8 @@ def _prepare_plotting() -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``behavtrack classify``."""
     from behavtrack.parallel import spare_process, usable_cores
+
+    skip_final_collection()
 
     # the process that will draw the figure is forked first: its imports (matplotlib) then
     # run beside this process's own, on a core otherwise idle

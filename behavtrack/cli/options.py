@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import atexit
+import gc
 
 from behavtrack.errors import InputError
 
@@ -76,3 +78,15 @@ def fps_of(args: argparse.Namespace) -> float | None:
     from behavtrack.io.framerate import check_fps
 
     return check_fps(getattr(args, "fps", None), "--fps")
+
+
+def skip_final_collection() -> None:
+    """At exit, skip the interpreter's last garbage collection over the whole stack.
+
+    Once a command's outputs are written and moved in (every file through a context
+    manager), nothing is left to finalise; the collection would still walk every object of
+    numpy, pandas, xarray and the rest (0.05 s for classify, about 0.3 s for batch). Objects
+    are frozen (:func:`gc.freeze`) at exit instead.
+    """
+    atexit.unregister(gc.freeze)
+    atexit.register(gc.freeze)
