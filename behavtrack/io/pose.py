@@ -466,26 +466,27 @@ def _load_raw(path: Path, source_software: str, rows: slice | None = None) -> xr
                                  truncated[1]) from None
     try:
         software = _infer_software(path) if source_software == "auto" else source_software
+        # DeepLabCut tables are read here, without movement (nor its import: 0.1 s)
+        if software == "DeepLabCut" and suffix in (".h5", ".hdf5"):
+            kind, key = _h5_kind(path)
+            if kind != "dlc":
+                raise InputError(path, "is not a DeepLabCut HDF5 table", hint)
+            ds = dlc_dataset(_read_dlc_h5(path, key, rows))
+            if rows is not None:
+                ds = ds.assign_coords(time=ds["time"].values + rows.start)
+            return ds
+        if rows is None and software in ("DeepLabCut", "LightningPose") and suffix == ".csv":
+            return dlc_dataset(_read_dlc_csv(path), software)
         with _quiet_movement():
             if software == "NWB":  # every PoseEstimation, one animal each (movement reads one)
                 from behavtrack.io.nwb import is_behavtrack_nwb, load_nwb_pose
 
                 if is_behavtrack_nwb(path):
                     return load_nwb_pose(path)
-            if software == "DeepLabCut" and suffix in (".h5", ".hdf5"):
-                kind, key = _h5_kind(path)
-                if kind != "dlc":
-                    raise InputError(path, "is not a DeepLabCut HDF5 table", hint)
-                ds = dlc_dataset(_read_dlc_h5(path, key, rows))
-                if rows is not None:
-                    ds = ds.assign_coords(time=ds["time"].values + rows.start)
-                return ds
             if rows is not None and software == "SLEAP" and suffix in (".h5", ".analysis.h5"):
                 return _read_sleap_h5(path, rows)
             if rows is not None:
                 raise ValueError(f"{software} {suffix} files are not read by frames")
-            if software in ("DeepLabCut", "LightningPose") and suffix == ".csv":
-                return dlc_dataset(_read_dlc_csv(path), software)
             from movement.io import load_dataset
 
             return load_dataset(path, source_software=software, fps=None)

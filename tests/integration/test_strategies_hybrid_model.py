@@ -96,7 +96,7 @@ def test_every_backend_gives_the_same_posteriors_of_the_shipped_model():
         GBMPosterior.from_dict(data, backend="gpu")
 
 
-def test_a_fresh_classify_of_a_short_recording_imports_no_scikit_learn(tmp_path):
+def test_a_fresh_classify_of_a_short_recording_imports_no_scikit_learn_nor_movement(tmp_path):
     from behavtrack.simulate import simulate_session, write_session
 
     folder = write_session(simulate_session(duration_s=20, seed=2), tmp_path / "s",
@@ -104,7 +104,7 @@ def test_a_fresh_classify_of_a_short_recording_imports_no_scikit_learn(tmp_path)
     script = ("import sys; from behavtrack.cli import main\n"
               "code = main(['-q', 'classify', sys.argv[1], '--out', sys.argv[2], '--no-png'])\n"
               "print(code, sorted(m for m in ('sklearn', 'matplotlib', 'dask', 'scipy.ndimage', "
-              "'scipy.special') if m in sys.modules))")
+              "'scipy.special', 'movement') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", script, str(folder), str(tmp_path / "o")],
                          capture_output=True, text=True, check=True).stdout.strip()
     assert out.endswith("[]"), out
