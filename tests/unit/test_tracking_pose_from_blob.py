@@ -176,3 +176,48 @@ def test_enlarged_window_is_that_window_of_the_whole_enlarged_image(shape):
             _enlarged_window(part, 2, x0, y0, x1, y1, (ox, oy), (shape[1], shape[0])),
             whole[y0:y1, x0:x1])
     assert np.array_equal(_enlarged_window(img, 1, 1, 0, 3, 1), img[0:1, 1:3])
+
+
+@pytest.mark.parametrize("width", [3, 45, 63, 64, 65, 130])
+def test_widened_erosion_and_dilation_are_opencvs(width):
+    """``_erode`` and ``_dilate`` work on the image widened to whole vector blocks (faster):
+    the same pixels as OpenCV's erosion and dilation of the image itself, for every border
+    rule (background beyond the crop's sides, foreground beyond the frame's edges, OpenCV's
+    default without a frame size)."""
+    from behavtrack.tracking.pose_from_blob import _dilate, _erode
+
+    rng = np.random.default_rng(width)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (13, 13))
+    r = 6
+    for h in (1, 17, 40):
+        img = (rng.random((h, width)) > 0.3).astype(np.uint8) * 255
+        assert np.array_equal(_dilate(img, kernel), cv2.dilate(img, kernel))
+        assert np.array_equal(_erode(img, kernel, (5, 5), (width, h), None),
+                              cv2.erode(img, kernel))
+        # the crop at each of the frame's corners, and inside it
+        for x0, y0 in [(0, 0), (640 - width, 480 - h), (0, 480 - h), (100, 100)]:
+            top, bottom = r * (y0 <= 0), r * (y0 + h >= 480)
+            left, right = r * (x0 <= 0), r * (x0 + width >= 640)
+            padded = cv2.copyMakeBorder(img, top, bottom, left, right, cv2.BORDER_CONSTANT,
+                                        value=255)
+            expected = cv2.erode(padded, kernel, borderType=cv2.BORDER_CONSTANT,
+                                 borderValue=0)[top:top + h, left:left + width]
+            assert np.array_equal(_erode(img, kernel, (x0, y0), (width, h), (640, 480)),
+                                  expected)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (33, 47), (34, 48)])
+def test_up2_is_a_nearest_neighbour_enlargement(shape):
+    """``_up2`` (numpy, not ``cv2.resize``) repeats each pixel in a 2 x 2 block, and an odd
+    last row or column, for any grey level."""
+    from behavtrack.tracking.pose_from_blob import _up2
+
+    wider = np.random.default_rng(sum(shape)).integers(0, 256, (shape[0], shape[1] + 3),
+                                                        dtype=np.uint8)
+    img = wider[:, :shape[1]]  # a view, as ``_dilate`` gives
+    up = cv2.resize(np.ascontiguousarray(img), (2 * shape[1], 2 * shape[0]),
+                    interpolation=cv2.INTER_NEAREST)
+    for dh, dw in [(0, 0), (1, 0), (0, 1), (1, 1)]:
+        expected = cv2.copyMakeBorder(up, 0, dh, 0, dw, cv2.BORDER_REPLICATE)
+        got = _up2(img, 2 * shape[1] + dw, 2 * shape[0] + dh)
+        assert got.dtype == np.uint8 and np.array_equal(got, expected)
