@@ -31,6 +31,7 @@ import json
 import operator
 import os
 import pickle
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,7 @@ def _check_fps(fps: Any, source: str = "fps") -> float | None:
 #: What was read of files' layouts (:func:`_file_meta`), most recent last.
 _META: dict[tuple, Any] = {}
 _META_SIZE = 64
+_META_LOCK = threading.Lock()
 
 
 def _file_meta[T](path: Path, what: tuple, read: Callable[[], T]) -> T:
@@ -118,20 +120,22 @@ def _file_meta[T](path: Path, what: tuple, read: Callable[[], T]) -> T:
     the file's layout (its format, table kind, columns, length, frame rate): that part is
     read once per process, and again only when the file's inode, size or modification time
     changes. Errors are never kept. Values must not be changed by callers (tuples, numbers,
-    pandas indexes).
+    pandas indexes). Safe to call from several threads.
     """
     try:
         st = os.stat(path)
     except OSError:
         return read()
     key = (os.fspath(path), st.st_ino, st.st_size, st.st_mtime_ns, *what)
-    if key in _META:
-        _META[key] = _META.pop(key)  # most recent last
-        return _META[key]
+    with _META_LOCK:
+        if key in _META:
+            _META[key] = _META.pop(key)  # most recent last
+            return _META[key]
     value = read()
-    _META[key] = value
-    while len(_META) > _META_SIZE:
-        del _META[next(iter(_META))]
+    with _META_LOCK:
+        _META[key] = value
+        while len(_META) > _META_SIZE:
+            del _META[next(iter(_META))]
     return value
 
 
