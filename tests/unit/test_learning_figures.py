@@ -99,3 +99,21 @@ def test_pose_on_frame_joins_parts_and_skips_nan(tmp_path):
     assert png.startswith(b"\x89PNG")
     out = save_figure(fig, tmp_path / "f.png", svg=True, dpi=20)
     assert out.read_bytes().startswith(b"\x89PNG") and (tmp_path / "f.svg").is_file()
+
+
+def test_saved_png_is_matplotlibs_own_at_that_dpi(tmp_path):
+    import io
+
+    def draw():
+        sessions = pd.DataFrame({"pair": ["a", "a", "b", "b"], "session": [0, 1, 0, 1],
+                                 "success_rate": [0.2, 0.6, 0.4, 0.8],
+                                 "pokes_per_min": [3.0, 5.0, 4.0, 6.5]})
+        return plot_learning_curves(sessions, pd.DataFrame(), ["success_rate", "pokes_per_min"])
+
+    ref = io.BytesIO()
+    draw().savefig(ref, format="png", dpi=110)  # laid out and drawn at 110 dpi, the slow way
+    fig = draw()
+    path = save_figure(fig, tmp_path / "curves.png", svg=True)
+    assert path.read_bytes() == ref.getvalue() == figure_png_bytes(draw())
+    assert fig.dpi == 100  # given back: the SVG and any later save see the figure as it was
+    assert (tmp_path / "curves.svg").read_text().lstrip().startswith("<?xml")
