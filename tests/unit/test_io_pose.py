@@ -433,7 +433,8 @@ def test_a_rewritten_file_is_read_anew(sample_data, tmp_path, kind):
     again = load_pose(p, frames=(0, 3))
     assert list(again.individual.values) == ["a", "b"] != list(first.individual.values)
     np.testing.assert_array_equal(again.position.sel(individual="a", keypoint="nose").values,
-                                  other[("DLC_sc", "a", "snout")][["x", "y"]].values[:3])
+                                  other.sort_index(axis=1)[("DLC_sc", "a", "snout")]
+                                  [["x", "y"]].values[:3])
     assert again.attrs["fps_source"] == "unknown"  # the old file's stored rate is gone
 
 

@@ -108,7 +108,10 @@ def test_saved_png_is_matplotlibs_own_at_that_dpi(tmp_path):
         sessions = pd.DataFrame({"pair": ["a", "a", "b", "b"], "session": [0, 1, 0, 1],
                                  "success_rate": [0.2, 0.6, 0.4, 0.8],
                                  "pokes_per_min": [3.0, 5.0, 4.0, 6.5]})
-        return plot_learning_curves(sessions, pd.DataFrame(), ["success_rate", "pokes_per_min"])
+        curves = pd.DataFrame({"metric": "success_rate", "x": [0, 1], "mean": [0.3, 0.7],
+                               "mean_lo": [0.2, 0.6], "mean_hi": [0.4, 0.8],
+                               "iqm": [0.3, 0.7]})
+        return plot_learning_curves(sessions, curves, ["success_rate", "pokes_per_min"])
 
     ref = io.BytesIO()
     draw().savefig(ref, format="png", dpi=110)  # laid out and drawn at 110 dpi, the slow way
