@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
+# a C compiler builds the classifier's tree walker at install (optional, but tested here)
+command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
 for pkg in xvfb libxcb-icccm4 libxcb-keysyms1 libxcb-xinerama0 libxcb-image0 libxcb-randr0 \
            libxcb-render-util0 libxcb-shape0 libxkbcommon-x11-0 libgl1 libegl1 libdbus-1-3 \
            libfontconfig1; do
@@ -13,11 +15,11 @@ for pkg in xvfb libxcb-icccm4 libxcb-keysyms1 libxcb-xinerama0 libxcb-image0 lib
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "installing system libraries for napari/Qt: ${need_apt[*]}"
+    echo "installing system packages (napari/Qt, C compiler): ${need_apt[*]}"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
   else
-    echo "warning: missing system packages (${need_apt[*]}); napari tests will be skipped" >&2
+    echo "warning: missing system packages (${need_apt[*]}); napari (or compiled-walker) tests will be skipped" >&2
   fi
 fi
 

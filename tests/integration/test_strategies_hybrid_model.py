@@ -86,12 +86,14 @@ def test_every_backend_gives_the_same_posteriors_of_the_shipped_model():
     X[rng.random(X.shape) < 0.1] = np.nan
     numpy_p = GBMPosterior.from_dict(data, backend="numpy").predict_proba(X)
     sk_p = GBMPosterior.from_dict(data, backend="sklearn").predict_proba(X)
-    compiled_p = GBMPosterior.from_dict(data, backend="compiled").predict_proba(X)
-    loaded = GBMPosterior.from_dict(data, backend="loaded")  # the walker: built at install
+    loaded = GBMPosterior.from_dict(data, backend="loaded")  # the walker where it was built
     np.testing.assert_array_equal(numpy_p, sk_p)
-    np.testing.assert_array_equal(compiled_p, sk_p)
     np.testing.assert_array_equal(loaded.predict_proba(X), sk_p)
-    assert loaded.backend_ == "compiled"
+    if loaded.backend_ == "compiled":
+        compiled_p = GBMPosterior.from_dict(data, backend="compiled").predict_proba(X)
+        np.testing.assert_array_equal(compiled_p, sk_p)
+    else:  # not built (no C compiler at install): scikit-learn, imported by this test
+        assert loaded.backend_ == "sklearn"
     with pytest.raises(InputError, match="backend: must be 'auto', 'compiled', 'sklearn', "):
         GBMPosterior.from_dict(data, backend="gpu")
 

@@ -15,6 +15,15 @@ from behavtrack.errors import InputError
 from behavtrack.strategies import gbm_json
 from behavtrack.strategies.gbm_json import GBMPosterior, gbm_to_dict
 
+try:  # the compiled walker is optional: built at install where there is a C compiler
+    from behavtrack.strategies import _treewalk  # noqa: F401
+    WALKER = True
+except ImportError:
+    WALKER = False
+needs_walker = pytest.mark.skipif(not WALKER, reason="behavtrack.strategies._treewalk was not "
+                                  "built (no C compiler at install)")
+BACKENDS = [pytest.param("compiled", marks=needs_walker), "sklearn", "numpy"]
+
 N_FEATURES = 7
 NAMES = [f"feat_{i}" for i in range(N_FEATURES)]
 
@@ -74,7 +83,7 @@ def test_dict_is_plain_json(fitted):
     assert any(t is None for it in data["trees"] for tree in it for t in tree["num_threshold"])
 
 
-@pytest.mark.parametrize("backend", ["compiled", "sklearn", "numpy"])
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_round_trip_is_bit_exact(fitted, fresh_X, backend):
     est, data = fitted
     model = GBMPosterior.from_dict(data, source="m.json", backend=backend)
@@ -93,7 +102,7 @@ def test_round_trip_is_bit_exact(fitted, fresh_X, backend):
 def test_backends_and_threads_agree(fitted, fresh_X):
     _, data = fitted
     ref = GBMPosterior.from_dict(data, backend="numpy", n_threads=1).predict_proba(fresh_X)
-    for backend in ("compiled", "sklearn", "numpy"):
+    for backend in ("compiled", "sklearn", "numpy") if WALKER else ("sklearn", "numpy"):
         model = GBMPosterior.from_dict(data, backend=backend, n_threads=2)
         model._BLOCK_BYTES = 8 * N_FEATURES * 300  # many small blocks over 2 threads
         model._BLOCK_PAIRS = 300 * model.n_iter_ * model.n_trees_per_iteration_
@@ -123,6 +132,7 @@ def test_auto_falls_back_to_numpy(fitted, fresh_X, monkeypatch):
         GBMPosterior.from_dict(data, source="m.json", backend="compiled")
 
 
+@needs_walker
 def test_auto_prefers_the_compiled_walker_silently(fitted, monkeypatch):
     _, data = fitted
     with warnings.catch_warnings():
@@ -133,6 +143,7 @@ def test_auto_prefers_the_compiled_walker_silently(fitted, monkeypatch):
         assert GBMPosterior.from_dict(data).backend_ == "sklearn"
 
 
+@needs_walker
 def test_the_compiled_walker_refuses_indices_outside_its_arrays(fitted, fresh_X):
     _, data = fitted
     model = GBMPosterior.from_dict(data, backend="compiled")
