@@ -655,7 +655,9 @@ class GBMPosterior:
     def _raw_scores(self, X: np.ndarray, backend: str, n_workers: int) -> np.ndarray:
         """Sum of the baseline and all trees, shape (rows, K), as sklearn's ``_raw_predict``."""
         n_rows, n_feat = X.shape
-        raw = np.zeros((n_rows, self.n_trees_per_iteration_), dtype=np.float64, order="F")
+        # row blocks of a C-ordered array are contiguous: the walker adds into them in place
+        raw = np.zeros((n_rows, self.n_trees_per_iteration_), dtype=np.float64,
+                       order="C" if backend == "compiled" else "F")
         raw += self._baseline
         if backend == "compiled":
             assert self._walker is not None
@@ -663,11 +665,8 @@ class GBMPosterior:
             rows = self._BLOCK_ROWS  # blocks for threads (the walker releases the GIL)
 
             def work(s: int, e: int) -> None:
-                block = np.empty((e - s, self.n_trees_per_iteration_), dtype=np.float64)
-                block[:] = self._baseline
                 walker.add_trees(np.ascontiguousarray(X[s:e]), nodes, roots, depths,
-                                 self.n_trees_per_iteration_, block)
-                raw[s:e] = block
+                                 self.n_trees_per_iteration_, raw[s:e])
         elif backend == "sklearn":
             assert self._predictors is not None
             rows = int(np.clip(self._BLOCK_BYTES // (8 * max(n_feat, 1)), 256, 16384))

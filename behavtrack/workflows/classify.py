@@ -424,12 +424,17 @@ def _coded(labels: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], np.nda
     return codes, names
 
 
+def _uncoded(codes: dict[str, np.ndarray], names: np.ndarray) -> dict[str, np.ndarray]:
+    """Return the labels that :func:`_coded` coded."""
+    return {ind: names[c] for ind, c in codes.items()}
+
+
 def _write_binary(codes: dict[str, np.ndarray], names: np.ndarray, fps: float,
                   path: Path) -> None:
     """Write ``binary.csv`` of the labels :func:`_coded` gives (in the spare process)."""
     from behavtrack.export import write_binary
 
-    write_binary({ind: names[c] for ind, c in codes.items()}, fps, path)
+    write_binary(_uncoded(codes, names), fps, path)
 
 
 def _draw(codes: dict[str, np.ndarray], names: np.ndarray, fps: float, path: Path,
@@ -437,7 +442,7 @@ def _draw(codes: dict[str, np.ndarray], names: np.ndarray, fps: float, path: Pat
     """Draw ``ethogram.png`` of the labels :func:`_coded` gives (in the spare process)."""
     from behavtrack.export import plot_ethogram
 
-    plot_ethogram({ind: names[c] for ind, c in codes.items()}, fps, path, title=title)
+    plot_ethogram(_uncoded(codes, names), fps, path, title=title)
 
 
 def _staged(out: Path) -> contextlib.AbstractContextManager[Path]:
