@@ -124,3 +124,45 @@ def test_spearman_exact_for_few_points():
                                  permutation_type="pairings", n_resamples=np.inf)
     assert np.isclose(rho, stats.spearmanr(x, y).statistic) and np.isclose(p, ref.pvalue)
     assert np.isclose(spearman(np.arange(3.0), np.arange(3.0))[1], 1 / 3)  # not 0
+
+
+def test_spearman_and_ranks_equal_scipy_stats_bit_for_bit():
+    """Computed without scipy.stats, the numbers are scipy's own (ties, |rho| = 1, n > 7)."""
+    from behavtrack.learning.curves import average_ranks, spearman
+
+    rng = np.random.default_rng(3)
+    for trial in range(400):
+        n = int(rng.integers(8, 40))
+        x = rng.integers(0, 5, n).astype(float) if trial % 2 else rng.normal(size=n)
+        y = {0: 2 * x + 1, 1: -x}.get(trial % 5, rng.integers(0, 3, n).astype(float)
+                                      if trial % 3 == 0 else rng.normal(size=n))
+        if np.ptp(x) == 0 or np.ptp(y) == 0:
+            continue
+        assert np.array_equal(average_ranks(x), stats.rankdata(x))
+        ref = stats.spearmanr(x, y)
+        assert spearman(x, y) == (float(ref.statistic), float(ref.pvalue))
+    assert np.isnan(spearman(np.r_[np.arange(9.0), np.nan], np.arange(10.0))).all()
+
+
+def test_normal_and_t_quantities_equal_scipy_stats():
+    from behavtrack.learning import curves
+
+    z = np.r_[np.linspace(-40, 40, 2001), 0.0, 1e-300, np.inf]
+    assert [curves._two_sided_normal_p(v) for v in z] == [float(2 * stats.norm.sf(abs(v)))
+                                                          for v in z]
+    x = np.arange(12.0)
+    y = 0.2 + 0.6 / (1 + np.exp(-(x - 5) / 1.5)) + np.random.default_rng(0).normal(0, .02, 12)
+    f = fit_curve(x, y, "logistic", ci=0.9)
+    t = stats.t.ppf(0.95, 12 - 4)
+    assert np.array_equal(f["ci_high"], f["estimate"] + t * f["se"])
+
+
+def test_the_curves_do_not_import_scipy_stats():
+    import subprocess
+    import sys
+
+    code = ("import sys, behavtrack.learning.curves, behavtrack.workflows.stats; "
+            "print('scipy.stats' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "False"  # its import alone costs ~0.5-0.9 s of every batch and stats run
