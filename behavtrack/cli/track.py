@@ -35,10 +35,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="DeepLabCut project config.yaml or SLEAP model folder")
     p.add_argument("--python", default=None, metavar="EXE",
                    help="python of the environment where DeepLabCut / sleap-nn is installed")
-    # also accepted after the command (``behavtrack track VIDEO --out DIR -q``); SUPPRESS
-    # keeps a -q given before the command
-    p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
-                   help="no progress bars or messages")
     p.set_defaults(func=run)
 
 
