@@ -25,10 +25,9 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import xarray as xr
 
 from behavtrack.errors import InputError
 from behavtrack.files import atomic_write_text
@@ -36,6 +35,9 @@ from behavtrack.io.arena import Arena, load_arena
 from behavtrack.io.events import load_events
 from behavtrack.io.framerate import VIDEO_SUFFIXES
 from behavtrack.io.inputs import find_inputs, glob_matches, read_manifest, search_folder
+
+if TYPE_CHECKING:  # xarray is imported where a pose is loaded (not by batch's discovery)
+    import xarray as xr
 
 __all__ = [
     "LABEL_COLUMNS",

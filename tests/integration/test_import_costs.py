@@ -34,3 +34,15 @@ def test_loading_a_pose_file_imports_no_dask_and_dask_and_pint_arrays_still_work
     assert imported == "False" and int(frames) > 0
     assert out[1] == "Array ((2, 2), (2, 2)) (2, 2)"
     assert out[2] == "Quantity meter 3.0"
+
+
+def test_a_batch_parent_imports_neither_xarray_nor_scipy_stats():
+    """batch's parent finds the sessions and computes the statistics: it never reads a pose,
+    so xarray (and scipy.stats, 0.5-0.9 s) would only take CPU from the workers."""
+    code = ("import sys, behavtrack.cli.batch, behavtrack.batch, behavtrack.io.session, "
+            "behavtrack.workflows.stats, behavtrack.learning.curves; "
+            "print(sorted(m for m in ('xarray', 'scipy.stats', 'matplotlib') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]"
