@@ -39,6 +39,7 @@ __all__ = [
     "sessions_to_criterion",
     "mann_kendall",
     "spearman",
+    "average_ranks",
     "trend_tests",
 ]
 
