@@ -12,10 +12,12 @@ session never stops the rest: it is listed in ``OUT/failures.csv`` with the stag
 from __future__ import annotations
 
 import contextlib
+import csv
 import glob
 import json
 import multiprocessing
 import os
+import pickle
 import sys
 import threading
 import time
@@ -41,7 +43,8 @@ from behavtrack.files import (
 
 # numpy (behavtrack.io.framerate, behavtrack.io.inputs), pandas and behavtrack.io.session
 # (xarray) are imported where used: ``import behavtrack.batch`` stays light, so that run_batch
-# starts its workers' fork server before paying for them
+# starts its workers' fork server before paying for them. With local workers the parent
+# never imports pandas: the workers classify and compute the statistics (``_cohort_stats``)
 
 __all__ = [
     "SessionJob",
@@ -81,7 +84,7 @@ class SessionJob:
 
     def inputs(self) -> list[Path]:
         """Return the files whose contents decide this job's outputs (for resuming)."""
-        from behavtrack.io.session import META_NAME
+        from behavtrack.io.inputs import META_NAME
 
         files: list[Path] = []
         p = Path(self.path)
@@ -132,7 +135,7 @@ def _session_id(path: Path, root: Path | None) -> str:
 
 
 def _job_for(path: Path, root: Path | None, arena: str | None, events: str | None) -> SessionJob:
-    from behavtrack.io.session import META_NAME
+    from behavtrack.io.inputs import META_NAME
 
     if path.is_dir():
         if not (path / META_NAME).is_file():
@@ -190,8 +193,7 @@ def discover_jobs(
         Sorted by session id; ids are unique.
 
     """
-    from behavtrack.io.inputs import glob_matches, glob_root, search_folder
-    from behavtrack.io.session import META_NAME
+    from behavtrack.io.inputs import META_NAME, glob_matches, glob_root, search_folder
 
     arena_s = str(arena) if arena else None
     events_s = str(events) if events else None
@@ -514,7 +516,8 @@ def _connect(scheduler: str, timeout_s: float) -> Any:
 
 
 #: Modules a worker's classify job imports (its whole stack, drawn PNG included), with the
-#: session's row of the statistics and a learning-curve figure (neither needs scipy.stats);
+#: session's row of the statistics, the cohort's curves and a learning-curve figure (scipy is
+#: imported by the fits, in the one worker that computes the statistics);
 #: the fork server imports them once for all workers, so no worker pays for them again.
 _WORKER_MODULES = (
     "behavtrack.batch",
@@ -533,6 +536,7 @@ _WORKER_MODULES = (
     "matplotlib.figure",
     "matplotlib.backends.backend_agg",
     "behavtrack.learning.cohort",
+    "behavtrack.learning.curves",
     "behavtrack.workflows.stats",
     "behavtrack.learning.figures",
 )
@@ -604,9 +608,9 @@ def _init_worker(videos: bool = False) -> None:
         threadpool_limits(1)
 
 
-#: What the cohort statistics import in the parent when the figures are drawn by the
-#: workers (warmed up while the workers start): the curves, fits and trends (scipy).
-_STATS_MODULES = ("behavtrack.workflows.stats", "behavtrack.learning.curves")
+#: What the cohort statistics import in the parent of a Dask batch (warmed up while the
+#: cluster classifies): the curves, fits and trends (scipy); local workers compute them.
+_STATS_MODULES = ("behavtrack.workflows.stats", "behavtrack.learning.curves", "scipy.optimize")
 
 
 def _import_quietly(modules: Sequence[str]) -> None:
@@ -788,21 +792,85 @@ def _tally(result: BatchResult, rec: Mapping[str, Any]) -> None:
 
 
 def _batch_stats(result: BatchResult, analysed: Mapping[str, Any],
-                 submit: Callable[..., Any] | None) -> None:
+                 submit: Callable[..., Any] | None, local: bool = False) -> None:
     """Write the cohort's statistics of the sessions with outputs to ``OUT/stats``.
 
-    ``analysed``: the sessions' rows computed by the workers, by folder; ``submit``: where
-    the figures are drawn (see :func:`behavtrack.workflows.stats.compute_stats`).
+    ``analysed``: the sessions' rows computed by the workers, by folder. With ``local``
+    (local workers; the rows pickled by :func:`_run_session_packed`), ``submit`` runs
+    :func:`_cohort_stats` on a worker; otherwise they are computed here, ``submit`` drawing
+    the figures (see :func:`behavtrack.workflows.stats.compute_stats`).
     """
+    result.stats_dir, result.stats_error = None, None
+    if local:
+        assert submit is not None
+        where, result.stats_error = submit(_cohort_stats, [str(d) for d in result.session_dirs],
+                                           str(result.out_dir / "stats"), analysed).result()
+        result.stats_dir = Path(where) if where else None
+        return
     from behavtrack.workflows.stats import compute_stats
 
-    result.stats_dir, result.stats_error = None, None
     try:
         compute_stats(result.session_dirs, result.out_dir / "stats", **_STATS_PARAMS,
                       precomputed=analysed, submit=submit)
         result.stats_dir = result.out_dir / "stats"
     except InputError as exc:  # e.g. sessions without pair/session metadata
         result.stats_error = str(exc)
+
+
+def _run_session_packed(job: SessionJob, **kwargs: Any) -> dict[str, Any]:
+    """:func:`run_session` on a local worker, its part of the statistics pickled.
+
+    The parent keeps it as bytes for :func:`_cohort_stats` (another worker of the same
+    batch): it never imports pandas to read it.
+    """
+    rec = run_session(job, **kwargs)
+    if "stats" in rec:
+        folder, outcome = rec["stats"]
+        rec["stats"] = (folder, pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL))
+    return rec
+
+
+def _cohort_stats(session_dirs: list[str], out_dir: str, packed: Mapping[str, bytes]
+                  ) -> tuple[str | None, str | None]:
+    """Compute and write the cohort's statistics on a local worker.
+
+    ``packed``: the sessions' parts pickled by :func:`_run_session_packed`, by folder. The
+    learning-curve figures are drawn by a process forked from this one while the rest of
+    the statistics is computed here (the same files as in one process).
+
+    Returns
+    -------
+    tuple
+        ``(out_dir, None)``, or ``(None, error)`` when no session could be used.
+
+    """
+    from behavtrack.parallel import spare_process
+    from behavtrack.workflows.stats import compute_stats
+
+    analysed = {folder: pickle.loads(b) for folder, b in packed.items()}  # noqa: S301 - ours
+    with spare_process() as spare:
+        try:
+            compute_stats(session_dirs, out_dir, **_STATS_PARAMS, precomputed=analysed,
+                          submit=spare.submit if spare.forked else None)
+        except InputError as exc:  # e.g. sessions without pair/session metadata
+            return None, str(exc)
+    return out_dir, None
+
+
+#: Columns of ``OUT/failures.csv``.
+_FAILURE_COLUMNS = ("session_id", "stage", "error", "detail")
+
+
+def _write_failures(failed: Sequence[Mapping[str, str]], path: Path) -> None:
+    """Write ``failures.csv``, sorted by session, atomically.
+
+    The bytes of pandas' ``to_csv`` (its CSV dialect), without importing pandas.
+    """
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f, lineterminator=os.linesep)
+        writer.writerow(_FAILURE_COLUMNS)
+        writer.writerows([row.get(c, "") for c in _FAILURE_COLUMNS]
+                         for row in sorted(failed, key=lambda row: row["session_id"]))
 
 
 def run_batch(
@@ -875,12 +943,12 @@ def run_batch(
     model_s = str(Path(model).resolve()) if model else None
     if model_s and not Path(model_s).is_file():
         raise InputError(model, "no such model file", "give a model JSON from behavtrack train")
-    if stats and (jobs > 1 or scheduler):
-        # this process is idle while the workers import their stack and classify: import
-        # the statistics' modules meanwhile, not after the sessions
+    local = jobs > 1 and not scheduler  # local workers compute the statistics too
+    if stats and scheduler:
+        # this process is idle while the cluster classifies: import the statistics' modules
+        # meanwhile, not after the sessions
         threading.Thread(target=_import_quietly, args=(_STATS_MODULES,), daemon=True).start()
     videos = any(job.kind == "video" for job in todo)
-    import pandas as pd
 
     with folder_lock(out, "behavtrack batch"), \
             _runner(jobs, scheduler, connect_timeout_s, videos, figures=stats) as (
@@ -888,7 +956,10 @@ def run_batch(
         # a second run on this --out is refused; the workers stay for the statistics
         result = BatchResult(out_dir=out)
         analysed = {}  # each session's part of the statistics, computed by its worker
-        for rec in run(run_session, todo, out_root=str(out), model=model_s, nwb=nwb,
+        # local workers send each session's part of the statistics pickled (_cohort_stats
+        # reads it), so that this process needs no pandas
+        for rec in run(_run_session_packed if local else run_session, todo, out_root=str(out),
+                       model=model_s, nwb=nwb,
                        params={k: v for k, v in (("fps", fps), ("aliases", aliases),
                                                  ("individuals", list(individuals or [])))
                                if v}, stats=_STATS_PARAMS if stats else None,
@@ -901,8 +972,9 @@ def run_batch(
                 folder, outcome = rec["stats"]
                 analysed[folder] = outcome
         if stats and result.session_dirs:
-            # the rows are assembled, the figures drawn by an idle worker meanwhile
-            _batch_stats(result, analysed, submit)
+            # locally, by the worker kept free, its figures drawn by a process it forks;
+            # otherwise here, the figures drawn by an idle worker meanwhile
+            _batch_stats(result, analysed, submit, local)
         if backfill is not None:
             unfinished = [r for r in backfill.join() if r["status"] != "done"]
             if unfinished:  # classified, but its PNG could not be drawn: failed after all
@@ -911,11 +983,8 @@ def run_batch(
                 for r in unfinished:
                     _tally(result, r)
                 if stats and result.session_dirs:  # without them, as a serial run
-                    _batch_stats(result, analysed, None)
-        failures = pd.DataFrame(result.failed,
-                                columns=["session_id", "stage", "error", "detail"])
-        with atomic_path(out / "failures.csv") as tmp:
-            failures.sort_values("session_id").to_csv(tmp, index=False)
+                    _batch_stats(result, analysed, submit if local else None, local)
+        _write_failures(result.failed, out / "failures.csv")
         result.seconds = time.perf_counter() - t0
         summary = {
             "behavtrack": __version__,

@@ -34,6 +34,7 @@ from behavtrack.io.framerate import VIDEO_SUFFIXES
 __all__ = [
     "INPUT_KINDS",
     "LIST_SUFFIXES",
+    "META_NAME",
     "FoundInput",
     "ManifestRow",
     "find_inputs",
@@ -51,9 +52,11 @@ INPUT_KINDS = ("session", "nwb", "rollout", "pose", "video", "export")
 LIST_SUFFIXES = (".txt", ".lst", "")
 #: Kinds searched for inside a parent folder (poses are not: a folder holds other CSV files).
 _SEARCHED = ("session", "nwb", "rollout", "video", "export")
-_META = "session.json"
+#: The metadata file of a session folder (and of classify and batch output folders): the file
+#: that makes a folder a session (:mod:`behavtrack.io.session` reads it).
+META_NAME = "session.json"
 #: Files that make a folder an ``export`` input: a session folder or a classify output.
-_EXPORT_MARKS = (_META, "provenance.json")
+_EXPORT_MARKS = (META_NAME, "provenance.json")
 
 
 @dataclass(frozen=True)
@@ -181,7 +184,7 @@ def search_folder(folder: str | os.PathLike, kind: str) -> list[Path]:
     """
     folder = Path(folder)
     if kind == "session":
-        return sorted(q.parent for q in folder.rglob(_META))
+        return sorted(q.parent for q in folder.rglob(META_NAME))
     if kind == "export":
         hits = {q.parent for name in _EXPORT_MARKS for q in folder.rglob(name)}
         return sorted(h for h in hits  # skip staging folders: .OUT.<pid>-xxxxxxxx
@@ -294,7 +297,7 @@ def find_inputs(
             for m in matches:
                 walk(m, glob_root(raw), columns)
         elif p.is_dir():
-            if "session" in kinds and (p / _META).is_file():
+            if "session" in kinds and (p / META_NAME).is_file():
                 found.append(FoundInput(p, "session", root, columns))
                 return
             if "export" in kinds and any((p / n).is_file() for n in _EXPORT_MARKS):

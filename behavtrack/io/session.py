@@ -27,16 +27,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from behavtrack.errors import InputError
 from behavtrack.files import atomic_write_text
 from behavtrack.io.arena import Arena, load_arena
-from behavtrack.io.events import load_events
 from behavtrack.io.framerate import VIDEO_SUFFIXES
-from behavtrack.io.inputs import find_inputs, glob_matches, read_manifest, search_folder
+from behavtrack.io.inputs import (
+    META_NAME,
+    find_inputs,
+    glob_matches,
+    read_manifest,
+    search_folder,
+)
 
-if TYPE_CHECKING:  # xarray is imported where a pose is loaded (not by batch's discovery)
+if TYPE_CHECKING:  # pandas and xarray are imported where tables and poses are read: finding
+    # sessions and their files (batch's parent) needs neither
+    import pandas as pd
     import xarray as xr
 
 __all__ = [
@@ -55,8 +60,6 @@ __all__ = [
     "write_session_meta",
 ]
 
-#: The metadata file of a session folder (and of classify and batch output folders).
-META_NAME = "session.json"
 #: Pose file names looked for in a session folder, in order of preference.
 POSE_NAMES = ("pose.h5", "pose.csv", "pose.analysis.h5", "pose.slp", "pose.nwb")
 #: Video file names looked for in a session folder (``video`` + a video ending), in order.
@@ -207,6 +210,8 @@ def load_labels(path: str | os.PathLike, fps: float | None = None) -> pd.DataFra
     ``time_s`` is derived from ``frame`` with ``fps`` when the file lacks it; behaviour names
     are lower-cased.
     """
+    import pandas as pd
+
     path = Path(path)
     try:
         df = pd.read_csv(path, dtype={"individual": str, "behavior": str})
@@ -265,6 +270,8 @@ def load_session(folder: str | os.PathLike, *, labels: bool = True) -> Session:
     if pose_path is None:
         raise InputError(folder, "has no pose file",
                          f"add one of {', '.join(POSE_NAMES)} (or run behavtrack track)")
+
+    from behavtrack.io.events import load_events
 
     arena = load_arena(folder / "arena.yaml") if (folder / "arena.yaml").is_file() else None
     fps = meta.get("fps") or (arena.fps if arena is not None else None)

@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special  # not scipy.stats: its import alone costs ~0.5-0.9 s
 
 __all__ = [
     "DEFAULT_METRICS",
@@ -259,6 +258,10 @@ def fit_curve(
     else:
         p0 = [ylo, yhi, span / 3.0]
         bounds = ([-np.inf, -np.inf, span * 1e-3], [np.inf, np.inf, span * 100])
+    # scipy where it is used (the curves alone need none); not scipy.stats, whose import alone
+    # costs 0.5-0.9 s: its formulas are scipy.special's
+    from scipy import optimize, special
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -464,6 +467,8 @@ def spearman(x: np.ndarray, y: np.ndarray, exact_up_to: int = 7) -> tuple[float,
     r = np.corrcoef(np.column_stack((rx, ry)), rowvar=False)[1, 0]
     rho = float(r)
     if n > exact_up_to:  # scipy.stats.spearmanr's p-value: Student t with n - 2 dof
+        from scipy import special
+
         dof = n - 2
         with np.errstate(divide="ignore"):  # |rho| = 1: t is infinite, p is 0
             t = r * np.sqrt(np.clip(dof / ((r + 1.0) * (1.0 - r)), 0, None))
@@ -498,6 +503,8 @@ def average_ranks(a: np.ndarray) -> np.ndarray:
 
 def _two_sided_normal_p(z: float) -> float:
     """Two-sided p-value of a standard normal ``z`` (``2 * scipy.stats.norm.sf(|z|)``)."""
+    from scipy import special
+
     return float(2 * special.ndtr(-abs(z)))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import time
@@ -151,6 +152,38 @@ def test_two_local_workers_give_the_same_outputs(cohort: Path, serial: Path, tmp
     again = run_batch([cohort], tmp_path / "two", jobs=2)
     assert len(again.skipped) == 4 and not again.done
     _same_stats(serial, tmp_path / "two")
+
+
+def test_a_local_batch_parent_imports_no_pandas(cohort: Path, tmp_path: Path):
+    """With local workers the parent only schedules: the workers classify, compute the
+    statistics and draw the figures, so its imports never take CPU from theirs."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from behavtrack.batch import run_batch; "
+            f"r = run_batch([{str(cohort)!r}], {str(tmp_path / 'out')!r}, jobs=2); "
+            "print(len(r.done), r.stats_dir is not None, sorted(m for m in "
+            "('pandas', 'xarray', 'scipy', 'matplotlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={**os.environ, "BEHAVTRACK_QUIET": "1"}).stdout
+    assert out.strip().splitlines()[-1] == "4 True []"
+    assert (tmp_path / "out" / "stats" / "learning_curves_mice.png").is_file()
+
+
+def test_failures_csv_is_what_pandas_writes(tmp_path: Path):
+    from behavtrack.batch import _write_failures
+
+    failed = [{"session_id": "b", "stage": "classify", "error": 'ValueError: "x", y',
+               "detail": "Traceback:\n  line 1\r\nend"},
+              {"session_id": "a", "stage": "check", "error": "InputError: p: bad", "detail": ""}]
+    _write_failures(failed, tmp_path / "ours.csv")
+    pd.DataFrame(failed, columns=["session_id", "stage", "error", "detail"]).sort_values(
+        "session_id").to_csv(tmp_path / "pandas.csv", index=False)
+    assert (tmp_path / "ours.csv").read_bytes() == (tmp_path / "pandas.csv").read_bytes()
+    _write_failures([], tmp_path / "none.csv")
+    pd.DataFrame([], columns=["session_id", "stage", "error", "detail"]).to_csv(
+        tmp_path / "none_pd.csv", index=False)
+    assert (tmp_path / "none.csv").read_bytes() == (tmp_path / "none_pd.csv").read_bytes()
 
 
 def test_batch_on_a_dask_local_cluster(cohort: Path, serial: Path, tmp_path: Path):
