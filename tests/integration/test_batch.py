@@ -252,6 +252,13 @@ def test_batch_of_bare_pose_files_classifies_and_explains_missing_stats(cohort: 
         assert summary["stats_error"] and "\n" not in summary["stats_error"]
     else:
         assert (res.stats_dir / "sessions.csv").is_file()
+    # local workers compute the statistics on a worker: the same outcome, the same message
+    two = run_batch([str(cohort / "*" / "day01" / "pose.h5")], tmp_path / "o2",
+                    arena=default_arena_path(), jobs=2)
+    assert sorted(two.done) == sorted(res.done)
+    assert (two.stats_dir is None) == (res.stats_dir is None)
+    assert two.stats_error == (res.stats_error.replace(str(tmp_path / "o"), str(tmp_path / "o2"))
+                               if res.stats_error else None)
 
 
 def test_cli_file_system_refusal_is_one_line_exit_2(tmp_path: Path,
