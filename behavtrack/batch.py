@@ -41,10 +41,10 @@ from behavtrack.files import (
     sha256,
 )
 
-# numpy (behavtrack.io.framerate, behavtrack.io.inputs), pandas and behavtrack.io.session
-# (xarray) are imported where used: ``import behavtrack.batch`` stays light, so that run_batch
-# starts its workers' fork server before paying for them. With local workers the parent
-# never imports pandas: the workers classify and compute the statistics (``_cohort_stats``)
+# numpy (behavtrack.io.framerate, behavtrack.io.inputs) and the pipeline are imported where
+# used: ``import behavtrack.batch`` stays light, so that run_batch starts its workers' fork
+# server before paying for them. With local workers the parent never imports pandas: the
+# workers classify and compute the statistics (``_cohort_stats``)
 
 __all__ = [
     "SessionJob",
@@ -142,8 +142,7 @@ def _job_for(path: Path, root: Path | None, arena: str | None, events: str | Non
             raise InputError(path, "is a folder without session.json",
                              "give session folders, pose files, videos, or a parent folder")
         return SessionJob(_session_id(path, root), "session", str(path), arena, events)
-    from behavtrack.io.framerate import VIDEO_SUFFIXES
-    from behavtrack.io.pose import POSE_SUFFIXES  # the endings load_pose reads
+    from behavtrack.io.framerate import POSE_SUFFIXES, VIDEO_SUFFIXES
 
     suffix = path.suffix.lower()
     if suffix in VIDEO_SUFFIXES:

@@ -33,6 +33,7 @@ __all__ = [
     "FPS_MAX",
     "FPS_SOURCES",
     "VIDEO_SUFFIXES",
+    "POSE_SUFFIXES",
     "FoundFps",
     "check_fps",
     "fps_beside",
@@ -50,6 +51,16 @@ FPS_SOURCES = ("argument", "file", "sidecar", "video", "arena", "unknown")
 #: (:data:`behavtrack.io.session.VIDEO_NAMES`), and taken as videos by ``behavtrack batch``
 #: and the review plugin. The one table of video endings.
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg")
+#: File endings :func:`behavtrack.io.pose.load_pose` knows, with the format they usually hold
+#: (here, with the video endings, so that finding inputs imports no pose reader).
+POSE_SUFFIXES: dict[str, str] = {
+    ".analysis.h5": "SLEAP analysis HDF5",
+    ".slp": "SLEAP labels/predictions",
+    ".h5": "DeepLabCut HDF5 (or SLEAP analysis HDF5)",
+    ".hdf5": "DeepLabCut HDF5",
+    ".csv": "DeepLabCut / LightningPose / Anipose CSV",
+    ".nwb": "NWB (ndx-pose)",
+}
 # what may follow a video's stem in the name of its pose file
 _JOINERS = ("_", "-", ".", " ")
 
@@ -110,9 +121,7 @@ def check_fps(fps: Any, source: str | os.PathLike = "fps") -> float | None:
 
 
 def _pose_endings() -> tuple[str, ...]:
-    """Pose file endings, longest first (the table is :data:`behavtrack.io.pose.POSE_SUFFIXES`)."""
-    from behavtrack.io.pose import POSE_SUFFIXES  # io.pose imports this module: at call time
-
+    """Pose file endings, longest first (of :data:`POSE_SUFFIXES`)."""
     return tuple(sorted(POSE_SUFFIXES, key=len, reverse=True))
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from behavtrack.errors import InputError
-from behavtrack.io.framerate import VIDEO_SUFFIXES
+from behavtrack.io.framerate import POSE_SUFFIXES, VIDEO_SUFFIXES
 
 __all__ = [
     "INPUT_KINDS",
@@ -214,8 +214,6 @@ def _file_kind(path: Path, kinds: Sequence[str]) -> str | None:
             if is_rollout_file(path):
                 return kind
         if kind == "pose":
-            from behavtrack.io.pose import POSE_SUFFIXES
-
             if path.name.lower().endswith(tuple(POSE_SUFFIXES)):
                 return kind
     return None

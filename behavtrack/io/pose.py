@@ -45,7 +45,13 @@ from behavtrack.errors import InputError
 from behavtrack.files import atomic_path, require_file
 from behavtrack.io._xarray import defer_dask
 from behavtrack.io.aliases import canonical_names
-from behavtrack.io.framerate import FoundFps, check_fps, fps_beside, pose_stem
+from behavtrack.io.framerate import (  # POSE_SUFFIXES: also this module's, as before
+    POSE_SUFFIXES,
+    FoundFps,
+    check_fps,
+    fps_beside,
+    pose_stem,
+)
 
 defer_dask()  # no import of dask.array at the first Dataset (see behavtrack.io._xarray)
 
@@ -64,16 +70,6 @@ __all__ = [
     "is_pose_file",
     "pose_format",
 ]
-
-#: File endings :func:`load_pose` knows, with the format they usually hold.
-POSE_SUFFIXES: dict[str, str] = {
-    ".analysis.h5": "SLEAP analysis HDF5",
-    ".slp": "SLEAP labels/predictions",
-    ".h5": "DeepLabCut HDF5 (or SLEAP analysis HDF5)",
-    ".hdf5": "DeepLabCut HDF5",
-    ".csv": "DeepLabCut / LightningPose / Anipose CSV",
-    ".nwb": "NWB (ndx-pose)",
-}
 
 _SOFTWARE = {"auto", "DeepLabCut", "SLEAP", "LightningPose", "Anipose", "NWB"}
 

@@ -41,8 +41,10 @@ def test_a_batch_parent_imports_neither_xarray_nor_scipy_stats():
     so xarray (and scipy.stats, 0.5-0.9 s) would only take CPU from the workers."""
     code = ("import sys, behavtrack.cli.batch, behavtrack.batch, behavtrack.io.session, "
             "behavtrack.workflows.stats, behavtrack.learning.curves; "
-            "print(sorted(m for m in ('xarray', 'scipy.stats', 'matplotlib') "
+            "jobs = behavtrack.batch.discover_jobs([sys.argv[1]]); "  # a pose file's job
+            "print(jobs[0].kind, sorted(m for m in ('xarray', 'scipy.stats', 'matplotlib') "
             "if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip()
-    assert out == "[]"
+    pose = DATA / "social" / "120637-121213" / "pose_dlc.csv"
+    out = subprocess.run([sys.executable, "-c", code, str(pose)], capture_output=True,
+                         text=True, check=True).stdout.strip()
+    assert out == "pose []"
