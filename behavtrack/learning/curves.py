@@ -77,21 +77,29 @@ def iqm(values: np.ndarray, axis: int = -1) -> np.ndarray:
         return np.where(cnt > 0, np.where(mask, s, 0.0).sum(axis=-1) / cnt, np.nan)
 
 
-def _pair_matrix(
-    sessions: pd.DataFrame, metric: str, x: str
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Pairs x sessions matrix of a metric (NaN where missing); returns pairs, xs, M, strata."""
-    tab = sessions[["pair", x, metric]].copy()
-    tab[metric] = pd.to_numeric(tab[metric], errors="coerce")
-    wide = tab.pivot_table(index="pair", columns=x, values=metric, aggfunc="mean",
+def _pair_matrices(
+    sessions: pd.DataFrame, metrics: Sequence[str], x: str
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """Pairs x sessions matrices of metrics (NaN where missing), from one pivot.
+
+    Returns pairs, xs, the matrix of each metric and the pairs' strata (pairs without a
+    ``stratum`` value are resampled together, as one more stratum).
+    """
+    metrics = list(metrics)
+    tab = sessions[["pair", x, *metrics]].copy()
+    for metric in metrics:
+        tab[metric] = pd.to_numeric(tab[metric], errors="coerce")
+    wide = tab.pivot_table(index="pair", columns=x, values=metrics, aggfunc="mean",
                            dropna=False, observed=True)
-    wide = wide.reindex(sorted(wide.columns, key=float), axis=1)
-    if "stratum" in sessions:
-        strata = sessions.groupby("pair")["stratum"].first().reindex(wide.index).astype(str)
+    xs = sorted(wide[metrics[0]].columns, key=float)
+    if "stratum" in sessions:  # pairs without one are a stratum of their own
+        strata = (sessions.groupby("pair")["stratum"].first().reindex(wide.index)
+                  .astype(object).fillna("(none)").astype(str))
     else:
         strata = pd.Series("all", index=wide.index)
-    return (wide.index.to_numpy(), wide.columns.to_numpy(dtype=float),
-            wide.to_numpy(dtype=float), strata.to_numpy())
+    return (wide.index.to_numpy(), np.asarray(xs, dtype=float),
+            {m: wide[m].reindex(xs, axis=1).to_numpy(dtype=float) for m in metrics},
+            strata.to_numpy())
 
 
 def _bootstrap_indices(strata: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
@@ -101,6 +109,35 @@ def _bootstrap_indices(strata: np.ndarray, n_boot: int, rng: np.random.Generator
         members = np.flatnonzero(strata == s)
         idx[:, members] = members[rng.integers(0, len(members), size=(n_boot, len(members)))]
     return idx
+
+
+_CURVE_COLUMNS = ["metric", "x", "n_pairs", "mean", "mean_lo", "mean_hi", "iqm", "iqm_lo",
+                  "iqm_hi"]
+
+
+def _pooled(metric: str, xs: np.ndarray, m: np.ndarray, idx: np.ndarray, ci: float
+            ) -> pd.DataFrame:
+    """Return :func:`pooled_curve`'s rows from a metric's matrix and the resampled pairs.
+
+    ``m``: pairs x sessions (:func:`_pair_matrices`); ``idx``: the bootstrap's pair indices.
+    """
+    boot = m[idx]  # (B, P, X)
+    alpha = (1.0 - ci) / 2.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(m, axis=0)
+        b_mean = np.nanmean(boot, axis=1)
+        b_iqm = iqm(boot, axis=1)
+        lo_m, hi_m = np.nanquantile(b_mean, [alpha, 1 - alpha], axis=0)
+        lo_i, hi_i = np.nanquantile(b_iqm, [alpha, 1 - alpha], axis=0)
+    return pd.DataFrame({
+        "metric": metric, "x": xs, "n_pairs": np.isfinite(m).sum(axis=0), "mean": mean,
+        "mean_lo": lo_m, "mean_hi": hi_m, "iqm": iqm(m, axis=0), "iqm_lo": lo_i, "iqm_hi": hi_i,
+    }, columns=_CURVE_COLUMNS)
+
+
+def _has_values(sessions: pd.DataFrame, metric: str) -> bool:
+    return metric in sessions and sessions[metric].notna().sum() > 0
 
 
 def pooled_curve(
@@ -137,25 +174,11 @@ def pooled_curve(
         iqm_hi``.
 
     """
-    cols = ["metric", "x", "n_pairs", "mean", "mean_lo", "mean_hi", "iqm", "iqm_lo", "iqm_hi"]
-    if metric not in sessions or sessions[metric].notna().sum() == 0:
-        return pd.DataFrame(columns=cols)
-    _, xs, m, strata = _pair_matrix(sessions, metric, x)
-    rng = np.random.default_rng(seed)
-    idx = _bootstrap_indices(strata, n_boot, rng)
-    boot = m[idx]  # (B, P, X)
-    alpha = (1.0 - ci) / 2.0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        mean = np.nanmean(m, axis=0)
-        b_mean = np.nanmean(boot, axis=1)
-        b_iqm = iqm(boot, axis=1)
-        lo_m, hi_m = np.nanquantile(b_mean, [alpha, 1 - alpha], axis=0)
-        lo_i, hi_i = np.nanquantile(b_iqm, [alpha, 1 - alpha], axis=0)
-    return pd.DataFrame({
-        "metric": metric, "x": xs, "n_pairs": np.isfinite(m).sum(axis=0), "mean": mean,
-        "mean_lo": lo_m, "mean_hi": hi_m, "iqm": iqm(m, axis=0), "iqm_lo": lo_i, "iqm_hi": hi_i,
-    }, columns=cols)
+    if not _has_values(sessions, metric):
+        return pd.DataFrame(columns=_CURVE_COLUMNS)
+    _, xs, mats, strata = _pair_matrices(sessions, [metric], x)
+    idx = _bootstrap_indices(strata, n_boot, np.random.default_rng(seed))
+    return _pooled(metric, xs, mats[metric], idx, ci)
 
 
 def learning_curves(
@@ -169,14 +192,21 @@ def learning_curves(
 ) -> pd.DataFrame:
     """Pooled curves of several metrics (long table, see :func:`pooled_curve`), per source.
 
-    A ``source`` column (mice / agents) is kept: each source is pooled separately.
+    A ``source`` column (mice / agents) is kept: each source is pooled separately. Each
+    metric's curve is the one :func:`pooled_curve` gives (the same resampled pairs, as the
+    same seed draws them); the metrics share one pivot of the table and one draw.
     """
     metrics = [m for m in (metrics or DEFAULT_METRICS) if m in sessions]
     frames = []
     groups = sessions.groupby("source", sort=False) if "source" in sessions else [("", sessions)]
     for src, sub in groups:
-        for metric in metrics:
-            c = pooled_curve(sub, metric, x=x, n_boot=n_boot, ci=ci, seed=seed)
+        present = [m for m in metrics if _has_values(sub, m)]
+        if not present:
+            continue
+        _, xs, mats, strata = _pair_matrices(sub, present, x)
+        idx = _bootstrap_indices(strata, n_boot, np.random.default_rng(seed))
+        for metric in present:
+            c = _pooled(metric, xs, mats[metric], idx, ci)
             if len(c):
                 c.insert(0, "source", src)
                 frames.append(c)

@@ -87,8 +87,13 @@ def _time_unit(table: pd.DataFrame) -> str:
     return "s"
 
 
-def new_figure(n_panels: int, ncols: int = 3, size: float = 3.2) -> tuple[Figure, np.ndarray]:
-    """Return a figure with a grid of ``n_panels`` axes (unused cells hidden)."""
+def new_figure(n_panels: int, ncols: int = 3, size: float = 3.2, sharex: bool = False
+               ) -> tuple[Figure, np.ndarray]:
+    """Return a figure with a grid of ``n_panels`` axes (unused cells hidden).
+
+    With ``sharex``, the panels share their horizontal axis, whose tick labels are drawn
+    only under the lowest panel of each column.
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -96,10 +101,18 @@ def new_figure(n_panels: int, ncols: int = 3, size: float = 3.2) -> tuple[Figure
     nrows = int(np.ceil(n_panels / ncols))
     fig = Figure(figsize=(size * ncols + 0.5, size * 0.85 * nrows + 0.6), layout="constrained")
     FigureCanvasAgg(fig)
-    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False).ravel())
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False, sharex=sharex).ravel())
     for ax in axes[n_panels:]:
         ax.set_visible(False)
+    if sharex:  # a panel above a hidden cell is the lowest of its column
+        for ax in axes[max(0, n_panels - ncols):n_panels]:
+            ax.xaxis.set_tick_params(which="both", labelbottom=True)
     return fig, axes[:n_panels]
+
+
+def _lowest_in_column(index: int, n_panels: int, ncols: int = 3) -> bool:
+    """Whether panel ``index`` of :func:`new_figure`'s grid has no panel below it."""
+    return index + max(1, min(ncols, n_panels)) >= n_panels
 
 
 def _save_png(fig: Figure, target: Any, dpi: int) -> None:
@@ -167,12 +180,18 @@ def plot_learning_curves(
     matplotlib.figure.Figure
 
     """
+    from matplotlib.ticker import MaxNLocator
+
     metrics = [m for m in metrics if m in sessions and sessions[m].notna().any()]
-    fig, axes = new_figure(max(len(metrics), 1))
+    fig, axes = new_figure(max(len(metrics), 1), sharex=True)
     if not metrics:
         axes[0].text(0.5, 0.5, "no metric to draw", ha="center", va="center")
         return fig
-    for ax, metric in zip(axes, metrics, strict=False):
+    xs = pd.to_numeric(sessions[x], errors="coerce").to_numpy(dtype=float)
+    xs = xs[np.isfinite(xs)]
+    if len(xs) and np.array_equal(xs, np.round(xs)):  # session indices: whole ticks
+        axes[0].xaxis.set_major_locator(MaxNLocator(integer=True))  # shared by every panel
+    for i, (ax, metric) in enumerate(zip(axes, metrics, strict=False)):
         for _, sub in sessions.groupby("pair", sort=False):
             sub = sub.assign(_x=pd.to_numeric(sub[x], errors="coerce")).sort_values("_x")
             ax.plot(sub["_x"], sub[metric], color="0.6", lw=0.7, alpha=0.6)
@@ -190,7 +209,8 @@ def plot_learning_curves(
         ax.set_title(metric, fontsize=9)  # the column's name in sessions.csv
         ax.set_ylabel(metric_axis_label(metric, _time_unit(sessions)), fontsize=7)
         ax.ticklabel_format(axis="y", useOffset=False)
-        ax.set_xlabel(xlabel or x, fontsize=8)
+        if _lowest_in_column(i, len(metrics)):
+            ax.set_xlabel(xlabel or x, fontsize=8)
         ax.tick_params(labelsize=7)
     axes[0].legend(fontsize=6, loc="best")
     if title:

@@ -9,6 +9,7 @@ from scipy import stats
 from behavtrack.learning.curves import (
     fit_curve,
     iqm,
+    learning_curves,
     mann_kendall,
     pooled_curve,
     sessions_to_criterion,
@@ -62,6 +63,34 @@ def test_bootstrap_resamples_pairs_within_strata():
     np.testing.assert_allclose(c[["mean_lo", "mean_hi"]].to_numpy(), 0.5)
     free = pooled_curve(_table(vals), "success_rate", n_boot=500)
     assert (free["mean_hi"] - free["mean_lo"] > 0.2).all()
+    # pairs without a stratum (NaN in the column) are resampled together, as one more
+    unlabelled = pooled_curve(_table(vals, ["a", "a", None, None]), "success_rate", n_boot=500)
+    np.testing.assert_allclose(unlabelled[["mean_lo", "mean_hi"]].to_numpy(), 0.5)
+
+
+def test_learning_curves_are_each_metrics_pooled_curve():
+    # learning_curves pivots the table once and draws the resampled pairs once per source:
+    # every metric's rows must still be exactly what pooled_curve gives it alone (NaN,
+    # a metric that is not numeric, duplicate rows averaged, a session some pairs lack,
+    # strata, two sources, the second without strata)
+    rng = np.random.default_rng(7)
+    t = _table(rng.random((6, 5)), ["a", "a", "b", "b", "b", "a"])
+    t["pokes_per_min"] = np.where(rng.random(len(t)) < 0.3, np.nan, rng.random(len(t)) * 5)
+    t["waited_frac"] = rng.choice(["0.5", "x", None], size=len(t))
+    t["chance_rate"] = np.nan
+    t = pd.concat([t, t.iloc[[2, 7]].assign(success_rate=0.9),
+                   _table(rng.random((9, 4))).assign(source="agents", session=lambda d:
+                                                     d["session"] + 0.5)],
+                  ignore_index=True).drop(index=[4, 11])
+    metrics = ["success_rate", "pokes_per_min", "waited_frac", "chance_rate", "absent"]
+    got = learning_curves(t, metrics, n_boot=300, seed=3)
+    for src, sub in t.groupby("source", sort=False):
+        for metric in metrics[:3]:
+            want = pooled_curve(sub, metric, n_boot=300, seed=3)
+            rows = got[(got["source"] == src) & (got["metric"] == metric)]
+            pd.testing.assert_frame_equal(rows.drop(columns="source").reset_index(drop=True),
+                                          want, check_exact=True, check_dtype=False)
+    assert set(got["metric"]) == set(metrics[:3])  # all-NaN and absent metrics: no rows
 
 
 def test_logistic_fit_recovers_parameters_within_intervals():

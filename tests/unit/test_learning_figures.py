@@ -53,6 +53,30 @@ def test_learning_curves_draw_pairs_mean_and_chance():
     assert sorted(ln.get_ydata().tolist() for ln in pair_lines) == [[0.2, 0.6], [0.4, 0.8]]
 
 
+def test_learning_curve_panels_share_whole_session_ticks():
+    # 5 panels on 3 columns: the x axis is shared, its tick labels and title drawn under the
+    # lowest panel of each column (the third is above a hidden cell), on whole sessions
+    metrics = ["success_rate", "chance_rate", "pokes_per_min", "waited_frac", "approached_frac"]
+    sessions = pd.DataFrame({"pair": np.repeat(["a", "b"], 3), "session": [0, 1, 2] * 2,
+                             **{m: np.linspace(0.1, 0.6, 6) for m in metrics}})
+    fig = plot_learning_curves(sessions, pd.DataFrame(), metrics, xlabel="session (day)")
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    lowest = [2, 3, 4]
+    for i, ax in enumerate(axes):
+        assert ax.get_shared_x_axes().joined(ax, axes[0])
+        assert ax.get_xlabel() == ("session (day)" if i in lowest else "")
+        assert ax.xaxis.get_tick_params()["labelbottom"] == (i in lowest)
+    fig.canvas.draw()
+    ticks = axes[4].get_xticks()
+    ticks = ticks[(ticks >= 0) & (ticks <= 2)]
+    assert len(ticks) and np.array_equal(ticks, np.round(ticks))  # no session 0.5
+    # progress is not a session index: the default ticks
+    progress = sessions.assign(session=[0.0, 0.1, 0.2] * 2)
+    fig = plot_learning_curves(progress, pd.DataFrame(), metrics[:1])
+    fig.canvas.draw()
+    assert not np.array_equal(fig.axes[0].get_xticks(), np.round(fig.axes[0].get_xticks()))
+
+
 def test_learning_curves_without_metrics_say_so():
     fig = plot_learning_curves(pd.DataFrame({"pair": ["a"], "session": [0]}), pd.DataFrame(),
                                ["success_rate"])
