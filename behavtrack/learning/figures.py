@@ -191,9 +191,10 @@ def plot_learning_curves(
     xs = xs[np.isfinite(xs)]
     if len(xs) and np.array_equal(xs, np.round(xs)):  # session indices: whole ticks
         axes[0].xaxis.set_major_locator(MaxNLocator(integer=True))  # shared by every panel
+    pairs = [sub.assign(_x=pd.to_numeric(sub[x], errors="coerce")).sort_values("_x")
+             for _, sub in sessions.groupby("pair", sort=False)]
     for i, (ax, metric) in enumerate(zip(axes, metrics, strict=False)):
-        for _, sub in sessions.groupby("pair", sort=False):
-            sub = sub.assign(_x=pd.to_numeric(sub[x], errors="coerce")).sort_values("_x")
+        for sub in pairs:
             ax.plot(sub["_x"], sub[metric], color="0.6", lw=0.7, alpha=0.6)
         if len(curves):
             c = curves[curves["metric"] == metric].sort_values("x")
