@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 __all__ = ["Job", "Spare", "can_fork", "fork_map", "in_worker", "spare_process",
-           "usable_cores"]
+           "usable_cores", "worker_count"]
 
 #: The function the workers of :func:`fork_map` call (inherited
 #: by the fork, never pickled).
@@ -46,6 +46,36 @@ def can_fork() -> bool:
 
     return ("fork" in multiprocessing.get_all_start_methods()
             and not multiprocessing.current_process().daemon)
+
+
+def worker_count(jobs: int | None, n_items: int, cap: int | None = None) -> int:
+    """Return how many processes to give ``n_items`` items.
+
+    ``jobs``, or with ``None`` the usable cores (at most ``cap``); never more than one per
+    item, and 1 where processes cannot be forked or inside a worker.
+
+    Raises
+    ------
+    InputError
+        If ``jobs`` is not a whole number of at least 1 (named ``jobs``).
+
+    Examples
+    --------
+    >>> worker_count(4, 3)
+    3
+    >>> worker_count(2, 0)
+    1
+
+    """
+    from behavtrack.errors import InputError
+
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise InputError("jobs", f"must be at least 1, got {jobs!r}")
+    if jobs is None:
+        jobs = usable_cores() if cap is None else min(cap, usable_cores())
+    if jobs > 1 and (_IN_WORKER or not can_fork()):
+        return 1
+    return max(1, min(jobs, n_items))
 
 
 def in_worker() -> bool:

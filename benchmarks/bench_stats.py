@@ -3,7 +3,9 @@
 1. Speed: 20 pairs x 20 one-hour classified sessions (events.csv + bouts.csv + session.json,
    built synthetically in a temporary folder, ~360 pokes and ~540 bouts per session) to all
    statistics and figures with ``compute_stats`` (1,000 circular shifts per session, 2,000
-   bootstrap resamples), timed end to end in one run.
+   bootstrap resamples), timed end to end with the sessions analysed in this process
+   (``jobs=1``) and on every usable core (``jobs=None``, what ``behavtrack stats`` does),
+   alternating, 3 times each (medians).
 2. Accuracy: a simulated cohort (``behavtrack.simulate``): success rates from the event log
    and strategy use from the true bouts against the simulator's own truth; then the whole
    pose-and-events pipeline (HMM trained on one simulated pair, the others classified from
@@ -36,22 +38,49 @@ from _stats_helpers import synthetic_cohort  # noqa: E402
 from behavtrack.workflows.stats import compute_stats  # noqa: E402
 
 
-def bench_speed(pairs: int, sessions: int, hours: float) -> dict:
+def bench_speed(pairs: int, sessions: int, hours: float, repeats: int = 3) -> dict:
+    """Time ``compute_stats`` with the sessions analysed in one process and on every core.
+
+    The two alternate, ``repeats`` times each; medians are reported, and the tables must be
+    the same.
+    """
+    import statistics
+
+    import pandas as pd
+
+    from behavtrack.parallel import usable_cores
+
+    runs: dict[str, list[tuple[float, float]]] = {"1": [], "all": []}
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         synthetic_cohort(Path(tmp) / "in", pairs, sessions, duration_s=3600 * hours, seed=0)
         build = time.perf_counter() - t0
-        t0, c0 = time.perf_counter(), time.process_time()
-        res = compute_stats([Path(tmp) / "in"], Path(tmp) / "out", n_shifts=1000, n_boot=2000)
-        total = time.perf_counter() - t0
-        cpu = time.process_time() - c0
-        n_trials = len(res.trials)
-        n_files = len(list((Path(tmp) / "out").iterdir()))
+        first = None
+        for i in range(repeats):
+            for key in (("1", "all") if i % 2 == 0 else ("all", "1")):
+                out = Path(tmp) / f"out_{key}_{i}"
+                t0, c0 = time.perf_counter(), time.process_time()
+                res = compute_stats([Path(tmp) / "in"], out, n_shifts=1000, n_boot=2000,
+                                    jobs=1 if key == "1" else None)
+                runs[key].append((time.perf_counter() - t0, time.process_time() - c0))
+                if first is None:
+                    first = res
+                    n_files = len(list(out.iterdir()))
+                else:
+                    pd.testing.assert_frame_equal(res.sessions.drop(columns="path"),
+                                                  first.sessions.drop(columns="path"))
+        n_trials = len(first.trials)
+    total = statistics.median(w for w, _ in runs["1"])
+    total_all = statistics.median(w for w, _ in runs["all"])
     return {
         "pairs": pairs, "sessions_per_pair": sessions, "hours_per_session": hours,
         "n_sessions": pairs * sessions, "n_trials": n_trials, "n_output_files": n_files,
-        "build_inputs_s": round(build, 2), "stats_and_figures_s": round(total, 2),
-        "stats_and_figures_cpu_s": round(cpu, 2),
+        "build_inputs_s": round(build, 2), "repeats": repeats,
+        "stats_and_figures_s": round(total, 2),
+        "stats_and_figures_cpu_s": round(statistics.median(c for _, c in runs["1"]), 2),
+        "stats_and_figures_all_cores_s": round(total_all, 2),
+        "all_cores": usable_cores(), "speedup_all_cores": round(total / total_all, 2),
+        "runs_s": {k: [round(w, 2) for w, _ in v] for k, v in runs.items()},
         "load_average_1min": round(os.getloadavg()[0], 2), "cpus": os.cpu_count(),
         "per_session_ms": round(1000 * total / (pairs * sessions), 1),
         "fraction_of_one_minute": round(total / 60.0, 3),
@@ -142,7 +171,10 @@ def main() -> None:
           f"{s['hours_per_session']} h each, {s['n_trials']} trials) -> all statistics and "
           f"figures in {s['stats_and_figures_s']} s wall ({s['per_session_ms']} ms/session, "
           f"{s['fraction_of_one_minute']:.2f} of a minute), {s['stats_and_figures_cpu_s']} s CPU "
-          f"(load average {s['load_average_1min']} on {s['cpus']} CPUs)")
+          f"(load average {s['load_average_1min']} on {s['cpus']} CPUs); the sessions analysed "
+          f"on {s['all_cores']} processes (jobs=None): {s['stats_and_figures_all_cores_s']} s, "
+          f"{s['speedup_all_cores']}x (medians of {s['repeats']} alternating runs; the same "
+          f"tables)")
     try:
         out["simulated"] = bench_simulated()
         m = out["simulated"]

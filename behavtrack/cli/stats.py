@@ -30,6 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--consecutive", type=int, default=1,
                    help="sessions in a row at criterion")
     p.add_argument("--svg", action="store_true", help="also write SVG figures")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="processes that analyse the sessions (default: the usable cores)")
     p.add_argument("--sync-limit", type=int, default=2,
                    help="agents: the environment's sync_limit in steps (default 2)")
     p.add_argument("--episode-steps", type=int, default=None,
@@ -45,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         args.sessions, args.out, n_shifts=args.shifts, seed=args.seed, n_boot=args.boot,
         n_bins=args.bins, criterion=args.criterion, consecutive=args.consecutive,
         svg=args.svg, sync_limit=args.sync_limit,
-        episode_steps=args.episode_steps,
+        episode_steps=args.episode_steps, jobs=args.jobs,
     )
     n_pairs = res.sessions[["source", "pair"]].drop_duplicates().shape[0]
     print(f"{len(res.sessions)} sessions of {n_pairs} pairs, {len(res.trials)} trials "

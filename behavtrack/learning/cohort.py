@@ -22,10 +22,15 @@ import pandas as pd
 from behavtrack.errors import InputError
 from behavtrack.files import progress as progress_bar
 from behavtrack.learning.sessions import analyze_session, read_classified_session
+from behavtrack.parallel import fork_map, worker_count
 
-__all__ = ["StatsResult", "SessionOutcome", "require_counts", "session_result",
-           "session_results", "cohort_metrics", "cohort_curves", "cohort_stats",
+__all__ = ["SESSIONS_PER_PROCESS", "StatsResult", "SessionOutcome", "require_counts",
+           "session_result", "session_results", "cohort_metrics", "cohort_curves", "cohort_stats",
            "curve_figure_specs", "curve_figures"]
+
+#: Sessions each process of :func:`session_results` analyses at least (fewer: fewer
+#: processes; one session takes some 30 ms, a process some 20 ms to start).
+SESSIONS_PER_PROCESS = 8
 
 #: What one classify folder gives the statistics (:func:`session_result`): its
 #: ``(trials, row)`` and ``None``, or ``None`` and its failure ``{"path", "error"}``.
@@ -122,6 +127,7 @@ def session_results(
     sync_limit: int = 2,
     episode_steps: int | None = None,
     precomputed: Mapping[str, SessionOutcome] | None = None,
+    jobs: int | None = 1,
 ) -> tuple[list[tuple[pd.DataFrame, dict[str, Any]]], list[dict[str, str]]]:
     """Analyse every session of classify folders and/or agent rollouts.
 
@@ -138,6 +144,10 @@ def session_results(
         Outcomes of :func:`session_result` already computed with the same ``n_shifts``,
         ``seed`` and ``lookback_s``, by folder (``str`` of the path as found here); the
         folders not in it are analysed here.
+    jobs
+        Processes that analyse the folders (``None``: the usable cores; see
+        :func:`behavtrack.parallel.worker_count`), each given at least
+        :data:`SESSIONS_PER_PROCESS` of them; the same results, in the same order, as in one.
 
     Returns
     -------
@@ -159,12 +169,19 @@ def session_results(
     mice_dirs, agent_paths = split_inputs(paths)
     results: list[tuple[pd.DataFrame, dict[str, Any]]] = []
     failures: list[dict[str, str]] = []
-    known = precomputed or {}
-    todo = any(str(f) not in known for f in mice_dirs)  # no bar when nothing is left to do
-    for folder in progress_bar(mice_dirs, desc="sessions", unit="session") if todo \
-            else mice_dirs:
-        res, fail = known.get(str(folder)) or session_result(
-            folder, n_shifts=n_shifts, seed=seed, lookback_s=lookback_s)
+    known = dict(precomputed or {})
+    todo = [f for f in mice_dirs if str(f) not in known]
+    workers = worker_count(jobs, len(todo) // SESSIONS_PER_PROCESS)
+
+    def analyse(folder: Path) -> SessionOutcome:
+        return session_result(folder, n_shifts=n_shifts, seed=seed, lookback_s=lookback_s)
+
+    if todo:  # no bar when nothing is left to do
+        outcomes = fork_map(analyse, todo, workers) if workers > 1 else map(analyse, todo)
+        bar = progress_bar(outcomes, total=len(todo), desc="sessions", unit="session")
+        known.update(zip(map(str, todo), bar, strict=True))
+    for folder in mice_dirs:
+        res, fail = known[str(folder)]
         if res is not None:
             results.append(res)
         else:

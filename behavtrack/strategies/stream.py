@@ -33,7 +33,7 @@ import xarray as xr
 from behavtrack.errors import InputError
 from behavtrack.io.arena import Arena
 from behavtrack.io.bouts import BEHAVIORS
-from behavtrack.parallel import can_fork, fork_map, in_worker, usable_cores
+from behavtrack.parallel import fork_map, in_worker, worker_count
 
 __all__ = ["CHUNK_S", "MAX_AUTO_JOBS", "ChunkedResult", "chunk_jobs", "classify_chunks",
            "margin_s", "streamable"]
@@ -313,13 +313,7 @@ def chunk_jobs(jobs: int | None, n_chunks: int) -> int:
     ``jobs``, or with ``None`` the usable cores up to :data:`MAX_AUTO_JOBS`; never more than
     one per chunk, and 1 where processes cannot be forked.
     """
-    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
-        raise InputError("jobs", f"must be at least 1, got {jobs!r}")
-    if jobs is None:
-        jobs = min(MAX_AUTO_JOBS, usable_cores())
-    if jobs > 1 and not can_fork():
-        return 1
-    return max(1, min(jobs, n_chunks))
+    return worker_count(jobs, n_chunks, MAX_AUTO_JOBS)
 
 
 @functools.cache

@@ -109,6 +109,7 @@ def compute_stats(
     episode_steps: int | None = None,
     precomputed: Mapping[str, SessionOutcome] | None = None,
     submit: Callable[..., Any] | None = None,
+    jobs: int | None = 1,
 ) -> StatsResult:
     """Compute and write every statistic of a cohort.
 
@@ -155,6 +156,9 @@ def compute_stats(
         returns a future (``concurrent.futures.Executor.submit``, a Dask client's
         ``submit``). Each figure is then drawn and written there while the rest of the
         statistics is computed here; ``None``: here, after them. Same files either way.
+    jobs
+        Processes that analyse the sessions (``None``: the usable cores; see
+        :func:`behavtrack.learning.cohort.session_results`). Same files either way.
 
     Returns
     -------
@@ -173,7 +177,8 @@ def compute_stats(
         raise InputError(out_dir, "is a file, not an output folder", "give a folder as out_dir=")
     results, failures = session_results(session_dirs, n_shifts=n_shifts, seed=seed,
                                         lookback_s=lookback_s, sync_limit=sync_limit,
-                                        episode_steps=episode_steps, precomputed=precomputed)
+                                        episode_steps=episode_steps, precomputed=precomputed,
+                                        jobs=jobs)
     trials, sessions = assemble_tables(results)
     curves, drawing = None, None
     if figures and submit is not None:

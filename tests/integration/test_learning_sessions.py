@@ -120,6 +120,30 @@ def test_bad_sessions_are_defined_and_the_rest_is_computed(tmp_path):
     assert "\n" not in "".join(fails["error"])
 
 
+def test_sessions_analysed_on_two_processes_give_the_same_files(tmp_path):
+    # 2 processes x SESSIONS_PER_PROCESS sessions, a failing folder among them: the same
+    # files, byte for byte, as in one process
+    from behavtrack.learning.cohort import SESSIONS_PER_PROCESS
+
+    rng = np.random.default_rng(8)
+    root = tmp_path / "in"
+    for k in range(2 * SESSIONS_PER_PROCESS):
+        ev, b, _ = synthetic_session(rng, skill=0.1 + 0.05 * k, duration_s=120)
+        write_classified(root / f"q{k % 3}_{k:02d}", pair=f"q{k % 3}", session=k // 3,
+                         events=ev, bouts=b, duration_s=120)
+    (root / "q9_99").mkdir()
+    (root / "q9_99" / "session.json").write_text("{not json")
+    kw = {"n_shifts": 100, "n_boot": 50}
+    one = compute_stats([root], tmp_path / "one", **kw, jobs=1)
+    two = compute_stats([root], tmp_path / "two", **kw, jobs=2)
+    pd.testing.assert_frame_equal(one.trials, two.trials)
+    names = sorted(p.name for p in (tmp_path / "one").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "two").iterdir())
+    for name in names:
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+    assert len(pd.read_csv(tmp_path / "two" / "failures.csv")) == 1
+
+
 def test_no_usable_session_is_one_line_error(tmp_path):
     (tmp_path / "x").mkdir()
     (tmp_path / "x" / "session.json").write_text("[]")
@@ -143,7 +167,8 @@ def test_cli_stats(cohort, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "o2").exists()
-    for option in ("--boot", "--bins", "--shifts", "--consecutive", "--episode-steps"):
+    for option in ("--boot", "--bins", "--shifts", "--consecutive", "--episode-steps",
+                   "--jobs"):
         code = main(["-q", "stats", str(root / "p0"), "--out", str(tmp_path / "o3"),
                      option, "0"])
         err = capsys.readouterr().err
