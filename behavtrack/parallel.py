@@ -18,6 +18,8 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from behavtrack.errors import InputError
+
 __all__ = ["Job", "Spare", "can_fork", "fork_map", "in_worker", "spare_process",
            "usable_cores", "worker_count"]
 
@@ -67,8 +69,6 @@ def worker_count(jobs: int | None, n_items: int, cap: int | None = None) -> int:
     1
 
     """
-    from behavtrack.errors import InputError
-
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise InputError("jobs", f"must be at least 1, got {jobs!r}")
     if jobs is None:

@@ -311,7 +311,8 @@ def chunk_jobs(jobs: int | None, n_chunks: int) -> int:
     """Return the number of processes for ``n_chunks`` chunks.
 
     ``jobs``, or with ``None`` the usable cores up to :data:`MAX_AUTO_JOBS`; never more than
-    one per chunk, and 1 where processes cannot be forked.
+    one per chunk, and 1 where processes cannot be forked or inside a forked worker (see
+    :func:`behavtrack.parallel.worker_count`).
     """
     return worker_count(jobs, n_chunks, MAX_AUTO_JOBS)
 
