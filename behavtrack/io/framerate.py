@@ -61,6 +61,8 @@ POSE_SUFFIXES: dict[str, str] = {
     ".csv": "DeepLabCut / LightningPose / Anipose CSV",
     ".nwb": "NWB (ndx-pose)",
 }
+#: Pose file endings, longest first (``.analysis.h5`` before ``.h5``).
+_POSE_ENDINGS = tuple(sorted(POSE_SUFFIXES, key=len, reverse=True))
 # what may follow a video's stem in the name of its pose file
 _JOINERS = ("_", "-", ".", " ")
 
@@ -120,16 +122,11 @@ def check_fps(fps: Any, source: str | os.PathLike = "fps") -> float | None:
     return float(fps)
 
 
-def _pose_endings() -> tuple[str, ...]:
-    """Pose file endings, longest first (of :data:`POSE_SUFFIXES`)."""
-    return tuple(sorted(POSE_SUFFIXES, key=len, reverse=True))
-
-
 def pose_stem(path: str | os.PathLike) -> str:
     """Return a pose file's name without its ending (``x.analysis.h5`` -> ``x``)."""
     name = Path(path).name
     low = name.lower()
-    for ending in _pose_endings():
+    for ending in _POSE_ENDINGS:
         if low.endswith(ending):
             return name[: -len(ending)]
     return Path(name).stem
@@ -193,11 +190,10 @@ def poses_beside(video: str | os.PathLike) -> list[Path]:
         entries = sorted(video.parent.iterdir())
     except OSError:
         return []
-    endings = _pose_endings()
     found = []
     for p in entries:
         low = p.name.lower()
-        if not p.is_file() or not low.endswith(endings):
+        if not p.is_file() or not low.endswith(_POSE_ENDINGS):
             continue
         if _belongs(pose_stem(p), video.stem) and video_beside(p) == video:
             found.append(p)

@@ -105,8 +105,9 @@ def new_figure(n_panels: int, ncols: int = 3, size: float = 3.2, sharex: bool = 
     for ax in axes[n_panels:]:
         ax.set_visible(False)
     if sharex:  # a panel above a hidden cell is the lowest of its column
-        for ax in axes[max(0, n_panels - ncols):n_panels]:
-            ax.xaxis.set_tick_params(which="both", labelbottom=True)
+        for i, ax in enumerate(axes[:n_panels]):
+            if _lowest_in_column(i, n_panels, ncols):
+                ax.xaxis.set_tick_params(which="both", labelbottom=True)
     return fig, axes[:n_panels]
 
 
