@@ -42,11 +42,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _prepare_plotting() -> None:
-    """Import what drawing the figure needs (in the spare process)."""
-    from behavtrack.export.raster import prepare_plotting
+def _prepare_outputs() -> None:
+    """Import what the spare process's calls use (there: this process imports none of it)."""
+    from behavtrack.export.coded import prepare_outputs
 
-    prepare_plotting()
+    prepare_outputs()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,10 +55,11 @@ def run(args: argparse.Namespace) -> int:
 
     skip_final_collection()
 
-    # the process that will draw the figure is forked first: its imports (matplotlib) then
-    # run beside this process's own, on a core otherwise idle
+    # the process that will draw the figure and write binary.csv is forked first: its
+    # imports (matplotlib, pandas) then run beside this process's own, on a core otherwise
+    # idle, and the calls it is given import nothing more (behavtrack.export.coded)
     forks = not args.no_png and (args.jobs or usable_cores()) > 1
-    with spare_process(_prepare_plotting, enabled=forks) as spare:
+    with spare_process(_prepare_outputs, enabled=forks) as spare:
         from behavtrack.workflows.classify import classify_session
 
         fps, aliases, individuals = fps_of(args), aliases_of(args), individuals_of(args)

@@ -23,7 +23,12 @@ import pandas as pd
 import xarray as xr
 
 from behavtrack.errors import InputError
-from behavtrack.export.raster import prepare_plotting
+from behavtrack.export.coded import (
+    code_labels,
+    draw_ethogram_coded,
+    prepare_outputs,
+    write_binary_coded,
+)
 from behavtrack.files import progress, staged_folder
 from behavtrack.io.arena import Arena
 from behavtrack.io.bouts import frames_to_bouts, write_bouts_csv
@@ -247,7 +252,7 @@ def classify_session(
     spare
         A process to draw the figure and write ``binary.csv`` in
         (:func:`behavtrack.parallel.spare_process`, best warmed up with
-        :func:`behavtrack.export.raster.prepare_plotting`); default: one forked at the start
+        :func:`behavtrack.export.coded.prepare_outputs`); default: one forked at the start
         when ``jobs`` allows more than one process and a figure is drawn.
     aliases
         Extra body-part aliases for the pose file (name in the file -> canonical name).
@@ -280,7 +285,7 @@ def classify_session(
     steps = iter(bar)
     # a process forked now draws the figure at the end: its imports meanwhile
     with (contextlib.nullcontext(spare) if spare is not None else
-          spare_process(prepare_plotting, enabled=forks and png)) as spare, \
+          spare_process(prepare_outputs, enabled=forks and png)) as spare, \
             _closing(bar):  # closed before an error line is printed
         next(steps, None)
         model_path = None
@@ -363,11 +368,12 @@ def classify_session(
         with _staged(out) as stage:
             side = []
             if spare.forked:  # a spare process draws the figure, then writes binary.csv
-                coded = _coded(labels)
+                coded = code_labels(labels)
                 if png:
-                    side.append(spare.submit(_draw, *coded, fps_, stage / "ethogram.png",
-                                             obs_id))
-                side.append(spare.submit(_write_binary, *coded, fps_, stage / "binary.csv"))
+                    side.append(spare.submit(draw_ethogram_coded, *coded, fps_,
+                                             stage / "ethogram.png", obs_id))
+                side.append(spare.submit(write_binary_coded, *coded, fps_,
+                                         stage / "binary.csv"))
             else:
                 if png:
                     plot_ethogram(labels, fps_, stage / "ethogram.png", title=obs_id)
@@ -410,39 +416,6 @@ def _closing(bar: Any) -> Iterator[None]:
     finally:
         if hasattr(bar, "close"):
             bar.close()
-
-
-def _coded(labels: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Labels as small integer codes and the names they index (1 byte a frame to send)."""
-    names = np.array(sorted({str(v) for lab in labels.values() for v in set(lab.tolist())}),
-                     dtype=object)
-    codes = {}
-    for ind, lab in labels.items():
-        codes[ind] = np.zeros(len(lab), dtype=np.min_scalar_type(max(len(names) - 1, 0)))
-        for k, name in enumerate(names):
-            codes[ind][lab == name] = k
-    return codes, names
-
-
-def _uncoded(codes: dict[str, np.ndarray], names: np.ndarray) -> dict[str, np.ndarray]:
-    """Return the labels that :func:`_coded` coded."""
-    return {ind: names[c] for ind, c in codes.items()}
-
-
-def _write_binary(codes: dict[str, np.ndarray], names: np.ndarray, fps: float,
-                  path: Path) -> None:
-    """Write ``binary.csv`` of the labels :func:`_coded` gives (in the spare process)."""
-    from behavtrack.export import write_binary
-
-    write_binary(_uncoded(codes, names), fps, path)
-
-
-def _draw(codes: dict[str, np.ndarray], names: np.ndarray, fps: float, path: Path,
-          title: str) -> None:
-    """Draw ``ethogram.png`` of the labels :func:`_coded` gives (in the spare process)."""
-    from behavtrack.export import plot_ethogram
-
-    plot_ethogram(_uncoded(codes, names), fps, path, title=title)
 
 
 def _staged(out: Path) -> contextlib.AbstractContextManager[Path]:
