@@ -29,6 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--shifts", type=int, default=1000,
                    help="circular shifts (for inputs analysed on the spot)")
     p.add_argument("--seed", type=int, default=0, help="seed")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="processes that analyse inputs given as classify folders or rollouts "
+                   "(default: the usable cores)")
     p.add_argument("--sync-limit", type=int, default=2,
                    help="agents: the environment's sync_limit in steps (default 2)")
     p.add_argument("--episode-steps", type=int, default=None,
@@ -42,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
 
     res = compare(args.mice, args.agents, args.out, n_bins=args.bins, n_boot=args.boot,
                   n_shifts=args.shifts, seed=args.seed, sync_limit=args.sync_limit,
-                  episode_steps=args.episode_steps)
+                  episode_steps=args.episode_steps, jobs=args.jobs)
     from behavtrack.cli.stats import truth_notes
 
     print(f"{res.headline} -> {res.report}")

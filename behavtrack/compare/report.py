@@ -102,6 +102,7 @@ def load_side(
     seed: int = 0,
     sync_limit: int = 2,
     episode_steps: int | None = None,
+    jobs: int | None = 1,
 ) -> pd.DataFrame:
     """Return one side's sessions table.
 
@@ -115,6 +116,9 @@ def load_side(
         ``mice`` or ``agents``: rows of that source are kept.
     n_shifts, seed, sync_limit, episode_steps
         For inputs analysed here (see :func:`behavtrack.learning.cohort.session_results`).
+    jobs
+        Processes that analyse those inputs (``None``: the usable cores; see
+        :func:`behavtrack.learning.cohort.session_results`). The same table either way.
 
     Returns
     -------
@@ -141,7 +145,7 @@ def load_side(
             raise InputError(p, "no such file or folder", "check the path")
         # sessions that cannot be used are left out (all unusable: a one-line error)
         results, _ = session_results([p], n_shifts=n_shifts, seed=seed, sync_limit=sync_limit,
-                                     episode_steps=episode_steps)
+                                     episode_steps=episode_steps, jobs=jobs)
         sessions = assemble_tables(results)[1]
     sessions = sessions[sessions["source"].astype(str) == source].copy()
     if sessions.empty:

@@ -27,6 +27,7 @@ from behavtrack.errors import InputError
 from behavtrack.files import atomic_path, atomic_write_text
 from behavtrack.io.classified import ClassifiedFolder
 from behavtrack.learning.cohort import require_counts
+from behavtrack.parallel import worker_count
 from behavtrack.workflows.stats import write_csv
 
 __all__ = ["CompareResult", "compare"]
@@ -80,6 +81,7 @@ def compare(
     seed: int = 0,
     sync_limit: int = 2,
     episode_steps: int | None = None,
+    jobs: int | None = 1,
 ) -> CompareResult:
     """Compare mice and agents over training progress and write the report.
 
@@ -102,6 +104,9 @@ def compare(
         Bootstrap resamples of pairs (runs) for the CIs.
     n_shifts, seed, sync_limit, episode_steps
         For inputs analysed on the spot (see :func:`behavtrack.compare.report.load_side`).
+    jobs
+        Processes that analyse inputs on the spot (``None``: the usable cores). The same
+        files either way.
 
     Returns
     -------
@@ -111,11 +116,12 @@ def compare(
     from behavtrack.learning.figures import save_figure
 
     require_counts(n_bins=n_bins, n_boot=n_boot, n_shifts=n_shifts)
+    worker_count(jobs, 1)  # checks jobs before the work, whatever the inputs
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():  # checked before the work
         raise InputError(out_dir, "is a file, not an output folder", "give a folder as out_dir=")
     opts = dict(n_shifts=n_shifts, seed=seed, sync_limit=sync_limit,
-                episode_steps=episode_steps)
+                episode_steps=episode_steps, jobs=jobs)
     mice = load_side(mice_dir, "mice", **opts)
     agents = load_side(agents_dir, "agents", **opts)
     comp = compare_sides(mice, agents, metrics=metrics, n_bins=n_bins, n_boot=n_boot, seed=seed,

@@ -91,6 +91,41 @@ def test_cli_compare_and_bad_input(mice_stats, sample_data, tmp_path, capsys):
     assert (tmp_path / "afile").read_text() == "mine"
 
 
+def test_mice_analysed_on_the_spot_on_two_processes_give_the_same_files(sample_data, tmp_path,
+                                                                      capsys, monkeypatch):
+    # classify folders (not a stats output): their sessions are analysed here, on 2
+    # processes of SESSIONS_PER_PROCESS sessions: the same files, byte for byte
+    from behavtrack.learning import cohort
+    from behavtrack.learning.cohort import SESSIONS_PER_PROCESS
+
+    forked = []
+
+    def fork_map(fn, items, workers):  # the real one, its process count recorded
+        forked.append(workers)
+        return real_fork_map(fn, items, workers)
+
+    real_fork_map = cohort.fork_map
+    monkeypatch.setattr(cohort, "fork_map", fork_map)
+
+    synthetic_cohort(tmp_path / "in", 2, SESSIONS_PER_PROCESS, duration_s=120, seed=4)
+    agents = sample_data / "marl" / "rollouts_seed0.csv"
+    kw = {"n_boot": 50, "n_shifts": 50}
+    one = compare(tmp_path / "in", agents, tmp_path / "one", **kw, jobs=1)
+    assert forked == []
+    two = compare(tmp_path / "in", agents, tmp_path / "two", **kw, jobs=2)
+    assert forked == [2] and len(one.mice) == 2 * SESSIONS_PER_PROCESS
+    pd.testing.assert_frame_equal(one.mice, two.mice)
+    names = sorted(p.name for p in (tmp_path / "one").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "two").iterdir())
+    for name in names:
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+    code = main(["-q", "compare", "--mice", str(tmp_path / "in"), "--agents", str(agents),
+                 "--out", str(tmp_path / "bad"), "--jobs", "0"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.strip().endswith("--jobs: must be at least 1, got 0")
+    assert err.count("\n") == 1 and not (tmp_path / "bad").exists()
+
+
 def _as_agents(sessions: pd.DataFrame) -> pd.DataFrame:
     """A mice sessions table relabelled as agent checkpoints (one run per pair)."""
     out = sessions.copy()
