@@ -11,7 +11,7 @@ must give the same ethograms (checked). Each run also records the command's CPU 
 CPU other processes took meanwhile (``others_cpu_s``): a run that shared the cores is slower.
 
 Usage: ``python benchmarks/bench_batch_process.py [--sessions 8] [--minutes 10]
-[--repeats 3]``. Prints the figures and writes ``benchmarks/results/batch_process.json``.
+[--repeats 5]``. Prints the figures and writes ``benchmarks/results/batch_process.json``.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sessions", type=int, default=8)
     ap.add_argument("--minutes", type=float, default=10.0)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--json", default=str(ROOT / "benchmarks" / "results" /
                                           "batch_process.json"))
     args = ap.parse_args()
