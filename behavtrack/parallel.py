@@ -7,6 +7,10 @@ items and the results is sent between processes. That suits the stages of one se
 forks one ahead of time (its start-up done while this one works) for calls given later.
 Batches of sessions use worker pools of their own (:mod:`behavtrack.batch`).
 
+A worker that dies without a result (the system's out-of-memory killer, a crash in a C
+library) makes every call waiting on it raise a one-line :class:`InputError` naming ``jobs``
+(fewer processes use less memory) instead of waiting for ever.
+
 Fork exists on Linux and macOS; elsewhere :func:`can_fork` is false and callers work here.
 """
 
@@ -41,12 +45,12 @@ def usable_cores() -> int:
 def can_fork() -> bool:
     """Whether worker processes can be forked here.
 
-    Not on Windows, and not in a daemonic process (a worker of a ``multiprocessing`` pool,
-    e.g. of a batch), which may not have children.
+    Not on Windows, not in one of this module's workers (they do not nest), and not in a
+    daemonic process (a worker of a ``multiprocessing.Pool``), which may not have children.
     """
     import multiprocessing
 
-    return ("fork" in multiprocessing.get_all_start_methods()
+    return ("fork" in multiprocessing.get_all_start_methods() and not _IN_WORKER
             and not multiprocessing.current_process().daemon)
 
 
@@ -100,30 +104,74 @@ def _call_forked(item: Any) -> Any:
     return _FORKED(item)
 
 
+def _worker_died(broken: BaseException) -> InputError:
+    """Return the one-line error for a pool that lost a worker (killed, say) or its start.
+
+    Named ``jobs``: fewer processes is the user's remedy (each holds its own working memory).
+    """
+    if "initializer" in str(broken):
+        return InputError("jobs", "a worker process failed while starting",
+                          "rerun with jobs=1 to see the error")
+    return InputError("jobs", "a worker process ended abruptly (the system kills processes "
+                      "when it runs out of memory)",
+                      "use fewer processes, e.g. jobs=1, or free some memory")
+
+
 @contextlib.contextmanager
 def _pool(fn: Callable[[Any], Any], workers: int, warm: Callable[[], Any] | None = None
           ) -> Iterator[Any]:
-    """Fork a pool of ``workers`` processes now, that call ``fn`` on what they are given."""
+    """Fork ``workers`` processes now, that call ``fn`` on what they are given.
+
+    A :class:`concurrent.futures.ProcessPoolExecutor` on the fork start method: a worker
+    that dies (killed for memory, a crash in a C library) breaks the pool, and every call
+    waiting for it raises at once (:func:`_worker_died`), where a ``multiprocessing.Pool``
+    would wait for its result for ever. Leaving the block waits for the calls running and
+    cancels those not started.
+    """
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
     global _FORKED
     if _FORKED is not None or _IN_WORKER:
         raise RuntimeError("forked workers cannot be nested")
     _FORKED = fn
     try:
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                   initializer=_start_worker, initargs=(warm,))
         with warnings.catch_warnings():
             # numpy's BLAS threads make every numpy process "multi-threaded" to Python's
             # check; OpenBLAS re-creates them in the child (pthread_atfork), and callers keep
             # workers off OpenMP runtimes, which do not survive a fork
             warnings.filterwarnings("ignore", "This process .* is multi-threaded",
                                     DeprecationWarning)
-            pool = multiprocessing.get_context("fork").Pool(
-                workers, initializer=_start_worker, initargs=(warm,))
+            pool.submit(int)  # with fork, the first call forks every worker: now
         _FORKED = None  # the workers have their copy
-        with pool:
+        try:
             yield pool
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     finally:
         _FORKED = None
+
+
+def _submit(pool: Any, fn: Callable[..., Any], *args: Any) -> Any:
+    """``pool.submit(fn, *args)``, a pool broken by a dead worker raised as :func:`_worker_died`."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        return pool.submit(fn, *args)
+    except BrokenProcessPool as exc:
+        raise _worker_died(exc) from None
+
+
+def _result(future: Any) -> Any:
+    """``future.result()``, a pool broken by a dead worker raised as :func:`_worker_died`."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        return future.result()
+    except BrokenProcessPool as exc:
+        raise _worker_died(exc) from None
 
 
 def fork_map[T, R](fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
@@ -149,7 +197,8 @@ def fork_map[T, R](fn: Callable[[T], R], items: Iterable[T], workers: int) -> It
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     with _pool(fn, workers) as pool:
-        yield from pool.imap(_call_forked, items)
+        for future in [_submit(pool, _call_forked, item) for item in items]:
+            yield _result(future)
 
 
 class Job:
@@ -163,7 +212,7 @@ class Job:
         """Wait for the call and return its result (an error in it is raised here, once)."""
         if self._pending is not None:
             pending, self._pending = self._pending, None
-            self._value = pending.get()
+            self._value = _result(pending)
         return self._value
 
 
@@ -190,7 +239,7 @@ class Spare:
         """
         if self._pool is None:
             return Job(value=fn(*args))
-        job = Job(self._pool.apply_async(fn, args))
+        job = Job(_submit(self._pool, fn, *args))
         self._jobs.append(job)
         return job
 

@@ -60,3 +60,49 @@ def test_a_spare_process_warms_up_then_takes_calls(tmp_path):
     with pytest.raises(ZeroDivisionError):  # leaving the block waits for every call
         with spare_process() as spare:
             spare.submit(divmod, 1, 0)
+
+
+DIES = """
+import os, signal, sys, time
+from behavtrack.errors import InputError
+from behavtrack.parallel import fork_map, spare_process
+
+def item(i):
+    if i == 3:  # as the system's out-of-memory killer would
+        os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(0.05)
+    return i
+
+t0 = time.perf_counter()
+try:
+    list(fork_map(item, range(8), 2))
+except InputError as exc:
+    print("map", exc.source, "|", exc)
+with spare_process() as spare:
+    assert spare.submit(abs, -2).result() == 2
+    dying = spare.submit(os._exit, 9)  # the process ends without a result
+    try:
+        dying.result()
+    except InputError as exc:
+        print("spare", exc.source)
+    try:
+        spare.submit(abs, -1)  # the pool is broken: at once
+    except InputError as exc:
+        print("again", exc.source)
+print("seconds", round(time.perf_counter() - t0))
+"""
+
+
+def test_a_worker_that_dies_is_a_one_line_error_not_a_hang():
+    """A worker killed (by the out-of-memory killer, say) used to leave fork_map and the spare
+    process's callers waiting for ever; now every waiting call raises at once."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", DIES], capture_output=True, text=True,
+                         timeout=120, check=True).stdout.splitlines()
+    assert out[0] == ("map jobs | jobs: a worker process ended abruptly (the system kills "
+                      "processes when it runs out of memory) (use fewer processes, e.g. "
+                      "jobs=1, or free some memory)")
+    assert out[1:3] == ["spare jobs", "again jobs"]
+    assert int(out[3].split()[1]) < 30
