@@ -653,74 +653,109 @@ class _Backfill:
 
     def __init__(self, pool: ProcessPoolExecutor, workers: int, keep_one: bool) -> None:
         self._pool, self._workers, self._keep_one = pool, workers, keep_one
-        self._lock = threading.Condition(threading.RLock())  # callbacks may run in submit
+        self._lock = threading.Condition(threading.RLock())  # callbacks may run in _launch
         self._later: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
         self._busy = 0  # tasks submitted and not done
         self._sessions = 0  # sessions submitted and not done
         self._kept = 0  # workers kept free for the figure
-        self._futures: list[Future] = []  # of the tasks run later
+        self._futures: list[Future | None] = []  # of the tasks run later (None: submitting)
+        self._broken: BaseException | None = None  # the pool lost a worker: no more tasks
 
     def submit_session(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
         """Run a session's task now (queued behind the other sessions)."""
         with self._lock:
             self._sessions += 1
-            return self._start(fn, args, kwargs, session=True)
+            self._busy += 1
+        return self._launch(fn, args, kwargs, session=True)
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
         """Run a task now, on the worker kept free if any (``Executor.submit``)."""
         with self._lock:
             self._kept = 0
-            fut = self._start(fn, args, {}, session=False)
-            self._fill()
-            return fut
+            self._busy += 1
+        fut = self._launch(fn, args, {}, session=False)
+        self._fill()
+        return fut
 
     def later(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run a task once a worker has nothing else to do."""
         with self._lock:
             self._later.append((fn, args))
-            self._fill()
+        self._fill()
 
     def release(self) -> None:
         """Stop keeping a worker free (no figure is coming)."""
         with self._lock:
             self._keep_one, self._kept = False, 0
-            self._fill()
+        self._fill()
 
     def join(self) -> list[Any]:
         """Wait for every task given to :meth:`later`; return their results, in that order."""
         self.release()
         with self._lock:
-            self._lock.wait_for(lambda: not self._later)
+            self._lock.wait_for(lambda: not self._later and None not in self._futures)
             futures = list(self._futures)
         wait_futures(futures)
         return [f.result() for f in futures]
 
-    def _start(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
-               session: bool) -> Future:
-        fut = self._pool.submit(fn, *args, **kwargs)  # a broken pool raises: nothing counted
-        self._busy += 1
-        fut.add_done_callback(lambda _: self._done(session))
+    def _launch(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+                session: bool) -> Future:
+        """Submit a task whose worker is counted already; never while holding the lock.
+
+        A pool that loses a worker fails its tasks from its own thread while holding the
+        lock its ``submit`` takes, and their callbacks (:meth:`_done`) take this one: a
+        submission under this lock could deadlock with them.
+        """
+        try:
+            fut = self._pool.submit(fn, *args, **kwargs)  # a broken pool raises
+        except BaseException:
+            with self._lock:
+                self._busy -= 1
+                if session:
+                    self._sessions -= 1
+            raise
+        fut.add_done_callback(lambda f: self._done(session, f))
         return fut
 
-    def _done(self, session: bool) -> None:  # in the pool's thread (or in _start)
+    def _done(self, session: bool, fut: Future) -> None:  # in the pool's thread (or _launch)
+        from concurrent.futures.process import BrokenProcessPool
+
         with self._lock:
             self._busy -= 1
+            if not fut.cancelled() and isinstance(fut.exception(), BrokenProcessPool):
+                # a worker died: the tasks not started fail with its error (not submitted:
+                # the pool's thread calling this holds the lock a submission takes)
+                self._broken = fut.exception()
             if session:
                 self._sessions -= 1
                 if not self._sessions and self._keep_one:
                     self._kept = 1  # until the figure is submitted
-            self._fill()
+        self._fill()
 
     def _fill(self) -> None:
-        while self._later and self._busy < self._workers - self._kept:
-            fn, args = self._later.popleft()
+        """Start tasks given to :meth:`later` while a worker is free (called without the lock)."""
+        while True:
+            with self._lock:
+                if not self._later or (self._broken is None
+                                       and self._busy >= self._workers - self._kept):
+                    self._lock.notify_all()
+                    return
+                fn, args = self._later.popleft()
+                slot = len(self._futures)
+                if self._broken is not None:
+                    failed: Future = Future()
+                    failed.set_exception(self._broken)
+                    self._futures.append(failed)
+                    continue
+                self._busy += 1
+                self._futures.append(None)  # this task's future, once submitted
             try:
-                fut = self._start(fn, args, {}, session=False)
+                fut = self._launch(fn, args, {}, session=False)
             except Exception as exc:  # noqa: BLE001 - the pool broke: join raises it
                 fut = Future()
                 fut.set_exception(exc)
-            self._futures.append(fut)
-        self._lock.notify_all()
+            with self._lock:
+                self._futures[slot] = fut
 
 
 @contextlib.contextmanager
@@ -756,6 +791,10 @@ def _runner(
         finally:
             client.close()
     elif jobs_n > 1:
+        from concurrent.futures.process import BrokenProcessPool
+
+        from behavtrack.parallel import lost_worker_error
+
         with ProcessPoolExecutor(max_workers=jobs_n, mp_context=_forkserver_context(),
                                  initializer=_init_worker, initargs=(videos,)) as pool:
             backfill = _Backfill(pool, jobs_n, keep_one=figures)
@@ -769,7 +808,11 @@ def _runner(
                                     desc="sessions", unit="session"):
                     yield fut.result()
 
-            yield run_pool, backfill.submit, backfill
+            try:
+                yield run_pool, backfill.submit, backfill
+            except BrokenProcessPool as exc:  # a worker died (killed for memory, say)
+                raise lost_worker_error(exc, "use fewer processes, e.g. jobs=1, or free some "
+                                        "memory; a rerun skips the sessions finished") from None
     else:
         def run_here(fn: Callable[..., dict], jobs: list[SessionJob],
                      **kwargs: Any) -> Iterable[dict]:

@@ -24,8 +24,8 @@ from typing import Any
 
 from behavtrack.errors import InputError
 
-__all__ = ["Job", "Spare", "can_fork", "fork_map", "in_worker", "spare_process",
-           "usable_cores", "worker_count"]
+__all__ = ["Job", "Spare", "can_fork", "fork_map", "in_worker", "lost_worker_error",
+           "spare_process", "usable_cores", "worker_count"]
 
 #: The function the workers of :func:`fork_map` call (inherited
 #: by the fork, never pickled).
@@ -104,17 +104,19 @@ def _call_forked(item: Any) -> Any:
     return _FORKED(item)
 
 
-def _worker_died(broken: BaseException) -> InputError:
+def lost_worker_error(broken: BaseException, hint: str | None = None) -> InputError:
     """Return the one-line error for a pool that lost a worker (killed, say) or its start.
 
-    Named ``jobs``: fewer processes is the user's remedy (each holds its own working memory).
+    ``broken`` is the pool's :class:`concurrent.futures.process.BrokenProcessPool`; ``hint``
+    replaces the default remedy. The error names ``jobs``: fewer processes is the user's
+    remedy (each holds its own working memory).
     """
     if "initializer" in str(broken):
         return InputError("jobs", "a worker process failed while starting",
-                          "rerun with jobs=1 to see the error")
+                          hint or "rerun with jobs=1 to see the error")
     return InputError("jobs", "a worker process ended abruptly (the system kills processes "
                       "when it runs out of memory)",
-                      "use fewer processes, e.g. jobs=1, or free some memory")
+                      hint or "use fewer processes, e.g. jobs=1, or free some memory")
 
 
 @contextlib.contextmanager
@@ -124,9 +126,9 @@ def _pool(fn: Callable[[Any], Any], workers: int, warm: Callable[[], Any] | None
 
     A :class:`concurrent.futures.ProcessPoolExecutor` on the fork start method: a worker
     that dies (killed for memory, a crash in a C library) breaks the pool, and every call
-    waiting for it raises at once (:func:`_worker_died`), where a ``multiprocessing.Pool``
-    would wait for its result for ever. Leaving the block waits for the calls running and
-    cancels those not started.
+    waiting for it raises at once (:func:`lost_worker_error`), where a
+    ``multiprocessing.Pool`` would wait for its result for ever. Leaving the block waits for
+    the calls running and cancels those not started.
     """
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -155,23 +157,23 @@ def _pool(fn: Callable[[Any], Any], workers: int, warm: Callable[[], Any] | None
 
 
 def _submit(pool: Any, fn: Callable[..., Any], *args: Any) -> Any:
-    """``pool.submit(fn, *args)``, a pool broken by a dead worker raised as :func:`_worker_died`."""
+    """``pool.submit(fn, *args)``; a pool broken by a dead worker: :func:`lost_worker_error`."""
     from concurrent.futures.process import BrokenProcessPool
 
     try:
         return pool.submit(fn, *args)
     except BrokenProcessPool as exc:
-        raise _worker_died(exc) from None
+        raise lost_worker_error(exc) from None
 
 
 def _result(future: Any) -> Any:
-    """``future.result()``, a pool broken by a dead worker raised as :func:`_worker_died`."""
+    """``future.result()``; a pool broken by a dead worker: :func:`lost_worker_error`."""
     from concurrent.futures.process import BrokenProcessPool
 
     try:
         return future.result()
     except BrokenProcessPool as exc:
-        raise _worker_died(exc) from None
+        raise lost_worker_error(exc) from None
 
 
 def fork_map[T, R](fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:

@@ -79,3 +79,55 @@ def test_a_pool_that_cannot_take_a_task_makes_join_raise_not_hang():
     backfill.later(_running, [], "p1")  # the pool refuses it
     with pytest.raises(RuntimeError, match="shutdown"):
         backfill.join()
+
+
+HELPER = '''
+import os, signal, time
+
+def work(job):
+    if job.session_id == "s1":  # as the system's out-of-memory killer would
+        time.sleep(0.3)
+        os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(0.6)
+    return {"session_id": job.session_id, "status": "done"}
+
+def later(name):
+    return name
+'''
+
+LOST = '''
+import sys, time
+sys.path.insert(0, sys.argv[1])  # the workers' fork server gets this path too
+import batch_helper
+from behavtrack.batch import SessionJob, _runner
+from behavtrack.errors import InputError
+
+jobs = [SessionJob(f"s{i}", "pose", sys.argv[2]) for i in range(4)]
+t0 = time.perf_counter()
+try:
+    with _runner(2, None, 30.0, False) as (run, submit, backfill):
+        backfill.later(batch_helper.later, "png1")  # queued behind the sessions
+        backfill.later(batch_helper.later, "png2")
+        for rec in run(batch_helper.work, jobs):
+            print("done", rec["session_id"])
+except InputError as exc:
+    print("error", exc.source, "|", exc.problem)
+print("seconds", round(time.perf_counter() - t0))
+'''
+
+
+def test_a_worker_killed_mid_batch_ends_it_with_a_one_line_error(tmp_path: Path):
+    """A session's worker killed (out of memory, say) broke the pool while PNG tasks waited:
+    the pool's own thread, failing the sessions, submitted them and deadlocked; the batch
+    hung for ever. Now the waiting tasks fail, and the batch stops with one line."""
+    import subprocess
+    import sys
+
+    (tmp_path / "batch_helper.py").write_text(HELPER)
+    (tmp_path / "pose.h5").write_bytes(b"x")
+    out = subprocess.run([sys.executable, "-c", LOST, str(tmp_path), str(tmp_path / "pose.h5")],
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    lines = out.splitlines()
+    assert lines[-2] == ("error jobs | a worker process ended abruptly (the system kills "
+                         "processes when it runs out of memory)")
+    assert int(lines[-1].split()[1]) < 60
