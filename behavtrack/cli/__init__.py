@@ -189,8 +189,17 @@ def error_message(exc: InputError, args: argparse.Namespace) -> str:
 
 
 def cli_text(text: str, args: argparse.Namespace) -> str:
-    """Return a library message kept as text (a batch failure) with the command's options."""
-    return _mentions(text, getattr(args, "cli_options", {}))
+    """Return a library message kept as text (a batch failure) with the command's options.
+
+    As :func:`cli_message` for an error's line: a leading ``name: `` that is a parameter of
+    the command (not a value the user gave) becomes its option, and so do ``name=`` and
+    ``name=VALUE`` in the rest.
+    """
+    flags = getattr(args, "cli_options", {})
+    head, sep, rest = text.partition(": ")
+    if sep and head not in _given_values(args) and all(p in flags for p in head.split("/")):
+        text = "/".join(flags[p] for p in head.split("/")) + sep + rest
+    return _mentions(text, flags)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,7 +14,7 @@ import pytest
 
 from behavtrack.agents.replay import replay_file
 from behavtrack.batch import run_batch
-from behavtrack.cli import cli_message, main, option_names
+from behavtrack.cli import cli_message, cli_text, main, option_names
 from behavtrack.errors import InputError
 from behavtrack.simulate import simulate_session
 from behavtrack.workflows.classify import classify_session
@@ -120,3 +120,19 @@ def test_python_values_in_hints_become_option_values():
     # names the command does not have, and OLD=NEW text, are left alone
     exc = InputError("--alias", "'x' is not OLD=NEW", "e.g. --alias snout_tip=nose")
     assert cli_message(exc, flags) == str(exc)
+
+
+def test_messages_kept_as_text_name_options_as_errors_do(tmp_path):
+    # a batch prints the statistics' error and each failure after the run, from their text
+    args = argparse.Namespace(cli_options={"jobs": "--jobs", "fps": "--fps"},
+                              out=str(tmp_path / "jobs"), inputs=["fps"])
+    stats_error = str(InputError("jobs", "a worker process ended abruptly",
+                                 "use fewer processes, e.g. jobs=1"))
+    assert cli_text(stats_error, args) == ("--jobs: a worker process ended abruptly (use fewer "
+                                           "processes, e.g. --jobs 1)")
+    # a subject that is a value the user gave (a folder called fps), or an exception's name,
+    # is left as it is
+    assert cli_text("fps: has no session (pass fps=30)", args) == \
+        "fps: has no session (pass --fps 30)"
+    failure = "InputError: a.h5: has no frame rate (pass fps=30)"
+    assert cli_text(failure, args) == "InputError: a.h5: has no frame rate (pass --fps 30)"
