@@ -34,7 +34,7 @@ from behavtrack.io.arena import Arena
 from behavtrack.io.bouts import frames_to_bouts, write_bouts_csv
 from behavtrack.io.classified import CLASSIFIED_FILES
 from behavtrack.io.session import write_session_meta
-from behavtrack.parallel import Spare, spare_process
+from behavtrack.parallel import Job, Spare, spare_process
 from behavtrack.strategies import stream as stream_chunks
 from behavtrack.strategies.pipeline import (
     EVENT_COLUMNS,
@@ -365,8 +365,7 @@ def classify_session(
         )
         next(steps, None)
         model_rec = file_record(model_path) if model_path else {"path": None}
-        with _staged(out) as stage:
-            side = []
+        with _staged(out) as stage, _awaited() as side:
             if spare.forked:  # a spare process draws the figure, then writes binary.csv
                 coded = code_labels(labels)
                 if png:
@@ -402,10 +401,28 @@ def classify_session(
                             "poke_source": poke_source, "cleaning": fattrs.get("clean")},
                 notes=notes,
             )
-            for job in side:
-                job.result()  # in the folder before it is moved in
         next(steps, None)
         return ClassifyResult(out, bouts, used_events, session_meta, notes)
+
+
+@contextlib.contextmanager
+def _awaited() -> Iterator[list[Job]]:
+    """Yield a list for the calls given to the spare process; wait for them on leaving.
+
+    Their files are then in the staging folder before it is moved in (an error in one is
+    raised). When the block raised (Ctrl-C, a full disk), they are waited for all the same,
+    their errors dropped: the staging folder is removed only once nothing writes in it.
+    """
+    side: list[Job] = []
+    try:
+        yield side
+    except BaseException:
+        for job in side:
+            with contextlib.suppress(BaseException):
+                job.result()
+        raise
+    for job in side:
+        job.result()
 
 
 @contextlib.contextmanager

@@ -317,6 +317,29 @@ def test_a_failed_write_leaves_the_previous_outputs(session, tmp_path, monkeypat
     assert not (out / "ethogram.png").exists()  # no stale PNG from the earlier run
 
 
+def test_a_failed_write_beside_the_spare_process_leaves_nothing_half_written(session, tmp_path,
+                                                                            monkeypatch):
+    # jobs=2: a forked process draws ethogram.png and writes binary.csv into the staging
+    # folder while this one writes the rest; this one fails (a full disk, Ctrl-C): the
+    # staging folder is removed only once the other process is done writing in it
+    import behavtrack.export
+
+    sess, folder = session
+    out = tmp_path / "o"
+    classify_session(folder, out, jobs=2)
+    before = {p.name: sha256(p) for p in out.iterdir()}
+    assert {"ethogram.png", "binary.csv"} <= set(before)
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(behavtrack.export, "write_ethogram", broken)
+    with pytest.raises(OSError, match="disk full"):
+        classify_session(folder, out, jobs=2, events=sess.events.iloc[:5])
+    assert {p.name: sha256(p) for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["o"]  # no staging folder left
+
+
 def test_wrong_fps_for_a_session_is_caught_by_its_log(session, tmp_path, capsys):
     sess, folder = session
     code = main(["classify", str(folder), "--fps", "25", "--out", str(tmp_path / "o")])
