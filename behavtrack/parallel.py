@@ -156,24 +156,27 @@ def _pool(fn: Callable[[Any], Any], workers: int, warm: Callable[[], Any] | None
         _FORKED = None
 
 
-def _submit(pool: Any, fn: Callable[..., Any], *args: Any) -> Any:
-    """``pool.submit(fn, *args)``; a pool broken by a dead worker: :func:`lost_worker_error`."""
+@contextlib.contextmanager
+def _lost_worker() -> Iterator[None]:
+    """Raise a pool broken by a dead worker as :func:`lost_worker_error`."""
     from concurrent.futures.process import BrokenProcessPool
 
     try:
-        return pool.submit(fn, *args)
+        yield
     except BrokenProcessPool as exc:
         raise lost_worker_error(exc) from None
+
+
+def _submit(pool: Any, fn: Callable[..., Any], *args: Any) -> Any:
+    """``pool.submit(fn, *args)``; a pool broken by a dead worker: :func:`lost_worker_error`."""
+    with _lost_worker():
+        return pool.submit(fn, *args)
 
 
 def _result(future: Any) -> Any:
     """``future.result()``; a pool broken by a dead worker: :func:`lost_worker_error`."""
-    from concurrent.futures.process import BrokenProcessPool
-
-    try:
+    with _lost_worker():
         return future.result()
-    except BrokenProcessPool as exc:
-        raise lost_worker_error(exc) from None
 
 
 def fork_map[T, R](fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:

@@ -170,13 +170,17 @@ def cli_message(exc: InputError, flags: dict[str, str],
     'a.h5: has 3 animals (--individuals m1,m2)'
 
     """
-    source = exc.source
-    if source is not None and source not in given:
-        parts = source.split("/")
-        if all(p in flags for p in parts):
-            source = "/".join(flags[p] for p in parts)
+    source = None if exc.source is None else _subject(exc.source, flags, given)
     hint = _mentions(exc.hint, flags) if exc.hint else exc.hint
     return str(InputError(source, _mentions(exc.problem, flags), hint))
+
+
+def _subject(source: str, flags: dict[str, str], given: set[str] | frozenset[str]) -> str:
+    """Return an error's subject as its option (``jobs`` -> ``--jobs``), unless a value given."""
+    parts = source.split("/")
+    if source in given or not all(p in flags for p in parts):
+        return source
+    return "/".join(flags[p] for p in parts)
 
 
 def error_message(exc: InputError, args: argparse.Namespace) -> str:
@@ -197,8 +201,8 @@ def cli_text(text: str, args: argparse.Namespace) -> str:
     """
     flags = getattr(args, "cli_options", {})
     head, sep, rest = text.partition(": ")
-    if sep and head not in _given_values(args) and all(p in flags for p in head.split("/")):
-        text = "/".join(flags[p] for p in head.split("/")) + sep + rest
+    if sep:
+        text = _subject(head, flags, _given_values(args)) + sep + rest
     return _mentions(text, flags)
 
 
