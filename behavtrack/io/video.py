@@ -177,7 +177,7 @@ class VideoReader:
         self._cap.set(cv2.CAP_PROP_CONVERT_RGB, 0)
         ok, raw = self._cap.read()
         if ok and raw is not None and raw.dtype == np.uint8 and raw.ndim == 2:
-            check = cv2.VideoCapture(str(self.path))
+            check = self._open_capture()  # on the same decoding threads: one, for the tracker
             try:
                 ok_ref, bgr = check.read()
             finally:

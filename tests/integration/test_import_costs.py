@@ -1,5 +1,7 @@
 """What reading a pose file imports: no dask or pint unless they are used (a fresh process)."""
 
+import json
+import os
 import pickle
 import subprocess
 import sys
@@ -69,3 +71,32 @@ def test_the_classify_spare_process_imports_no_classify_stack():
     out = subprocess.run([sys.executable, "-c", code, sent], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "['matplotlib.figure', 'pandas'] []"
+
+
+BLAS = """
+import os, sys
+if sys.argv[1] != "unset":
+    os.environ["OPENBLAS_NUM_THREADS"] = sys.argv[1]
+from behavtrack.cli import main
+try:
+    main(["--version"])
+except SystemExit:
+    pass
+import json, numpy, cv2, threadpoolctl
+print(json.dumps(sorted({(i["filepath"].rsplit("/", 1)[-1], i["num_threads"])
+                         for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"})))
+"""
+
+
+@pytest.mark.parametrize(("given", "threads"), [("unset", 1), ("2", 2)])
+def test_the_cli_starts_one_blas_thread_unless_the_environment_says(given, threads):
+    """The OpenBLAS pools of numpy and OpenCV only spin in behavtrack's processes (0.27 s of
+    CPU at import, taken from the work): the CLI runs them on one thread, and a user's own
+    ``OPENBLAS_NUM_THREADS`` is kept."""
+    pytest.importorskip("threadpoolctl")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    out = subprocess.run([sys.executable, "-c", BLAS, given], capture_output=True, text=True,
+                         check=True, env=env).stdout.strip()
+    pools = json.loads(out.splitlines()[-1])  # after --version's line
+    assert len(pools) == 2  # numpy's and OpenCV's own OpenBLAS
+    assert {n for _, n in pools} == {threads}
