@@ -43,8 +43,9 @@ from behavtrack.files import (
 
 # numpy (behavtrack.io.framerate, behavtrack.io.inputs) and the pipeline are imported where
 # used: ``import behavtrack.batch`` stays light, so that run_batch starts its workers' fork
-# server before paying for them. With local workers the parent never imports pandas: the
-# workers classify and compute the statistics (``_cohort_stats``)
+# server before paying for them. The parent imports the statistics' modules in a thread
+# meanwhile (one core is otherwise idle while the server imports the workers' stack) and
+# computes the cohort's statistics at the end; the workers classify and draw
 
 __all__ = [
     "SessionJob",
@@ -607,9 +608,11 @@ def _init_worker(videos: bool = False) -> None:
         threadpool_limits(1)
 
 
-#: What the cohort statistics import in the parent of a Dask batch (warmed up while the
-#: cluster classifies): the curves, fits and trends (scipy); local workers compute them.
-_STATS_MODULES = ("behavtrack.workflows.stats", "behavtrack.learning.curves", "scipy.optimize")
+#: What the cohort statistics import in the parent of a batch on workers (warmed up while
+#: the local fork server imports the workers' stack, or the cluster classifies): the
+#: curves, fits and trends (scipy).
+_STATS_MODULES = ("behavtrack.workflows.stats", "behavtrack.learning.curves", "scipy.optimize",
+                  "behavtrack.io.agents", "behavtrack.learning.figures")
 
 
 def _import_quietly(modules: Sequence[str]) -> None:
@@ -834,23 +837,19 @@ def _tally(result: BatchResult, rec: Mapping[str, Any]) -> None:
 
 
 def _batch_stats(result: BatchResult, analysed: Mapping[str, Any],
-                 submit: Callable[..., Any] | None, local: bool = False) -> None:
+                 submit: Callable[..., Any] | None) -> None:
     """Write the cohort's statistics of the sessions with outputs to ``OUT/stats``.
 
-    ``analysed``: the sessions' rows computed by the workers, by folder. With ``local``
-    (local workers; the rows pickled by :func:`_run_session_packed`), ``submit`` runs
-    :func:`_cohort_stats` on a worker; otherwise they are computed here, ``submit`` drawing
-    the figures (see :func:`behavtrack.workflows.stats.compute_stats`).
+    ``analysed``: the sessions' rows computed by the workers, by folder (pickled, as bytes,
+    by local workers: :func:`_run_session_packed`). They are assembled here; ``submit``
+    draws the figures meanwhile, on a worker (see
+    :func:`behavtrack.workflows.stats.compute_stats`).
     """
     result.stats_dir, result.stats_error = None, None
-    if local:
-        assert submit is not None
-        where, result.stats_error = submit(_cohort_stats, [str(d) for d in result.session_dirs],
-                                           str(result.out_dir / "stats"), analysed).result()
-        result.stats_dir = Path(where) if where else None
-        return
     from behavtrack.workflows.stats import compute_stats
 
+    analysed = {folder: pickle.loads(row) if isinstance(row, bytes) else row  # noqa: S301
+                for folder, row in analysed.items()}  # (ours, from this batch's workers)
     try:
         compute_stats(result.session_dirs, result.out_dir / "stats", **_STATS_PARAMS,
                       precomputed=analysed, submit=submit)
@@ -862,41 +861,14 @@ def _batch_stats(result: BatchResult, analysed: Mapping[str, Any],
 def _run_session_packed(job: SessionJob, **kwargs: Any) -> dict[str, Any]:
     """:func:`run_session` on a local worker, its part of the statistics pickled.
 
-    The parent keeps it as bytes for :func:`_cohort_stats` (another worker of the same
-    batch): it never imports pandas to read it.
+    The parent keeps it as bytes until the statistics: reading it needs pandas, which the
+    parent may still be importing when the first sessions come back.
     """
     rec = run_session(job, **kwargs)
     if "stats" in rec:
         folder, outcome = rec["stats"]
         rec["stats"] = (folder, pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL))
     return rec
-
-
-def _cohort_stats(session_dirs: list[str], out_dir: str, packed: Mapping[str, bytes]
-                  ) -> tuple[str | None, str | None]:
-    """Compute and write the cohort's statistics on a local worker.
-
-    ``packed``: the sessions' parts pickled by :func:`_run_session_packed`, by folder. The
-    learning-curve figures are drawn by a process forked from this one while the rest of
-    the statistics is computed here (the same files as in one process).
-
-    Returns
-    -------
-    tuple
-        ``(out_dir, None)``, or ``(None, error)`` when no session could be used.
-
-    """
-    from behavtrack.parallel import spare_process
-    from behavtrack.workflows.stats import compute_stats
-
-    analysed = {folder: pickle.loads(b) for folder, b in packed.items()}  # noqa: S301 - ours
-    with spare_process() as spare:
-        try:
-            compute_stats(session_dirs, out_dir, **_STATS_PARAMS, precomputed=analysed,
-                          submit=spare.submit if spare.forked else None)
-        except InputError as exc:  # e.g. sessions without pair/session metadata
-            return None, str(exc)
-    return out_dir, None
 
 
 #: Columns of ``OUT/failures.csv``.
@@ -973,9 +945,14 @@ def run_batch(
     out = Path(out_dir)
     if out.exists() and not out.is_dir():  # checked before the work
         raise InputError(out, "is a file, not an output folder", "give a folder as out_dir=")
-    if jobs > 1 and not scheduler:
+    local = jobs > 1 and not scheduler  # local worker processes
+    if local:
         # first thing: its imports overlap this process's (numpy on) from here on
         _start_forkserver()
+    if stats and (scheduler or local):
+        # this process computes the statistics at the end: import their modules now, while
+        # the fork server imports the workers' stack on the other core (or the cluster works)
+        threading.Thread(target=_import_quietly, args=(_STATS_MODULES,), daemon=True).start()
     from behavtrack.io.framerate import check_fps
 
     fps = check_fps(fps, "fps")
@@ -985,11 +962,6 @@ def run_batch(
     model_s = str(Path(model).resolve()) if model else None
     if model_s and not Path(model_s).is_file():
         raise InputError(model, "no such model file", "give a model JSON from behavtrack train")
-    local = jobs > 1 and not scheduler  # local workers compute the statistics too
-    if stats and scheduler:
-        # this process is idle while the cluster classifies: import the statistics' modules
-        # meanwhile, not after the sessions
-        threading.Thread(target=_import_quietly, args=(_STATS_MODULES,), daemon=True).start()
     videos = any(job.kind == "video" for job in todo)
 
     with folder_lock(out, "behavtrack batch"), \
@@ -998,8 +970,8 @@ def run_batch(
         # a second run on this --out is refused; the workers stay for the statistics
         result = BatchResult(out_dir=out)
         analysed = {}  # each session's part of the statistics, computed by its worker
-        # local workers send each session's part of the statistics pickled (_cohort_stats
-        # reads it), so that this process needs no pandas
+        # local workers send each session's part of the statistics pickled: it is read at
+        # the end, once this process has imported pandas
         for rec in run(_run_session_packed if local else run_session, todo, out_root=str(out),
                        model=model_s, nwb=nwb,
                        params={k: v for k, v in (("fps", fps), ("aliases", aliases),
@@ -1014,9 +986,8 @@ def run_batch(
                 folder, outcome = rec["stats"]
                 analysed[folder] = outcome
         if stats and result.session_dirs:
-            # locally, by the worker kept free, its figures drawn by a process it forks;
-            # otherwise here, the figures drawn by an idle worker meanwhile
-            _batch_stats(result, analysed, submit, local)
+            # here, the figures drawn meanwhile by an idle worker (the one kept free, locally)
+            _batch_stats(result, analysed, submit)
         if backfill is not None:
             unfinished = [r for r in backfill.join() if r["status"] != "done"]
             if unfinished:  # classified, but its PNG could not be drawn: failed after all
@@ -1025,7 +996,7 @@ def run_batch(
                 for r in unfinished:
                     _tally(result, r)
                 if stats and result.session_dirs:  # without them, as a serial run
-                    _batch_stats(result, analysed, submit if local else None, local)
+                    _batch_stats(result, analysed, submit if local else None)
         _write_failures(result.failed, out / "failures.csv")
         result.seconds = time.perf_counter() - t0
         summary = {

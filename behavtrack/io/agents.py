@@ -30,14 +30,17 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 
 from behavtrack.errors import InputError
 from behavtrack.files import require_file
 from behavtrack.io.arena import Arena, Compartment
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = [
     "AGENTS",
@@ -185,6 +188,10 @@ def _make_rollout(
     events: pd.DataFrame, source: str,
 ) -> Rollout:
     """Arrays (N, 2 [x, y], 2 agents) of absolute cells -> Rollout."""
+    # (here, not at the top: finding which inputs are rollouts, as the statistics of mouse
+    # sessions do, needs no xarray, 0.2-0.3 s to import)
+    import xarray as xr
+
     n = loc.shape[0]
     time = np.arange(n, dtype=float)
     position = loc.astype(float)[:, :, None, :]  # (time, space, keypoint, individual)
