@@ -843,7 +843,7 @@ def _batch_stats(result: BatchResult, analysed: Mapping[str, Any],
     ``analysed``: the sessions' rows computed by the workers, by folder (pickled, as bytes,
     by local workers: :func:`_run_session_packed`). They are assembled here; ``submit``
     draws the figures meanwhile, on a worker (see
-    :func:`behavtrack.workflows.stats.compute_stats`).
+    :func:`behavtrack.workflows.stats.compute_stats`); without it they are drawn here.
     """
     result.stats_dir, result.stats_error = None, None
     from behavtrack.workflows.stats import compute_stats

@@ -119,10 +119,10 @@ def _lowest_in_column(index: int, n_panels: int, ncols: int = 3) -> bool:
 def _share_x(axes: Sequence[Any], ncols: int = 3) -> None:
     """Give a finished grid's panels one horizontal range, labelled under each column.
 
-    The image of ``sharex=True`` (checked pixel for pixel on a learning-curve grid) for less
-    drawing time: with axes shared, matplotlib measures every sibling's tick labels to place
-    each panel's axis label, and the layout does that for every panel, twice (a 11-panel
-    grid: 14 % of its time). Here each panel's data limits take in every panel's data, so
+    The image of ``sharex=True`` (the same PNG bytes: ``tests/unit/test_learning_figures.py``)
+    for less drawing time: with axes shared, matplotlib measures every sibling's tick labels
+    to place each panel's axis label, and the layout does that for every panel, twice (an
+    11-panel grid: 14 % of its time). Here each panel's data limits take in every panel's data, so
     that each autoscales to the same range with its own margins, as shared axes do; tick
     labels are hidden where ``sharex`` hides them, except under the lowest panel of each
     column; and a change of one panel's range (zooming, panning) is made on the others.
@@ -145,7 +145,7 @@ def _share_x(axes: Sequence[Any], ncols: int = 3) -> None:
         for other in axes:
             if other is not changed and other.get_xlim() != changed.get_xlim():
                 other.set_xlim(changed.get_xlim(), emit=False)
-                other.figure.canvas.draw_idle()
+        changed.figure.canvas.draw_idle()
 
     for ax in axes:
         ax.callbacks.connect("xlim_changed", follow)
