@@ -610,7 +610,7 @@ def _init_worker(videos: bool = False) -> None:
 
 #: What the cohort statistics import in the parent of a batch on workers (warmed up while
 #: the local fork server imports the workers' stack, or the cluster classifies): the
-#: curves, fits and trends (scipy).
+#: curves, fits and trends (scipy), which inputs are rollouts, the figures' writer.
 _STATS_MODULES = ("behavtrack.workflows.stats", "behavtrack.learning.curves", "scipy.optimize",
                   "behavtrack.io.agents", "behavtrack.learning.figures")
 
@@ -840,16 +840,13 @@ def _batch_stats(result: BatchResult, analysed: Mapping[str, Any],
                  submit: Callable[..., Any] | None) -> None:
     """Write the cohort's statistics of the sessions with outputs to ``OUT/stats``.
 
-    ``analysed``: the sessions' rows computed by the workers, by folder (pickled, as bytes,
-    by local workers: :func:`_run_session_packed`). They are assembled here; ``submit``
-    draws the figures meanwhile, on a worker (see
+    ``analysed``: the sessions' rows computed by the workers, by folder. They are assembled
+    here; ``submit`` draws the figures meanwhile, on a worker (see
     :func:`behavtrack.workflows.stats.compute_stats`); without it they are drawn here.
     """
     result.stats_dir, result.stats_error = None, None
     from behavtrack.workflows.stats import compute_stats
 
-    analysed = {folder: pickle.loads(row) if isinstance(row, bytes) else row  # noqa: S301
-                for folder, row in analysed.items()}  # (ours, from this batch's workers)
     try:
         compute_stats(result.session_dirs, result.out_dir / "stats", **_STATS_PARAMS,
                       precomputed=analysed, submit=submit)
@@ -986,6 +983,9 @@ def run_batch(
                 folder, outcome = rec["stats"]
                 analysed[folder] = outcome
         if stats and result.session_dirs:
+            if local:  # (pickled by this batch's workers: _run_session_packed)
+                analysed = {folder: pickle.loads(row)  # noqa: S301 - ours
+                            for folder, row in analysed.items()}
             # here, the figures drawn meanwhile by an idle worker (the one kept free, locally)
             _batch_stats(result, analysed, submit)
         if backfill is not None:

@@ -135,9 +135,9 @@ def _share_x(axes: Sequence[Any], ncols: int = 3) -> None:
         lo, hi = min(s[0] for s in spans), max(s[1] for s in spans)
         for ax in axes:
             ax.update_datalim([(lo, 0.0), (hi, 0.0)], updatey=False)
-    rows = -(-n // max(1, min(ncols, n)))
+    cols = max(1, min(ncols, n))
     for i, ax in enumerate(axes):
-        if i // max(1, min(ncols, n)) < rows - 1:  # as sharex: not in the grid's last row
+        if i // cols < (n - 1) // cols:  # as sharex: not in the grid's last row
             # (the offset text, "+1e6", follows the tick labels)
             ax.xaxis.set_tick_params(which="both", labelbottom=_lowest_in_column(i, n, ncols))
 
