@@ -142,10 +142,12 @@ def _share_x(axes: Sequence[Any], ncols: int = 3) -> None:
             ax.xaxis.set_tick_params(which="both", labelbottom=_lowest_in_column(i, n, ncols))
 
     def follow(changed: Any) -> None:
+        # as shared axes do: the others' limits set quietly, drawn by the draw to come (the
+        # toolbar's, after a zoom); a draw asked for here would redraw the whole figure at
+        # every panel's autoscaling, inside the draw that autoscales it
         for other in axes:
             if other is not changed and other.get_xlim() != changed.get_xlim():
                 other.set_xlim(changed.get_xlim(), emit=False)
-        changed.figure.canvas.draw_idle()
 
     for ax in axes:
         ax.callbacks.connect("xlim_changed", follow)
