@@ -116,43 +116,6 @@ def _lowest_in_column(index: int, n_panels: int, ncols: int = 3) -> bool:
     return index + max(1, min(ncols, n_panels)) >= n_panels
 
 
-def _share_x(axes: Sequence[Any], ncols: int = 3) -> None:
-    """Give a finished grid's panels one horizontal range, labelled under each column.
-
-    The image of ``sharex=True`` (the same PNG bytes: ``tests/unit/test_learning_figures.py``)
-    for less drawing time: with axes shared, matplotlib measures every sibling's tick labels
-    to place each panel's axis label, and the layout does that for every panel, twice (an
-    11-panel grid: 14 % of its time). Here each panel's data limits take in every panel's data, so
-    that each autoscales to the same range with its own margins, as shared axes do; tick
-    labels are hidden where ``sharex`` hides them, except under the lowest panel of each
-    column; and a change of one panel's range (zooming, panning) is made on the others.
-    Call it once the data are drawn.
-    """
-    axes = list(axes)
-    n = len(axes)
-    spans = [ax.dataLim.intervalx for ax in axes if np.isfinite(ax.dataLim.intervalx).all()]
-    if spans:
-        lo, hi = min(s[0] for s in spans), max(s[1] for s in spans)
-        for ax in axes:
-            ax.update_datalim([(lo, 0.0), (hi, 0.0)], updatey=False)
-    cols = max(1, min(ncols, n))
-    for i, ax in enumerate(axes):
-        if i // cols < (n - 1) // cols:  # as sharex: not in the grid's last row
-            # (the offset text, "+1e6", follows the tick labels)
-            ax.xaxis.set_tick_params(which="both", labelbottom=_lowest_in_column(i, n, ncols))
-
-    def follow(changed: Any) -> None:
-        # as shared axes do: the others' limits set quietly, drawn by the draw to come (the
-        # toolbar's, after a zoom); a draw asked for here would redraw the whole figure at
-        # every panel's autoscaling, inside the draw that autoscales it
-        for other in axes:
-            if other is not changed and other.get_xlim() != changed.get_xlim():
-                other.set_xlim(changed.get_xlim(), emit=False)
-
-    for ax in axes:
-        ax.callbacks.connect("xlim_changed", follow)
-
-
 def _save_png(fig: Figure, target: Any, dpi: int) -> None:
     """``fig.savefig(target, format="png", dpi=dpi)``, the same bytes, faster.
 
@@ -221,15 +184,14 @@ def plot_learning_curves(
     from matplotlib.ticker import MaxNLocator
 
     metrics = [m for m in metrics if m in sessions and sessions[m].notna().any()]
-    fig, axes = new_figure(max(len(metrics), 1))  # one horizontal range: _share_x, below
+    fig, axes = new_figure(max(len(metrics), 1), sharex=True)
     if not metrics:
         axes[0].text(0.5, 0.5, "no metric to draw", ha="center", va="center")
         return fig
     xs = pd.to_numeric(sessions[x], errors="coerce").to_numpy(dtype=float)
     xs = xs[np.isfinite(xs)]
     if len(xs) and np.array_equal(xs, np.round(xs)):  # session indices: whole ticks
-        for ax in axes:
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes[0].xaxis.set_major_locator(MaxNLocator(integer=True))  # shared by every panel
     pairs = [sub.assign(_x=pd.to_numeric(sub[x], errors="coerce")).sort_values("_x")
              for _, sub in sessions.groupby("pair", sort=False)]
     for i, (ax, metric) in enumerate(zip(axes, metrics, strict=False)):
@@ -252,7 +214,6 @@ def plot_learning_curves(
         if _lowest_in_column(i, len(metrics)):
             ax.set_xlabel(xlabel or x, fontsize=8)
         ax.tick_params(labelsize=7)
-    _share_x(axes)
     axes[0].legend(fontsize=6, loc="best")
     if title:
         fig.suptitle(title, fontsize=10)
