@@ -131,9 +131,13 @@ def _save_png(fig: Figure, target: Any, dpi: int) -> None:
     fig.set_dpi(dpi)
     try:
         if engine is not None and fig.axes:  # as Figure.draw does
+            from matplotlib import rc_context
+
             with contextlib.suppress(ValueError):  # (ignored there too)
                 engine.execute(fig)
-            fig.set_layout_engine(None)  # (another engine, if the rcParams ask for one)
+            # no engine at all (not the one these rcParams would give a figure without one)
+            with rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+                fig.set_layout_engine(None)
         fig.savefig(target, format="png", dpi=dpi)
     finally:
         if engine is not None:

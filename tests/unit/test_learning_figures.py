@@ -150,6 +150,8 @@ def test_pose_on_frame_joins_parts_and_skips_nan(tmp_path):
 def test_saved_png_is_matplotlibs_own_at_that_dpi(tmp_path):
     import io
 
+    import matplotlib
+
     def draw():
         sessions = pd.DataFrame({"pair": ["a", "a", "b", "b"], "session": [0, 1, 0, 1],
                                  "success_rate": [0.2, 0.6, 0.4, 0.8],
@@ -164,5 +166,7 @@ def test_saved_png_is_matplotlibs_own_at_that_dpi(tmp_path):
     fig = draw()
     path = save_figure(fig, tmp_path / "curves.png", svg=True)
     assert path.read_bytes() == ref.getvalue() == figure_png_bytes(draw())
+    with matplotlib.rc_context({"figure.autolayout": True}):  # a figure without an engine
+        assert figure_png_bytes(draw()) == ref.getvalue()  # would get the tight layout
     assert fig.dpi == 100  # given back: the SVG and any later save see the figure as it was
     assert (tmp_path / "curves.svg").read_text().lstrip().startswith("<?xml")
