@@ -40,6 +40,7 @@ from behavtrack.files import (
     progress_bars,
     sha256,
 )
+from behavtrack.parallel import catch_interrupts, run_unless_interrupted
 
 # numpy (behavtrack.io.framerate, behavtrack.io.inputs) and the pipeline are imported where
 # used: ``import behavtrack.batch`` stays light, so that run_batch starts its workers' fork
@@ -565,7 +566,30 @@ def _start_forkserver() -> None:
     from multiprocessing import forkserver
 
     _forkserver_context()
-    forkserver.ensure_running()
+    with _sigint_ignored():
+        forkserver.ensure_running()
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C (SIGINT) meanwhile: the processes started then inherit that.
+
+    The fork server ignores SIGINT once it has imported the workers' stack, not while it
+    imports it (about a second: a Ctrl-C then printed its traceback under the one-line
+    message). Its workers take this process's handling back (:func:`_init_worker`). A
+    Ctrl-C in the few milliseconds it takes to start it is lost. Only the main thread can
+    set a handler: elsewhere, nothing changes.
+    """
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler if before is None else before)
 
 
 def _stop_forkserver() -> None:
@@ -589,14 +613,17 @@ def _stop_forkserver() -> None:
         server._stop()
 
 
-def _init_worker(videos: bool = False) -> None:
+def _init_worker(videos: bool = False, interruptible: bool = True) -> None:
     """Give each worker process one thread (the processes share the cores).
 
     OpenCV, the OpenMP pools and the trees' row blocks
     (:mod:`behavtrack.strategies.gbm_json` sizes them from OpenMP's limit) then run on one
     core per worker instead of every worker spreading over all of them. With ``videos``,
-    the worker imports the tracker first (the workers do so side by side).
+    the worker imports the tracker first (the workers do so side by side). A Ctrl-C ends
+    its work quietly (``interruptible``: the batch's process stops on it too), or is
+    ignored, as in that process.
     """
+    catch_interrupts(interruptible)  # (ignored by the fork server: _sigint_ignored)
     os.environ["OMP_NUM_THREADS"] = "1"  # read by the trees' thread count, and by OpenMP
     if videos:
         _import_quietly(_VIDEO_MODULES)
@@ -613,6 +640,13 @@ def _init_worker(videos: bool = False) -> None:
 #: curves, fits and trends (scipy), which inputs are rollouts, the figures' writer.
 _STATS_MODULES = ("behavtrack.workflows.stats", "behavtrack.learning.curves", "scipy.optimize",
                   "behavtrack.io.agents", "behavtrack.learning.figures")
+
+
+def _interruptible() -> bool:
+    """Whether a Ctrl-C (SIGINT) stops this process (not ignored, as a background job's)."""
+    import signal
+
+    return signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
 
 
 def _import_quietly(modules: Sequence[str]) -> None:
@@ -710,7 +744,8 @@ class _Backfill:
         submission under this lock could deadlock with them.
         """
         try:
-            fut = self._pool.submit(fn, *args, **kwargs)  # a broken pool raises
+            # (a broken pool raises)
+            fut = self._pool.submit(run_unless_interrupted, fn, *args, **kwargs)
         except BaseException:
             with self._lock:
                 self._busy -= 1
@@ -799,7 +834,8 @@ def _runner(
         from behavtrack.parallel import lost_worker_error
 
         with ProcessPoolExecutor(max_workers=jobs_n, mp_context=_forkserver_context(),
-                                 initializer=_init_worker, initargs=(videos,)) as pool:
+                                 initializer=_init_worker,
+                                 initargs=(videos, _interruptible())) as pool:
             backfill = _Backfill(pool, jobs_n, keep_one=figures)
 
             def run_pool(fn: Callable[..., dict], jobs: list[SessionJob],
@@ -816,6 +852,9 @@ def _runner(
             except BrokenProcessPool as exc:  # a worker died (killed for memory, say)
                 raise lost_worker_error(exc, "use fewer processes, e.g. jobs=1, or free some "
                                         "memory; a rerun skips the sessions finished") from None
+            except BaseException:  # a Ctrl-C, an error: the tasks not started are not run
+                pool.shutdown(wait=True, cancel_futures=True)  # (leaving the pool waits for all)
+                raise
     else:
         def run_here(fn: Callable[..., dict], jobs: list[SessionJob],
                      **kwargs: Any) -> Iterable[dict]:
@@ -946,71 +985,73 @@ def run_batch(
     if local:
         # first thing: its imports overlap this process's (numpy on) from here on
         _start_forkserver()
-    if stats and (scheduler or local):
-        # this process computes the statistics at the end: import their modules now, while
-        # the fork server imports the workers' stack on the other core (or the cluster works)
-        threading.Thread(target=_import_quietly, args=(_STATS_MODULES,), daemon=True).start()
-    from behavtrack.io.framerate import check_fps
+    try:
+        if stats and (scheduler or local):
+            # this process computes the statistics at the end: import their modules now, while
+            # the fork server imports the workers' stack on the other core (or the cluster works)
+            threading.Thread(target=_import_quietly, args=(_STATS_MODULES,), daemon=True).start()
+        from behavtrack.io.framerate import check_fps
 
-    fps = check_fps(fps, "fps")
-    # the batch's own outputs (an --out inside an input folder) are not inputs of a later run
-    todo = [j for j in discover_jobs(inputs, arena=arena, events=events)
-            if not Path(j.path).resolve().is_relative_to(out.resolve())]
-    model_s = str(Path(model).resolve()) if model else None
-    if model_s and not Path(model_s).is_file():
-        raise InputError(model, "no such model file", "give a model JSON from behavtrack train")
-    videos = any(job.kind == "video" for job in todo)
+        fps = check_fps(fps, "fps")
+        # the batch's own outputs (an --out inside an input folder) are not inputs of a later run
+        todo = [j for j in discover_jobs(inputs, arena=arena, events=events)
+                if not Path(j.path).resolve().is_relative_to(out.resolve())]
+        model_s = str(Path(model).resolve()) if model else None
+        if model_s and not Path(model_s).is_file():
+            raise InputError(model, "no such model file", "give a model JSON from behavtrack train")
+        videos = any(job.kind == "video" for job in todo)
 
-    with folder_lock(out, "behavtrack batch"), \
-            _runner(jobs, scheduler, connect_timeout_s, videos, figures=stats) as (
-                run, submit, backfill):
-        # a second run on this --out is refused; the workers stay for the statistics
-        result = BatchResult(out_dir=out)
-        analysed = {}  # each session's part of the statistics, computed by its worker
-        # local workers send each session's part of the statistics pickled: it is read at
-        # the end, once this process has imported pandas
-        for rec in run(_run_session_packed if local else run_session, todo, out_root=str(out),
-                       model=model_s, nwb=nwb,
-                       params={k: v for k, v in (("fps", fps), ("aliases", aliases),
-                                                 ("individuals", list(individuals or [])))
-                               if v}, stats=_STATS_PARAMS if stats else None,
-                       png=backfill is None):
-            if "record" in rec:  # its ethogram.png is drawn once a worker is idle
-                backfill.later(_finish_session, str(out / "sessions" / rec["session_id"]),
-                               rec.pop("record"))
-            _tally(result, rec)
-            if "stats" in rec:
-                folder, outcome = rec["stats"]
-                analysed[folder] = outcome
-        if stats and result.session_dirs:
-            if local:  # (pickled by this batch's workers: _run_session_packed)
-                analysed = {folder: pickle.loads(row)  # noqa: S301 - ours
-                            for folder, row in analysed.items()}
-            # here, the figures drawn meanwhile by an idle worker (the one kept free, locally)
-            _batch_stats(result, analysed, submit)
-        if backfill is not None:
-            unfinished = [r for r in backfill.join() if r["status"] != "done"]
-            if unfinished:  # classified, but its PNG could not be drawn: failed after all
-                lost = {r["session_id"] for r in unfinished}
-                result.done = [s for s in result.done if s not in lost]
-                for r in unfinished:
-                    _tally(result, r)
-                if stats and result.session_dirs:  # without them, as a serial run
-                    _batch_stats(result, analysed, submit if local else None)
-        _write_failures(result.failed, out / "failures.csv")
-        result.seconds = time.perf_counter() - t0
-        summary = {
-            "behavtrack": __version__,
-            "inputs": [str(i) for i in inputs],
-            # sorted: the same summary whatever order the workers finished in
-            "done": sorted(result.done), "skipped": sorted(result.skipped),
-            "failed": sorted(f["session_id"] for f in result.failed),
-            "stats": str(result.stats_dir) if result.stats_dir else None,
-            "stats_error": result.stats_error,
-            "seconds": round(result.seconds, 3),
-            "jobs": jobs, "scheduler": scheduler,
-        }
-        atomic_write_text(out / "batch.json", json.dumps(summary, indent=2))
-    if jobs > 1 and not scheduler:
-        _stop_forkserver()  # its workers are done
+        with folder_lock(out, "behavtrack batch"), \
+                _runner(jobs, scheduler, connect_timeout_s, videos, figures=stats) as (
+                    run, submit, backfill):
+            # a second run on this --out is refused; the workers stay for the statistics
+            result = BatchResult(out_dir=out)
+            analysed = {}  # each session's part of the statistics, computed by its worker
+            # local workers send each session's part of the statistics pickled: it is read at
+            # the end, once this process has imported pandas
+            for rec in run(_run_session_packed if local else run_session, todo, out_root=str(out),
+                           model=model_s, nwb=nwb,
+                           params={k: v for k, v in (("fps", fps), ("aliases", aliases),
+                                                     ("individuals", list(individuals or [])))
+                                   if v}, stats=_STATS_PARAMS if stats else None,
+                           png=backfill is None):
+                if "record" in rec:  # its ethogram.png is drawn once a worker is idle
+                    backfill.later(_finish_session, str(out / "sessions" / rec["session_id"]),
+                                   rec.pop("record"))
+                _tally(result, rec)
+                if "stats" in rec:
+                    folder, outcome = rec["stats"]
+                    analysed[folder] = outcome
+            if stats and result.session_dirs:
+                if local:  # (pickled by this batch's workers: _run_session_packed)
+                    analysed = {folder: pickle.loads(row)  # noqa: S301 - ours
+                                for folder, row in analysed.items()}
+                # here, the figures drawn meanwhile by an idle worker (the one kept free, locally)
+                _batch_stats(result, analysed, submit)
+            if backfill is not None:
+                unfinished = [r for r in backfill.join() if r["status"] != "done"]
+                if unfinished:  # classified, but its PNG could not be drawn: failed after all
+                    lost = {r["session_id"] for r in unfinished}
+                    result.done = [s for s in result.done if s not in lost]
+                    for r in unfinished:
+                        _tally(result, r)
+                    if stats and result.session_dirs:  # without them, as a serial run
+                        _batch_stats(result, analysed, submit if local else None)
+            _write_failures(result.failed, out / "failures.csv")
+            result.seconds = time.perf_counter() - t0
+            summary = {
+                "behavtrack": __version__,
+                "inputs": [str(i) for i in inputs],
+                # sorted: the same summary whatever order the workers finished in
+                "done": sorted(result.done), "skipped": sorted(result.skipped),
+                "failed": sorted(f["session_id"] for f in result.failed),
+                "stats": str(result.stats_dir) if result.stats_dir else None,
+                "stats_error": result.stats_error,
+                "seconds": round(result.seconds, 3),
+                "jobs": jobs, "scheduler": scheduler,
+            }
+            atomic_write_text(out / "batch.json", json.dumps(summary, indent=2))
+    finally:
+        if local:  # its workers are done (or stopped: a failure, a Ctrl-C)
+            _stop_forkserver()
     return result

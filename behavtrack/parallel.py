@@ -24,14 +24,61 @@ from typing import Any
 
 from behavtrack.errors import InputError
 
-__all__ = ["Job", "Spare", "can_fork", "fork_map", "in_worker", "lost_worker_error",
-           "spare_process", "usable_cores", "worker_count"]
+__all__ = ["Job", "Spare", "can_fork", "catch_interrupts", "fork_map", "in_worker",
+           "lost_worker_error", "run_unless_interrupted", "spare_process", "usable_cores",
+           "worker_count"]
 
 #: The function the workers of :func:`fork_map` call (inherited
 #: by the fork, never pickled).
 _FORKED: Callable[[Any], Any] | None = None
 #: Whether this process is one of those workers.
 _IN_WORKER = False
+
+
+#: In a worker (:func:`catch_interrupts`): whether it runs a call, and whether it has had
+#: a Ctrl-C.
+_RUNNING = False
+_INTERRUPTED = False
+
+
+def catch_interrupts(interruptible: bool = True) -> None:
+    """Make a Ctrl-C (SIGINT) end this worker process's work without a traceback.
+
+    A terminal's Ctrl-C reaches every process of the command. A worker running a call
+    (:func:`run_unless_interrupted`) stops it with :class:`KeyboardInterrupt`, which the
+    pool hands back like any error (its files are cleaned up as it unwinds), and runs no
+    later call; one starting or idle goes on waiting for its pool to end (the interrupt
+    raised there, in the pool's own loop or its initializer, printed a traceback). Not
+    ``interruptible``: SIGINT is ignored, as by a process started in the background.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, _interrupted if interruptible else signal.SIG_IGN)
+
+
+def _interrupted(signum: int, frame: Any) -> None:
+    """Stop the worker's call, if it runs one, and every later one (its SIGINT handler)."""
+    global _INTERRUPTED
+    _INTERRUPTED = True
+    if _RUNNING:
+        raise KeyboardInterrupt
+
+
+def run_unless_interrupted(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call ``fn(*args, **kwargs)`` in a worker, unless it has had a Ctrl-C.
+
+    A pool hands each worker its next call before the running one ends, and that one can
+    no longer be cancelled: after a Ctrl-C it would run (a long video's session, say) while
+    the command stops.
+    """
+    global _RUNNING
+    if _INTERRUPTED:
+        raise KeyboardInterrupt
+    _RUNNING = True
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _RUNNING = False
 
 
 def usable_cores() -> int:
@@ -90,10 +137,14 @@ def in_worker() -> bool:
 def _start_worker(warm: Callable[[], Any] | None = None) -> None:
     """Start a worker: mark it, then ``warm()``.
 
-    Libraries that count cores themselves are told one thread (``OMP_NUM_THREADS``).
+    Libraries that count cores themselves are told one thread (``OMP_NUM_THREADS``); a
+    Ctrl-C ends its work quietly (:func:`catch_interrupts`).
     """
+    import signal
+
     global _IN_WORKER
     _IN_WORKER = True
+    catch_interrupts(signal.getsignal(signal.SIGINT) is not signal.SIG_IGN)  # (as forked)
     os.environ["OMP_NUM_THREADS"] = "1"
     if warm is not None:
         warm()
@@ -170,7 +221,7 @@ def _lost_worker() -> Iterator[None]:
 def _submit(pool: Any, fn: Callable[..., Any], *args: Any) -> Any:
     """``pool.submit(fn, *args)``; a pool broken by a dead worker: :func:`lost_worker_error`."""
     with _lost_worker():
-        return pool.submit(fn, *args)
+        return pool.submit(run_unless_interrupted, fn, *args)
 
 
 def _result(future: Any) -> Any:

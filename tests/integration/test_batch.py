@@ -271,3 +271,55 @@ def test_cli_file_system_refusal_is_one_line_exit_2(tmp_path: Path,
     assert code == 2 and len(err) == 1 and "Traceback" not in err[0]
     assert err[0].startswith("behavtrack simulate: error: ") and str(out) in err[0]
     assert list(tmp_path.iterdir()) == []  # nothing half-written
+
+
+def test_a_ctrl_c_while_the_workers_start_is_one_line(cohort: Path, tmp_path: Path):
+    """Ctrl-C in the first second of ``behavtrack batch --jobs 2``, while the workers' fork
+    server imports their stack: the one-line message and exit 130, not the fork server's
+    traceback (it ignored SIGINT only once its imports were done), and nothing left running."""
+    import signal
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-c", "import sys; from behavtrack.cli import main; "
+            "sys.exit(main(sys.argv[1:]))", "-q", "batch", str(cohort), "--out",
+            str(tmp_path / "out"), "--jobs", "2"]
+    # a child of a shell's background job would inherit SIGINT ignored: restore the default
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, cwd=tmp_path,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    try:
+        deadline = time.monotonic() + 60
+        while not children.read_text().split():  # the fork server, importing
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no fork server within 60 s"
+            time.sleep(0.005)
+        time.sleep(0.1)  # (its start, a few milliseconds, ignores Ctrl-C)
+        os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C in a terminal does
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130
+    assert err.strip().splitlines() == ["behavtrack: interrupted"]
+    assert _until_none_alive(proc.pid)  # the fork server is gone too
+
+
+def _until_none_alive(group: int, timeout: float = 10.0) -> bool:
+    """Wait until no process of the process group ``group`` is alive (zombies aside)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:  # state, parent, process group: the fields after the command's ")"
+                state, _, pgrp = stat.read_text().rsplit(")", 1)[1].split()[:3]
+            except (OSError, ValueError):
+                continue  # ended meanwhile
+            if int(pgrp) == group and state != "Z":
+                alive.append(stat.parent.name)
+        if not alive:
+            return True
+        time.sleep(0.05)
+    return False

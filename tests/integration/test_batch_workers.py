@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -131,3 +133,58 @@ def test_a_worker_killed_mid_batch_ends_it_with_a_one_line_error(tmp_path: Path)
     assert lines[-2] == ("error jobs | a worker process ended abruptly (the system kills "
                          "processes when it runs out of memory)")
     assert int(lines[-1].split()[1]) < 60
+
+
+SLOW = '''
+import pathlib, time
+
+def work(job):
+    pathlib.Path(job.path).with_name(f"started_{job.session_id}").touch()
+    time.sleep(1.0)
+    return {"session_id": job.session_id, "status": "done"}
+'''
+
+INTERRUPTED = '''
+import sys, time
+sys.path.insert(0, sys.argv[1])  # the workers' fork server gets this path too
+import batch_helper
+from behavtrack.batch import SessionJob, _runner
+
+jobs = [SessionJob(f"s{i:02d}", "pose", sys.argv[2]) for i in range(16)]
+try:
+    with _runner(2, None, 30.0, False) as (run, submit, backfill):
+        for rec in run(batch_helper.work, jobs):
+            print("done", rec["session_id"], flush=True)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+'''
+
+
+def _sigint_default() -> None:  # (a background job's children inherit SIGINT ignored)
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def test_a_ctrl_c_stops_the_workers_at_once(tmp_path: Path):
+    """Ctrl-C (SIGINT to the terminal's process group) during a batch on workers: the
+    sessions not started are not run (the pool ran every one before leaving), nor the one
+    the pool had already handed each worker; no worker prints a traceback."""
+    import signal
+    import subprocess
+    import sys
+
+    (tmp_path / "batch_helper.py").write_text(SLOW)
+    (tmp_path / "pose.h5").write_bytes(b"x")
+    proc = subprocess.Popen([sys.executable, "-c", INTERRUPTED, str(tmp_path),
+                             str(tmp_path / "pose.h5")], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=_sigint_default)
+    assert _until(lambda: len(list(tmp_path.glob("started_*"))) >= 2, timeout=60)
+    started = sorted(tmp_path.glob("started_*"))
+    os.killpg(proc.pid, signal.SIGINT)
+    t0 = time.perf_counter()
+    out, err = proc.communicate(timeout=60)
+    assert time.perf_counter() - t0 < 5  # not the 7 s of the sessions left
+    assert out.splitlines()[-1] == "interrupted" and "Traceback" not in err
+    assert sorted(tmp_path.glob("started_*")) == started  # none started after the Ctrl-C

@@ -106,3 +106,56 @@ def test_a_worker_that_dies_is_a_one_line_error_not_a_hang():
                       "jobs=1, or free some memory)")
     assert out[1:3] == ["spare jobs", "again jobs"]
     assert int(out[3].split()[1]) < 30
+
+
+INTERRUPTED = """
+import pathlib, sys, time
+from behavtrack.parallel import fork_map, spare_process
+
+marks = pathlib.Path(sys.argv[1])
+
+def item(i):
+    (marks / f"started_{i:02d}").touch()
+    time.sleep(1.0)
+    return i
+
+def warm():  # a spare process still starting when the Ctrl-C comes
+    (marks / "warming").touch()
+    time.sleep(1.0)
+
+try:
+    with spare_process(warm) as spare:
+        for i in fork_map(item, range(12), 2):
+            print("done", i, flush=True)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+"""
+
+
+def test_a_ctrl_c_ends_the_workers_quietly_and_at_once(tmp_path):
+    """Ctrl-C (SIGINT to the terminal's process group) while fork_map's workers run and a
+    spare process warms up: each worker printed a KeyboardInterrupt traceback (the spare's
+    as an "Exception in initializer"), and the calls the pool had already handed the
+    workers ran on; now nothing is printed and no call starts after the Ctrl-C."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    # a child of a shell's background job would inherit SIGINT ignored: restore the default
+    proc = subprocess.Popen([sys.executable, "-c", INTERRUPTED, str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    while len(list(tmp_path.glob("started_*"))) < 2 or not (tmp_path / "warming").exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the workers did not start within 60 s"
+        time.sleep(0.01)
+    started = sorted(tmp_path.glob("started_*"))
+    os.killpg(proc.pid, signal.SIGINT)
+    t0 = time.perf_counter()
+    out, err = proc.communicate(timeout=60)
+    assert time.perf_counter() - t0 < 5  # not the 5 s of the calls left
+    assert out.splitlines()[-1] == "interrupted" and err == ""
+    assert sorted(tmp_path.glob("started_*")) == started
