@@ -582,14 +582,15 @@ def _sigint_ignored() -> Iterator[None]:
     """
     import signal
 
-    if threading.current_thread() is not threading.main_thread():
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is None):  # (a handler Python cannot put back)
         yield
         return
     before = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler if before is None else before)
+        signal.signal(signal.SIGINT, before)
 
 
 def _stop_forkserver() -> None:

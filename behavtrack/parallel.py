@@ -53,6 +53,8 @@ def catch_interrupts(interruptible: bool = True) -> None:
     """
     import signal
 
+    global _RUNNING, _INTERRUPTED
+    _RUNNING = _INTERRUPTED = False  # (a fork copies its parent's, if it is a worker itself)
     signal.signal(signal.SIGINT, _interrupted if interruptible else signal.SIG_IGN)
 
 
