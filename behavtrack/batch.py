@@ -40,7 +40,7 @@ from behavtrack.files import (
     progress_bars,
     sha256,
 )
-from behavtrack.parallel import catch_interrupts, run_unless_interrupted
+from behavtrack.parallel import catch_interrupts, interruptible, run_unless_interrupted
 
 # numpy (behavtrack.io.framerate, behavtrack.io.inputs) and the pipeline are imported where
 # used: ``import behavtrack.batch`` stays light, so that run_batch starts its workers' fork
@@ -643,13 +643,6 @@ _STATS_MODULES = ("behavtrack.workflows.stats", "behavtrack.learning.curves", "s
                   "behavtrack.io.agents", "behavtrack.learning.figures")
 
 
-def _interruptible() -> bool:
-    """Whether a Ctrl-C (SIGINT) stops this process (not ignored, as a background job's)."""
-    import signal
-
-    return signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
-
-
 def _import_quietly(modules: Sequence[str]) -> None:
     """Import ``modules`` ahead of use; a failure here is left to the real import to report."""
     import importlib
@@ -836,7 +829,7 @@ def _runner(
 
         with ProcessPoolExecutor(max_workers=jobs_n, mp_context=_forkserver_context(),
                                  initializer=_init_worker,
-                                 initargs=(videos, _interruptible())) as pool:
+                                 initargs=(videos, interruptible())) as pool:
             backfill = _Backfill(pool, jobs_n, keep_one=figures)
 
             def run_pool(fn: Callable[..., dict], jobs: list[SessionJob],

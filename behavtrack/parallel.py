@@ -25,8 +25,8 @@ from typing import Any
 from behavtrack.errors import InputError
 
 __all__ = ["Job", "Spare", "can_fork", "catch_interrupts", "fork_map", "in_worker",
-           "lost_worker_error", "run_unless_interrupted", "spare_process", "usable_cores",
-           "worker_count"]
+           "interruptible", "lost_worker_error", "run_unless_interrupted", "spare_process",
+           "usable_cores", "worker_count"]
 
 #: The function the workers of :func:`fork_map` call (inherited
 #: by the fork, never pickled).
@@ -39,6 +39,13 @@ _IN_WORKER = False
 #: a Ctrl-C.
 _RUNNING = False
 _INTERRUPTED = False
+
+
+def interruptible() -> bool:
+    """Whether a Ctrl-C (SIGINT) stops this process (not ignored, as a background job's)."""
+    import signal
+
+    return signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
 
 
 def catch_interrupts(interruptible: bool = True) -> None:
@@ -142,11 +149,9 @@ def _start_worker(warm: Callable[[], Any] | None = None) -> None:
     Libraries that count cores themselves are told one thread (``OMP_NUM_THREADS``); a
     Ctrl-C ends its work quietly (:func:`catch_interrupts`).
     """
-    import signal
-
     global _IN_WORKER
     _IN_WORKER = True
-    catch_interrupts(signal.getsignal(signal.SIGINT) is not signal.SIG_IGN)  # (as forked)
+    catch_interrupts(interruptible())  # (as its parent, whose handling it was forked with)
     os.environ["OMP_NUM_THREADS"] = "1"
     if warm is not None:
         warm()
