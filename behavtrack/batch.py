@@ -1030,7 +1030,7 @@ def run_batch(
                     for r in unfinished:
                         _tally(result, r)
                     if stats and result.session_dirs:  # without them, as a serial run
-                        _batch_stats(result, analysed, submit if local else None)
+                        _batch_stats(result, analysed, submit)
             _write_failures(result.failed, out / "failures.csv")
             result.seconds = time.perf_counter() - t0
             summary = {
