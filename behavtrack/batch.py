@@ -44,9 +44,9 @@ from behavtrack.parallel import catch_interrupts, interruptible, run_unless_inte
 
 # numpy (behavtrack.io.framerate, behavtrack.io.inputs) and the pipeline are imported where
 # used: ``import behavtrack.batch`` stays light, so that run_batch starts its workers' fork
-# server before paying for them. The parent imports the statistics' modules in a thread
-# meanwhile (one core is otherwise idle while the server imports the workers' stack) and
-# computes the cohort's statistics at the end; the workers classify and draw
+# server before paying for them. The parent imports the statistics' modules meanwhile (one
+# core is otherwise idle while the server imports the workers' stack) and computes the
+# cohort's statistics at the end; the workers classify and draw
 
 __all__ = [
     "SessionJob",
@@ -566,19 +566,21 @@ def _start_forkserver() -> None:
     from multiprocessing import forkserver
 
     _forkserver_context()
-    with _sigint_ignored():
+    with _sigint_held(deliver=False):
         forkserver.ensure_running()
 
 
 @contextlib.contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """Ignore Ctrl-C (SIGINT) meanwhile: the processes started then inherit that.
+def _sigint_held(*, deliver: bool) -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) back meanwhile: ignore it, or deliver it once the block is done.
 
-    The fork server ignores SIGINT once it has imported the workers' stack, not while it
-    imports it (about a second: a Ctrl-C then printed its traceback under the one-line
-    message). Its workers take this process's handling back (:func:`_init_worker`). A
-    Ctrl-C in the few milliseconds it takes to start it is lost. Only the main thread can
-    set a handler: elsewhere, nothing changes.
+    ``deliver=False``: the processes started meanwhile inherit SIGINT ignored. The fork
+    server so ignores it while it imports the workers' stack (about a second: a Ctrl-C
+    then printed its traceback under the one-line message); its workers take this
+    process's handling back (:func:`_init_worker`); a Ctrl-C in the few milliseconds it
+    takes to start it is lost. ``deliver=True``: a Ctrl-C meanwhile is raised after the
+    block (see :func:`_runner`). Only the main thread can set a handler: elsewhere (where
+    no Ctrl-C is raised either), nothing changes.
     """
     import signal
 
@@ -586,11 +588,29 @@ def _sigint_ignored() -> Iterator[None]:
             or signal.getsignal(signal.SIGINT) is None):  # (a handler Python cannot put back)
         yield
         return
-    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    received: list[int] = []
+    before = signal.signal(signal.SIGINT, (lambda signum, frame: received.append(signum))
+                           if deliver else signal.SIG_IGN)
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, before)
+        if received:  # to the handler put back (KeyboardInterrupt, or ignored)
+            signal.raise_signal(signal.SIGINT)
+
+
+def _interrupt_workers(pool: ProcessPoolExecutor) -> None:
+    """Send Ctrl-C (SIGINT) to the pool's workers: one started after it never had it.
+
+    Each stops the session it runs and runs no other (:func:`behavtrack.parallel.
+    catch_interrupts`; a second SIGINT changes nothing). The pool's processes are
+    private to it, so read with a guard.
+    """
+    import signal
+
+    for pid in list(getattr(pool, "_processes", None) or {}):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGINT)
 
 
 def _stop_forkserver() -> None:
@@ -624,7 +644,7 @@ def _init_worker(videos: bool = False, interruptible: bool = True) -> None:
     its work quietly (``interruptible``: the batch's process stops on it too), or is
     ignored, as in that process.
     """
-    catch_interrupts(interruptible)  # (ignored by the fork server: _sigint_ignored)
+    catch_interrupts(interruptible)  # (ignored by the fork server: _sigint_held)
     os.environ["OMP_NUM_THREADS"] = "1"  # read by the trees' thread count, and by OpenMP
     if videos:
         _import_quietly(_VIDEO_MODULES)
@@ -637,8 +657,9 @@ def _init_worker(videos: bool = False, interruptible: bool = True) -> None:
 
 
 #: What the cohort statistics import in the parent of a batch on workers (warmed up while
-#: the local fork server imports the workers' stack, or the cluster classifies): the
-#: curves, fits and trends (scipy), which inputs are rollouts, the figures' writer.
+#: the local fork server imports the workers' stack; before a cluster is given the
+#: sessions): the curves, fits and trends (scipy), which inputs are rollouts, the figures'
+#: writer.
 _STATS_MODULES = ("behavtrack.workflows.stats", "behavtrack.learning.curves", "scipy.optimize",
                   "behavtrack.io.agents", "behavtrack.learning.figures")
 
@@ -834,9 +855,13 @@ def _runner(
 
             def run_pool(fn: Callable[..., dict], jobs: list[SessionJob],
                          **kwargs: Any) -> Iterable[dict]:
-                # longest first, so that no worker is left with a long session at the end
-                futures = [backfill.submit_session(fn, job, **kwargs) for job in
-                           sorted(jobs, key=_job_size, reverse=True)]
+                # longest first, so that no worker is left with a long session at the end;
+                # the first submissions start the workers (each waits for the fork server):
+                # a Ctrl-C raised in the middle of a start left a worker forked without its
+                # task queue, and the pool waited for it forever, so it is raised after
+                with _sigint_held(deliver=True):
+                    futures = [backfill.submit_session(fn, job, **kwargs) for job in
+                               sorted(jobs, key=_job_size, reverse=True)]
                 for fut in progress(as_completed(futures), total=len(futures),
                                     desc="sessions", unit="session"):
                     yield fut.result()
@@ -846,7 +871,9 @@ def _runner(
             except BrokenProcessPool as exc:  # a worker died (killed for memory, say)
                 raise lost_worker_error(exc, "use fewer processes, e.g. jobs=1, or free some "
                                         "memory; a rerun skips the sessions finished") from None
-            except BaseException:  # a Ctrl-C, an error: the tasks not started are not run
+            except BaseException as exc:  # a Ctrl-C, an error: the tasks not started are not run
+                if isinstance(exc, KeyboardInterrupt):
+                    _interrupt_workers(pool)
                 pool.shutdown(wait=True, cancel_futures=True)  # (leaving the pool waits for all)
                 raise
     else:
@@ -980,10 +1007,6 @@ def run_batch(
         # first thing: its imports overlap this process's (numpy on) from here on
         _start_forkserver()
     try:
-        if stats and (scheduler or local):
-            # this process computes the statistics at the end: import their modules now, while
-            # the fork server imports the workers' stack on the other core (or the cluster works)
-            threading.Thread(target=_import_quietly, args=(_STATS_MODULES,), daemon=True).start()
         from behavtrack.io.framerate import check_fps
 
         fps = check_fps(fps, "fps")
@@ -994,6 +1017,13 @@ def run_batch(
         if model_s and not Path(model_s).is_file():
             raise InputError(model, "no such model file", "give a model JSON from behavtrack train")
         videos = any(job.kind == "video" for job in todo)
+        if stats and (scheduler or local):
+            # this process computes the statistics at the end: import their modules now, while
+            # the fork server imports the workers' stack on the other core (submitting the
+            # sessions waits for it). Here, not in a thread beside this one's own imports: a
+            # Ctrl-C raised in this thread while both imported could leave the import locks
+            # held, and the batch then hung at its end, never stopped.
+            _import_quietly(_STATS_MODULES)
 
         with folder_lock(out, "behavtrack batch"), \
                 _runner(jobs, scheduler, connect_timeout_s, videos, figures=stats) as (

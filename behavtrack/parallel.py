@@ -66,10 +66,14 @@ def catch_interrupts(interruptible: bool = True) -> None:
 
 
 def _interrupted(signum: int, frame: Any) -> None:
-    """Stop the worker's call, if it runs one, and every later one (its SIGINT handler)."""
+    """Stop the worker's call, if it runs one, and every later one (its SIGINT handler).
+
+    Only the first SIGINT raises: one more (a second Ctrl-C, or one the pool's owner
+    forwards) would interrupt the call's clean-up.
+    """
     global _INTERRUPTED
-    _INTERRUPTED = True
-    if _RUNNING:
+    first, _INTERRUPTED = not _INTERRUPTED, True
+    if _RUNNING and first:
         raise KeyboardInterrupt
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from _signal_helpers import sigint_default, until_none_alive
 
 from behavtrack.batch import discover_jobs, run_batch
 from behavtrack.cli import main
@@ -284,10 +285,8 @@ def test_a_ctrl_c_while_the_workers_start_is_one_line(cohort: Path, tmp_path: Pa
     argv = [sys.executable, "-c", "import sys; from behavtrack.cli import main; "
             "sys.exit(main(sys.argv[1:]))", "-q", "batch", str(cohort), "--out",
             str(tmp_path / "out"), "--jobs", "2"]
-    # a child of a shell's background job would inherit SIGINT ignored: restore the default
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True, cwd=tmp_path,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            start_new_session=True, cwd=tmp_path, preexec_fn=sigint_default)
     children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
     try:
         deadline = time.monotonic() + 60
@@ -304,22 +303,5 @@ def test_a_ctrl_c_while_the_workers_start_is_one_line(cohort: Path, tmp_path: Pa
             proc.wait()
     assert proc.returncode == 130
     assert err.strip().splitlines() == ["behavtrack: interrupted"]
-    assert _until_none_alive(proc.pid)  # the fork server is gone too
+    assert until_none_alive(proc.pid)  # the fork server is gone too
 
-
-def _until_none_alive(group: int, timeout: float = 10.0) -> bool:
-    """Wait until no process of the process group ``group`` is alive (zombies aside)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        alive = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:  # state, parent, process group: the fields after the command's ")"
-                state, _, pgrp = stat.read_text().rsplit(")", 1)[1].split()[:3]
-            except (OSError, ValueError):
-                continue  # ended meanwhile
-            if int(pgrp) == group and state != "Z":
-                alive.append(stat.parent.name)
-        if not alive:
-            return True
-        time.sleep(0.05)
-    return False

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from _signal_helpers import sigint_default
 
 from behavtrack.batch import RECORD, _Backfill, _finish_session
 
@@ -160,12 +161,6 @@ except KeyboardInterrupt:
 '''
 
 
-def _sigint_default() -> None:  # (a background job's children inherit SIGINT ignored)
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def test_a_ctrl_c_stops_the_workers_at_once(tmp_path: Path):
     """Ctrl-C (SIGINT to the terminal's process group) during a batch on workers: the
     sessions not started are not run (the pool ran every one before leaving), nor the one
@@ -179,7 +174,7 @@ def test_a_ctrl_c_stops_the_workers_at_once(tmp_path: Path):
     proc = subprocess.Popen([sys.executable, "-c", INTERRUPTED, str(tmp_path),
                              str(tmp_path / "pose.h5")], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            preexec_fn=_sigint_default)
+                            preexec_fn=sigint_default)
     assert _until(lambda: len(list(tmp_path.glob("started_*"))) >= 2, timeout=60)
     started = sorted(tmp_path.glob("started_*"))
     os.killpg(proc.pid, signal.SIGINT)
@@ -188,3 +183,33 @@ def test_a_ctrl_c_stops_the_workers_at_once(tmp_path: Path):
     assert time.perf_counter() - t0 < 5  # not the 7 s of the sessions left
     assert out.splitlines()[-1] == "interrupted" and "Traceback" not in err
     assert sorted(tmp_path.glob("started_*")) == started  # none started after the Ctrl-C
+
+
+
+HELD = '''
+import os, signal
+from behavtrack.batch import _sigint_held
+
+try:
+    with _sigint_held(deliver=True):
+        os.kill(os.getpid(), signal.SIGINT)  # as Ctrl-C while the workers start
+        for _ in range(10_000):  # (where a KeyboardInterrupt would be raised)
+            pass
+        print("started", flush=True)
+    print("not raised", flush=True)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+'''
+
+
+def test_a_ctrl_c_while_the_workers_start_is_raised_once_they_are_started():
+    """The pool starts its workers while the sessions are submitted, each start waiting for
+    the fork server: a Ctrl-C raised in the middle of one left a worker forked without its
+    task queue, and the batch waited for it forever (about 1 run in 30, timed there). The
+    Ctrl-C is now held until the starts are done, then raised."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", HELD], capture_output=True, text=True,
+                         timeout=60, preexec_fn=sigint_default).stdout
+    assert out.split() == ["started", "interrupted"]

@@ -3,6 +3,7 @@ import pickle
 
 import numpy as np
 import pytest
+from _signal_helpers import sigint_default
 
 from behavtrack.errors import InputError
 from behavtrack.parallel import can_fork, fork_map, in_worker, spare_process, usable_cores
@@ -142,11 +143,9 @@ def test_a_ctrl_c_ends_the_workers_quietly_and_at_once(tmp_path):
     import sys
     import time
 
-    # a child of a shell's background job would inherit SIGINT ignored: restore the default
     proc = subprocess.Popen([sys.executable, "-c", INTERRUPTED, str(tmp_path)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            start_new_session=True, preexec_fn=sigint_default)
     deadline = time.monotonic() + 60
     while len(list(tmp_path.glob("started_*"))) < 2 or not (tmp_path / "warming").exists():
         assert proc.poll() is None, proc.communicate()
