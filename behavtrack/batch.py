@@ -634,7 +634,8 @@ def _stop_forkserver() -> None:
         server._stop()
 
 
-def _init_worker(videos: bool = False, interruptible: bool = True) -> None:
+def _init_worker(videos: bool = False, interruptible: bool = True,
+                 model: tuple[tuple[str, int, int], bytes] | None = None) -> None:
     """Give each worker process one thread (the processes share the cores).
 
     OpenCV, the OpenMP pools and the trees' row blocks
@@ -642,9 +643,15 @@ def _init_worker(videos: bool = False, interruptible: bool = True) -> None:
     core per worker instead of every worker spreading over all of them. With ``videos``,
     the worker imports the tracker first (the workers do so side by side). A Ctrl-C ends
     its work quietly (``interruptible``: the batch's process stops on it too), or is
-    ignored, as in that process.
+    ignored, as in that process. ``model``: the batch's model, loaded and pickled by its
+    process (:func:`_shared_model`), which the worker's sessions then use as it is.
     """
     catch_interrupts(interruptible)  # (ignored by the fork server: _sigint_held)
+    if model is not None:
+        from behavtrack.strategies.model_file import adopt_shared_model
+
+        version, blob = model
+        adopt_shared_model(version, pickle.loads(blob))  # noqa: S301 - the batch's own
     os.environ["OMP_NUM_THREADS"] = "1"  # read by the trees' thread count, and by OpenMP
     if videos:
         _import_quietly(_VIDEO_MODULES)
@@ -662,6 +669,43 @@ def _init_worker(videos: bool = False, interruptible: bool = True) -> None:
 #: writer.
 _STATS_MODULES = ("behavtrack.workflows.stats", "behavtrack.learning.curves", "scipy.optimize",
                   "behavtrack.io.agents", "behavtrack.learning.figures")
+
+
+def _shared_model(model: str | None, jobs: Sequence[SessionJob]
+                  ) -> tuple[tuple[str, int, int], bytes] | None:
+    """Load and pickle the model the workers' first sessions need; return it with its version.
+
+    ``model``, or the shipped model that fits the first session run (the largest; by its
+    arena, as :func:`behavtrack.strategies.model_file.choose_model` picks it for two
+    animals). Each worker otherwise parses the model's JSON and rebuilds its trees itself
+    for its first session (0.1-0.3 s, on every worker at once); here it is done once, while
+    the fork server still imports the workers' stack. ``None`` when there is nothing to
+    share (no jobs, not a hybrid model) or the model cannot be read: the workers then load
+    it themselves, and report its errors.
+    """
+    from behavtrack.strategies.model_file import choose_model, load_shareable, shipped_model_path
+
+    if not jobs:
+        return None
+    try:
+        if model is None:
+            job = max(jobs, key=_job_size)  # the first one run
+            arena = job.arena
+            if arena is None and job.kind == "session":
+                own = Path(job.path) / "arena.yaml"
+                arena = str(own) if own.is_file() else None
+            if arena is not None:
+                from behavtrack.io.arena import load_arena
+
+                arena = load_arena(arena)
+            model = str(shipped_model_path(choose_model(arena, 2)[0]))
+        loaded = load_shareable(model)
+    except Exception:  # noqa: BLE001 - a head start only: the workers load it themselves
+        return None
+    if loaded is None:
+        return None
+    version, obj = loaded
+    return version, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _import_quietly(modules: Sequence[str]) -> None:
@@ -814,7 +858,7 @@ class _Backfill:
 @contextlib.contextmanager
 def _runner(
     jobs_n: int, scheduler: str | None, connect_timeout_s: float, videos: bool,
-    figures: bool = True,
+    figures: bool = True, model: tuple[tuple[str, int, int], bytes] | None = None,
 ) -> Iterator[tuple[Callable[..., Iterable[dict]], Callable[..., Any] | None,
                     _Backfill | None]]:
     """Where the batch runs: a Dask cluster, local worker processes or this process.
@@ -824,7 +868,7 @@ def _runner(
     same workers and returns its future (the statistics' figures), ``None`` in this process;
     ``backfill`` is the local workers' :class:`_Backfill` (``figures``: a figure will be
     submitted once the sessions are done), ``None`` elsewhere. The workers live until the
-    statistics are written.
+    statistics are written. ``model``: the local workers' model (:func:`_shared_model`).
     """
     if scheduler:
         from distributed import as_completed as dask_completed
@@ -850,7 +894,7 @@ def _runner(
 
         with ProcessPoolExecutor(max_workers=jobs_n, mp_context=_forkserver_context(),
                                  initializer=_init_worker,
-                                 initargs=(videos, interruptible())) as pool:
+                                 initargs=(videos, interruptible(), model)) as pool:
             backfill = _Backfill(pool, jobs_n, keep_one=figures)
 
             def run_pool(fn: Callable[..., dict], jobs: list[SessionJob],
@@ -1024,10 +1068,12 @@ def run_batch(
             # Ctrl-C raised in this thread while both imported could leave the import locks
             # held, and the batch then hung at its end, never stopped.
             _import_quietly(_STATS_MODULES)
+        # the workers' model, loaded here while the fork server still imports their stack
+        shared = _shared_model(model_s, todo) if local else None
 
         with folder_lock(out, "behavtrack batch"), \
-                _runner(jobs, scheduler, connect_timeout_s, videos, figures=stats) as (
-                    run, submit, backfill):
+                _runner(jobs, scheduler, connect_timeout_s, videos, figures=stats,
+                        model=shared) as (run, submit, backfill):
             # a second run on this --out is refused; the workers stay for the statistics
             result = BatchResult(out_dir=out)
             analysed = {}  # each session's part of the statistics, computed by its worker

@@ -562,6 +562,20 @@ class GBMPosterior:
             return "it disagrees with the numpy traversal on probe rows"
         return None
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle without the compiled walker's module (a batch sends its model to workers)."""
+        state = self.__dict__.copy()
+        if state.get("_walker") is not None:
+            state["_walker"] = (None, *state["_walker"][1:])
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickle; the compiled walker's module is imported again here."""
+        walker = state.get("_walker")
+        if walker is not None:
+            state = {**state, "_walker": (_treewalk(), *walker[1:])}
+        self.__dict__.update(state)
+
     def _try_compiled(self) -> str | None:
         """Set up the compiled walker; return why it is not usable, or ``None``."""
         try:

@@ -34,7 +34,8 @@ import numpy as np
 from behavtrack.errors import InputError
 
 __all__ = ["SHIPPED_MODELS", "default_model_path", "shipped_model_path", "choose_model",
-           "load_model", "load_fitted", "load_model_shared", "model_from_dict",
+           "load_model", "load_fitted", "load_model_shared", "load_shareable",
+           "adopt_shared_model", "model_from_dict",
            "read_model_json", "HMM_KIND", "HMM_SCHEMA_VERSION", "RETRAIN", "TRAIN_ONE", "Fail",
            "model_error", "check_schema", "rebuild_model", "hmm_to_dict", "read_hmm_dict"]
 
@@ -185,20 +186,85 @@ def _load_fitted_version(path: str, size: int, mtime_ns: int) -> Any:
     return load_fitted(path)
 
 
+#: Models loaded elsewhere and given to this process (:func:`adopt_shared_model`), by file
+#: version (resolved path, size, modification time).
+_ADOPTED: dict[tuple[str, int, int], Any] = {}
+
+
+def _file_version(path: Path) -> tuple[str, int, int] | None:
+    """Return ``(resolved path, size, mtime_ns)`` of a model file (``None``: unreadable)."""
+    try:
+        resolved = path.resolve()
+        st = resolved.stat()
+    except OSError:
+        return None
+    return str(resolved), st.st_size, st.st_mtime_ns
+
+
 def load_model_shared(path: str | os.PathLike) -> Any:
     """:func:`load_fitted` once per process while the file is unchanged (read-only use).
 
     A batch worker classifies many sessions with one model: parsing its JSON and rebuilding
     the trees each time costs about 0.2 s a session. The object returned is shared between
     callers, so it must not be modified (classifying does not modify it); use
-    :func:`load_model` for a model of your own.
+    :func:`load_model` for a model of your own. A model given to this process with
+    :func:`adopt_shared_model` for this version of the file is returned as it is.
     """
     p = Path(path)
-    try:
-        st = p.resolve().stat()
-    except OSError:
+    version = _file_version(p)
+    if version is None:
         return load_fitted(p)  # its one-line error
-    return _load_fitted_version(str(p.resolve()), st.st_size, st.st_mtime_ns)
+    adopted = _ADOPTED.get(version)
+    if adopted is not None:
+        return adopted
+    return _load_fitted_version(*version)
+
+
+def load_shareable(path: str | os.PathLike) -> tuple[tuple[str, int, int], Any] | None:
+    """Load a hybrid model to hand to other processes (:func:`adopt_shared_model`).
+
+    Parameters
+    ----------
+    path
+        The model JSON.
+
+    Returns
+    -------
+    (version, model) or None
+        The file's version (resolved path, size, modification time) and the model, as
+        :func:`load_model_shared` loads it there; ``None`` if the file cannot be read or
+        holds another kind of model (a Gaussian HMM needs scikit-learn, which a batch's
+        process does not import for it).
+
+    """
+    from behavtrack.strategies.hybrid_model import KIND, HybridModel
+
+    version = _file_version(Path(path))
+    if version is None:
+        return None
+    data = read_model_json(Path(version[0]))
+    if not (isinstance(data, dict) and data.get("kind") == KIND):
+        return None
+    return version, HybridModel.from_dict(data, source=version[0])
+
+
+def adopt_shared_model(version: tuple[str, int, int], model: Any) -> None:
+    """Make :func:`load_model_shared` of that file version return ``model`` in this process.
+
+    A batch's process loads its model once (:func:`load_shareable`) and gives it, pickled,
+    to each worker, which then does not parse the JSON and rebuild the trees itself
+    (0.1-0.3 s a worker). A file changed since no longer has that version, and is loaded
+    from the file.
+
+    Parameters
+    ----------
+    version
+        The version :func:`load_shareable` returned with ``model``.
+    model
+        The model (read-only, as every model :func:`load_model_shared` returns).
+
+    """
+    _ADOPTED[tuple(version)] = model
 
 
 # ---- the layouts ----------------------------------------------------------------------

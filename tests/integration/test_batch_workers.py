@@ -213,3 +213,51 @@ def test_a_ctrl_c_while_the_workers_start_is_raised_once_they_are_started():
     out = subprocess.run([sys.executable, "-c", HELD], capture_output=True, text=True,
                          timeout=60, preexec_fn=sigint_default).stdout
     assert out.split() == ["started", "interrupted"]
+
+
+ADOPT_HELPER = '''
+import time
+from behavtrack.strategies import model_file
+
+def work(job):
+    # a session's classify: the model of its file, parsed here unless the worker was given it
+    model_file.load_model_shared(job.path)
+    time.sleep(0.3)  # both workers take a session
+    return {"session_id": job.session_id, "status": "done",
+            "parsed": model_file._load_fitted_version.cache_info().misses}
+'''
+
+ADOPT = '''
+import sys
+sys.path.insert(0, sys.argv[1])
+import adopt_helper
+from behavtrack.batch import SessionJob, _runner, _shared_model
+from behavtrack.io.arena import default_arena_path, open_field_arena_path
+from behavtrack.strategies.model_file import shipped_model_path
+
+model = str(shipped_model_path("default"))
+jobs = [SessionJob(f"s{i}", "pose", model) for i in range(4)]
+for arena, name in ((default_arena_path(), "default"), (open_field_arena_path(), "social")):
+    chosen = _shared_model(None, [SessionJob("s", "pose", sys.argv[1], arena=str(arena))])
+    print("chosen", name, chosen[0][0] == str(shipped_model_path(name).resolve()))
+shared = _shared_model(model, jobs) if sys.argv[2] == "shared" else None
+with _runner(2, None, 30.0, False, model=shared) as (run, submit, backfill):
+    print("parsed", sorted(rec["parsed"] for rec in run(adopt_helper.work, jobs)))
+'''
+
+
+@pytest.mark.parametrize("shared", ["shared", "not shared"])
+def test_the_workers_classify_with_the_model_the_batch_loaded(tmp_path: Path, shared: str):
+    """The batch's process loads the model while the fork server imports the workers'
+    stack, and gives it to each worker: no worker parses the JSON and rebuilds the trees
+    for its first session (0.1-0.3 s on each worker at once)."""
+    import subprocess
+    import sys
+
+    (tmp_path / "adopt_helper.py").write_text(ADOPT_HELPER)
+    out = subprocess.run([sys.executable, "-c", ADOPT, str(tmp_path), shared],
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    assert "chosen default True" in out and "chosen social True" in out  # by the arena
+    # each worker parsed the model once for its first session, or never
+    assert out.splitlines()[-1] == ("parsed [0, 0, 0, 0]" if shared == "shared"
+                                    else "parsed [1, 1, 1, 1]")

@@ -99,6 +99,20 @@ def test_round_trip_is_bit_exact(fitted, fresh_X, backend):
     assert model.to_dict() == data
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_pickled_model_predicts_the_same_on_the_same_backend(fitted, fresh_X, backend):
+    """A batch sends its model to the workers pickled (the compiled walker is a module)."""
+    import pickle
+
+    _, data = fitted
+    model = GBMPosterior.from_dict(data, source="m.json", backend=backend)
+    copy_ = pickle.loads(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
+    assert copy_.backend_ == model.backend_ == backend
+    if backend == "compiled":
+        assert copy_._walker[0] is gbm_json._treewalk()
+    assert np.array_equal(copy_.predict_proba(fresh_X), model.predict_proba(fresh_X))
+
+
 def test_backends_and_threads_agree(fitted, fresh_X):
     _, data = fitted
     ref = GBMPosterior.from_dict(data, backend="numpy", n_threads=1).predict_proba(fresh_X)

@@ -165,3 +165,29 @@ def test_rebuild_model_refuses_parameters_the_class_does_not_take():
 def test_module_examples_run():
     result = doctest.testmod(model_file)
     assert result.attempted >= 4 and result.failed == 0
+
+
+def test_a_model_given_to_a_process_is_used_for_its_file_until_the_file_changes(tmp_path):
+    """A batch's workers adopt the model their parent loaded (no JSON parsed, no trees
+    rebuilt); a model file changed since is read from the file again."""
+    path = tmp_path / "model.json"
+    path.write_bytes(shipped_model_path("default").read_bytes())
+    version, model = model_file.load_shareable(path)
+    assert version == (str(path.resolve()), path.stat().st_size, path.stat().st_mtime_ns)
+    assert model.emission_.source_ == str(path.resolve())  # as a worker's own load names it
+    model_file.adopt_shared_model(version, model)
+    try:
+        assert model_file.load_model_shared(path) is model
+        assert model_file.load_model_shared(str(path)) is model
+        data = json.loads(path.read_text())
+        path.write_text(json.dumps(data))  # another version of the file
+        assert model_file.load_model_shared(path) is not model
+    finally:
+        model_file._ADOPTED.clear()
+
+
+def test_only_hybrid_models_are_loaded_to_share(hmm_dict, tmp_path):
+    gaussian = tmp_path / "gaussian.json"
+    gaussian.write_text(json.dumps(hmm_dict))
+    assert model_file.load_shareable(gaussian) is None  # it would import scikit-learn
+    assert model_file.load_shareable(tmp_path / "missing.json") is None
