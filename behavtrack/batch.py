@@ -651,7 +651,8 @@ def _init_worker(videos: bool = False, interruptible: bool = True,
         from behavtrack.strategies.model_file import adopt_shared_model
 
         version, blob = model
-        adopt_shared_model(version, pickle.loads(blob))  # noqa: S301 - the batch's own
+        with contextlib.suppress(Exception):  # else its sessions load the model themselves
+            adopt_shared_model(version, pickle.loads(blob))  # noqa: S301 - the batch's own
     os.environ["OMP_NUM_THREADS"] = "1"  # read by the trees' thread count, and by OpenMP
     if videos:
         _import_quietly(_VIDEO_MODULES)
@@ -700,12 +701,12 @@ def _shared_model(model: str | None, jobs: Sequence[SessionJob]
                 arena = load_arena(arena)
             model = str(shipped_model_path(choose_model(arena, 2)[0]))
         loaded = load_shareable(model)
+        if loaded is None:
+            return None
+        version, obj = loaded
+        return version, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:  # noqa: BLE001 - a head start only: the workers load it themselves
         return None
-    if loaded is None:
-        return None
-    version, obj = loaded
-    return version, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _import_quietly(modules: Sequence[str]) -> None:

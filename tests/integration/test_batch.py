@@ -174,6 +174,26 @@ def test_a_local_batch_parent_reads_no_pose_and_draws_nothing(cohort: Path, tmp_
     assert (tmp_path / "out" / "stats" / "learning_curves_mice.png").is_file()
 
 
+def test_a_model_given_to_local_workers_classifies_as_the_shipped_one(cohort: Path, serial: Path,
+                                                                      tmp_path: Path):
+    """``model=`` with local workers: the batch loads it once and hands it to the workers;
+    a broken file is left to them, and every session fails with its one-line error."""
+    from behavtrack.strategies.model_file import shipped_model_path
+
+    given = tmp_path / "model.json"
+    given.write_bytes(shipped_model_path("default").read_bytes())
+    res = run_batch([cohort], tmp_path / "given", jobs=2, model=given, stats=False)
+    assert len(res.done) == 4
+    for sid in res.done:
+        for name in ("ethogram.csv", "bouts.csv"):
+            assert ((tmp_path / "given" / "sessions" / sid / name).read_bytes()
+                    == (serial / "sessions" / sid / name).read_bytes()), f"{sid}/{name}"
+    given.write_text("{not json")
+    res = run_batch([cohort], tmp_path / "broken", jobs=2, model=given, stats=False)
+    assert not res.done and len(res.failed) == 4
+    assert all("is not a JSON model file" in f["error"] for f in res.failed)
+
+
 def test_failures_csv_is_what_pandas_writes(tmp_path: Path):
     from behavtrack.batch import _write_failures
 

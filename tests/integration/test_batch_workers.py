@@ -261,3 +261,16 @@ def test_the_workers_classify_with_the_model_the_batch_loaded(tmp_path: Path, sh
     # each worker parsed the model once for its first session, or never
     assert out.splitlines()[-1] == ("parsed [0, 0, 0, 0]" if shared == "shared"
                                     else "parsed [1, 1, 1, 1]")
+
+
+def test_a_model_that_cannot_be_loaded_is_left_to_the_workers(tmp_path: Path):
+    """The parent's loading is a head start only: a broken or missing model file is left
+    to the workers, whose sessions then fail with its one-line error, as before."""
+    from behavtrack.batch import SessionJob, _shared_model
+
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    job = SessionJob("s", "pose", str(tmp_path))
+    assert _shared_model(str(broken), [job]) is None
+    assert _shared_model(str(tmp_path / "missing.json"), [job]) is None
+    assert _shared_model(None, []) is None
