@@ -289,6 +289,14 @@ def _session_inputs(folder: Path) -> tuple[Path | None, Path | None, dict[str, A
     return pose, video, meta
 
 
+def _job_arena(job: SessionJob) -> str | None:
+    """Return a job's arena YAML: its own (manifest, ``--arena``), else its session folder's."""
+    if not job.arena and job.kind == "session":
+        own = Path(job.path) / "arena.yaml"
+        return str(own) if own.is_file() else None
+    return job.arena
+
+
 def _process(job: SessionJob, out_dir: Path, model: str | None, stage: Callable[[str], None],
              params: dict[str, Any] | None = None, png: bool = True) -> None:
     """Track (when there is only video) and classify one job into ``out_dir``.
@@ -299,12 +307,11 @@ def _process(job: SessionJob, out_dir: Path, model: str | None, stage: Callable[
     from behavtrack.workflows.classify import classify_session
 
     src = Path(job.path)
-    arena, events, meta = job.arena, job.events, None
+    arena, events, meta = _job_arena(job), job.events, None
     pose: Path | None = src
     video: Path | None = src if job.kind == "video" else None
     if job.kind == "session":
         pose, video, meta = _session_inputs(src)
-        arena = arena or (str(src / "arena.yaml") if (src / "arena.yaml").is_file() else None)
         events = events or (str(src / "events.csv") if (src / "events.csv").is_file() else None)
         if pose is None and video is None:
             raise InputError(src, "has neither a pose file nor a video",
@@ -690,11 +697,7 @@ def _shared_model(model: str | None, jobs: Sequence[SessionJob]
         return None
     try:
         if model is None:
-            job = max(jobs, key=_job_size)  # the first one run
-            arena = job.arena
-            if arena is None and job.kind == "session":
-                own = Path(job.path) / "arena.yaml"
-                arena = str(own) if own.is_file() else None
+            arena = _job_arena(max(jobs, key=_job_size))  # the first job run
             if arena is not None:
                 from behavtrack.io.arena import load_arena
 

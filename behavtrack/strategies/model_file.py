@@ -174,11 +174,17 @@ def load_fitted(path: str | os.PathLike | None = None) -> Any:
     """
     p = _model_path(path)
     data = read_model_json(p)
+    hybrid = _hybrid_model(data, str(p))
+    return hybrid if hybrid is not None else model_from_dict(data, source=str(p))
+
+
+def _hybrid_model(data: Any, source: str) -> Any:
+    """Return a hybrid model's dict as a ``HybridModel`` (no scikit-learn); else ``None``."""
     from behavtrack.strategies.hybrid_model import KIND, HybridModel
 
     if isinstance(data, dict) and data.get("kind") == KIND:
-        return HybridModel.from_dict(data, source=str(p))
-    return model_from_dict(data, source=str(p))
+        return HybridModel.from_dict(data, source=source)
+    return None
 
 
 @functools.lru_cache(maxsize=4)
@@ -237,15 +243,11 @@ def load_shareable(path: str | os.PathLike) -> tuple[tuple[str, int, int], Any] 
         process does not import for it).
 
     """
-    from behavtrack.strategies.hybrid_model import KIND, HybridModel
-
     version = _file_version(Path(path))
     if version is None:
         return None
-    data = read_model_json(Path(version[0]))
-    if not (isinstance(data, dict) and data.get("kind") == KIND):
-        return None
-    return version, HybridModel.from_dict(data, source=version[0])
+    model = _hybrid_model(read_model_json(Path(version[0])), version[0])
+    return None if model is None else (version, model)
 
 
 def adopt_shared_model(version: tuple[str, int, int], model: Any) -> None:

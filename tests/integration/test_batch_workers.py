@@ -185,7 +185,6 @@ def test_a_ctrl_c_stops_the_workers_at_once(tmp_path: Path):
     assert sorted(tmp_path.glob("started_*")) == started  # none started after the Ctrl-C
 
 
-
 HELD = '''
 import os, signal
 from behavtrack.batch import _sigint_held
