@@ -78,6 +78,16 @@ class ClassifyResult:
         return pd.read_csv(self.out_dir / "ethogram.csv")
 
 
+def _is_file(given: Any, path: Path) -> bool:
+    """Whether ``given`` (a path, or anything else) names the file at ``path``."""
+    if not isinstance(given, (str, os.PathLike)):
+        return False
+    try:
+        return os.path.samefile(given, path)
+    except OSError:
+        return False
+
+
 def _resolve_input(pose: Any, arena: Any, events: Any, fps: float | None,
                    aliases: dict[str, str] | None = None,
                    individuals: Sequence[str] | None = None, *, head: bool = False):
@@ -104,10 +114,10 @@ def _resolve_input(pose: Any, arena: Any, events: Any, fps: float | None,
             sess = load_session(p, labels=False)  # the frame labels are not used here
             meta = dict(sess.meta or {})
             files["session"] = p
-            if arena is None and sess.arena is not None:
-                arena = sess.arena
-                if (p / "arena.yaml").is_file():
-                    files["arena"] = p / "arena.yaml"
+            own = p / "arena.yaml"
+            if sess.arena is not None and (arena is None or _is_file(arena, own)):
+                arena = sess.arena  # (the folder's own, already read: a batch names it)
+                files["arena"] = own
             if events is None and sess.events is not None:
                 events = sess.events
                 if (p / "events.csv").is_file():
@@ -129,7 +139,8 @@ def _resolve_input(pose: Any, arena: Any, events: Any, fps: float | None,
         files["pose"] = p
         if arena is not None and not isinstance(arena, Arena):
             files["arena"] = Path(arena)
-        ds = _load_checked(p, fps, as_arena(arena), aliases, individuals, head=head)
+        arena = as_arena(arena)  # parsed once, for the checks and the features
+        ds = _load_checked(p, fps, arena, aliases, individuals, head=head)
     arena = as_arena(arena)
     if events is not None and not isinstance(events, pd.DataFrame):
         files["events"] = Path(events)

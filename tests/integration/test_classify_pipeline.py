@@ -349,3 +349,33 @@ def test_wrong_fps_for_a_session_is_caught_by_its_log(session, tmp_path, capsys)
     res = classify_session(folder, tmp_path / "o2", events=truncated, png=False)
     assert any("truncated" in n for n in res.notes)
     assert not (tmp_path / "o2" / "ethogram.png").exists()
+
+
+def test_a_session_folder_given_its_own_arena_reads_it_once(session, tmp_path, monkeypatch):
+    """A batch names each session folder's own ``arena.yaml``: the outputs are those of the
+    folder read alone, the file parsed once; another arena file named is the one used."""
+    import yaml
+
+    sess, folder = session
+    own_text = (folder / "arena.yaml").read_text(encoding="utf-8")
+    parsed = []
+    safe_load = yaml.safe_load
+
+    def counting(text, *args, **kwargs):
+        parsed.append(text)
+        return safe_load(text, *args, **kwargs)
+
+    monkeypatch.setattr(yaml, "safe_load", counting)
+    classify_session(folder, tmp_path / "named", arena=str(folder / "arena.yaml"), png=False)
+    assert parsed.count(own_text) == 1
+    classify_session(folder, tmp_path / "alone", png=False)
+    for name in ("ethogram.csv", "bouts.csv", "events.csv", "binary.csv"):
+        assert sha256(tmp_path / "named" / name) == sha256(tmp_path / "alone" / name), name
+
+    other = tmp_path / "other_arena.yaml"  # the same chamber filmed at another scale
+    other.write_text(own_text.replace("px_per_cm: 15.0", "px_per_cm: 10.0"), encoding="utf-8")
+    classify_session(folder, tmp_path / "other", arena=other, png=False)
+    prov = json.loads((tmp_path / "other" / "provenance.json").read_text())
+    assert prov["inputs"]["arena"]["path"] == str(other)
+    other_ethogram, alone = (tmp_path / d / "ethogram.csv" for d in ("other", "alone"))
+    assert sha256(other_ethogram) != sha256(alone)
