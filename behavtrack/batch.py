@@ -573,8 +573,34 @@ def _start_forkserver() -> None:
     from multiprocessing import forkserver
 
     _forkserver_context()
-    with _sigint_held(deliver=False):
+    with _sigint_held(deliver=False), _one_thread_per_worker():
         forkserver.ensure_running()
+
+
+#: The thread pools of the libraries under numpy and pandas, sized when they are loaded.
+_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                "NUMEXPR_NUM_THREADS")
+
+
+@contextlib.contextmanager
+def _one_thread_per_worker() -> Iterator[None]:
+    """Meanwhile, the environment says one thread to every library's pool (then restored).
+
+    The fork server started meanwhile loads numpy's BLAS (OpenBLAS) with it, and so do the
+    workers forked from it: a BLAS started with a thread per core in each of N workers puts
+    N threads on every core, spinning while they wait for work (``OMP_NUM_THREADS`` set in
+    a worker comes too late, the BLAS being loaded already). The CLI sets
+    ``OPENBLAS_NUM_THREADS`` for its whole process (``cli.CLI_ENVIRONMENT``); this covers a
+    batch run from Python. Variables already set are left as they are.
+    """
+    saved = {name: os.environ.get(name) for name in _THREAD_VARS}
+    os.environ.update({name: "1" for name, value in saved.items() if value is None})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
 
 
 @contextlib.contextmanager
@@ -896,6 +922,7 @@ def _runner(
 
         from behavtrack.parallel import lost_worker_error
 
+        _start_forkserver()  # (started already by a batch: its workers' environment)
         with ProcessPoolExecutor(max_workers=jobs_n, mp_context=_forkserver_context(),
                                  initializer=_init_worker,
                                  initargs=(videos, interruptible(), model)) as pool:

@@ -273,3 +273,42 @@ def test_a_model_that_cannot_be_loaded_is_left_to_the_workers(tmp_path: Path):
     assert _shared_model(str(broken), [job]) is None
     assert _shared_model(str(tmp_path / "missing.json"), [job]) is None
     assert _shared_model(None, []) is None
+
+
+THREADS_HELPER = '''
+def work(job, **kwargs):
+    import threadpoolctl
+    return {"session_id": job.session_id, "status": "done",
+            "threads": sorted({i["num_threads"] for i in threadpoolctl.threadpool_info()
+                               if i["user_api"] == "blas"})}
+'''
+
+THREADS = '''
+import os, sys
+sys.path.insert(0, sys.argv[1])
+import threads_helper
+from behavtrack.batch import SessionJob, _runner
+
+jobs = [SessionJob(f"s{i}", "pose", sys.argv[1]) for i in range(4)]
+with _runner(2, None, 30.0, False) as (run, submit, backfill):
+    print("threads", sorted({t for rec in run(threads_helper.work, jobs) for t in rec["threads"]}))
+print("left", [os.environ.get(n) for n in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")])
+'''
+
+
+def test_the_workers_load_numpys_blas_with_one_thread(tmp_path: Path):
+    """Called from Python (the CLI sets OPENBLAS_NUM_THREADS itself), a batch's workers
+    still run numpy's BLAS on one thread each: with a thread per core in each of N workers,
+    N threads would share every core, spinning while they wait. The caller's environment
+    is left as it was."""
+    import subprocess
+    import sys
+
+    from behavtrack.batch import _THREAD_VARS
+
+    (tmp_path / "threads_helper.py").write_text(THREADS_HELPER)
+    env = {k: v for k, v in os.environ.items() if k not in _THREAD_VARS}
+    out = subprocess.run([sys.executable, "-c", THREADS, str(tmp_path)], env=env,
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    assert "threads [1]" in out.splitlines()
+    assert out.splitlines()[-1] == "left [None, None]"
