@@ -10,7 +10,8 @@ input checks refuse NaN, so a missing value travels through hmmlearn as the fini
 - :class:`MaskedGaussianHMM`: hmmlearn's ``GaussianHMM`` whose emission log-likelihood skips
   missing values;
 - :func:`fit_gaussian`: mean and (co)variance of rows with missing values (pairwise-complete);
-- :func:`safe_cholesky`: Cholesky factors of covariances that EM may have left degenerate.
+- :func:`safe_cholesky`: Cholesky factors of covariances that EM may have left degenerate;
+- :func:`reachable_states`: the states a chain can be in (the others get no likelihood).
 """
 
 from __future__ import annotations
@@ -20,10 +21,30 @@ import hashlib
 import numpy as np
 from hmmlearn.hmm import GaussianHMM
 
-__all__ = ["MISSING", "MaskedGaussianHMM", "fit_gaussian", "mark_missing", "safe_cholesky"]
+__all__ = ["MISSING", "MaskedGaussianHMM", "fit_gaussian", "mark_missing", "reachable_states",
+           "safe_cholesky"]
 
 #: Finite stand-in for a missing value (NaN), so that hmmlearn's input checks accept the array.
 MISSING = 1e300
+
+
+def reachable_states(startprob: np.ndarray, transmat: np.ndarray) -> np.ndarray:
+    """Return which states a Markov chain can be in: those it starts in, or moves into.
+
+    Examples
+    --------
+    >>> reachable_states(np.array([1.0, 0.0, 0.0]),
+    ...                  np.array([[0.5, 0.5, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])).tolist()
+    [True, True, False]
+
+    """
+    live = np.asarray(startprob) > 0
+    moves = np.asarray(transmat) > 0
+    while True:
+        more = live | moves[live].any(axis=0)
+        if (more == live).all():
+            return live
+        live = more
 
 
 def mark_missing(z: np.ndarray) -> np.ndarray:
@@ -59,11 +80,22 @@ class MaskedGaussianHMM(GaussianHMM):
         return out
 
     def _compute_likelihood(self, X: np.ndarray) -> np.ndarray:
-        # Scaled per frame (divided by the frame's largest state likelihood) so that nothing
-        # underflows; a per-frame constant changes neither posteriors nor the Viterbi path.
+        # Scaled per frame (divided by the frame's largest likelihood of a state the chain
+        # can be in) so that nothing underflows; a per-frame constant changes neither
+        # posteriors nor the Viterbi path. A state it can never be in (a behaviour absent
+        # from the training labels, or dropped by HMMClassifier.restrict) is given 0: scaled
+        # by its likelihood, every other state's could underflow to 0 and the posteriors of
+        # the frame (and of the whole sequence after it) be NaN.
         ll = self._compute_log_likelihood(X)
+        live = reachable_states(self.startprob_, self.transmat_)
+        if live.all():
+            with np.errstate(under="ignore"):
+                return np.exp(ll - ll.max(axis=1, keepdims=True))
+        out = np.zeros_like(ll)
+        own = ll[:, live]
         with np.errstate(under="ignore"):
-            return np.exp(ll - ll.max(axis=1, keepdims=True))
+            out[:, live] = np.exp(own - own.max(axis=1, keepdims=True))
+        return out
 
     def _loglik(self, X: np.ndarray) -> np.ndarray:
         """``(n_frames, n_states)`` log-densities of the observed features of each frame."""

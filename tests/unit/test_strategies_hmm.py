@@ -170,3 +170,30 @@ def test_poke_timing_counts_only_at_the_port():
     near = far.assign(dist_poke=[2.0, 2.0])
     ll = m._hmm()._compute_log_likelihood(m._encode(near))
     assert not np.allclose(ll[0], ll[1])  # at the port the poke timing counts
+
+
+def test_a_behaviour_absent_from_the_training_labels_leaves_no_nan_posterior():
+    """A behaviour with no training frame keeps a state the chain can never be in (the
+    standardised mean, unit variance). Frames it explains far better than every state the
+    chain can be in still get finite posteriors, none of them on that behaviour (they were
+    NaN: the frame likelihoods were scaled by the unreachable state's, the others'
+    underflowing to 0)."""
+    rng = np.random.default_rng(1)
+    train = []
+    for _ in range(2):
+        x, y = _sequence(rng, 3000, sd=0.01)  # tight clusters: far from everything else
+        keep = y != "approach"
+        train.append((x[keep].reset_index(drop=True), y[keep]))
+    m = _fit(train, min_bout_s=0.0)
+    assert m.state_counts_[BEHAVIORS.index("approach")] == 0
+    frames = pd.DataFrame([[1.5, 1.5]] * 40 + [[3.0, 3.0]] * 40 + [[1.6, 1.4]] * 40,
+                          columns=FEATS)
+    frames.attrs["fps"] = 30.0
+    with np.errstate(invalid="raise"):
+        pred, proba = m.decode(frames)
+        again = m.predict_proba(frames)
+    for p in (proba, again):
+        assert np.isfinite(p).all()
+        np.testing.assert_allclose(p.sum(1), 1.0)
+        assert (p[:, BEHAVIORS.index("approach")] == 0).all()
+    assert "approach" not in set(pred) and (pred[40:80] == "other").all()
