@@ -232,7 +232,8 @@ def load_labels(path: str | os.PathLike, fps: float | None = None) -> pd.DataFra
     return df
 
 
-def load_session(folder: str | os.PathLike, *, labels: bool = True) -> Session:
+def load_session(folder: str | os.PathLike, *, labels: bool = True,
+                 events: bool = True) -> Session:
     """Read a session folder.
 
     Parameters
@@ -242,6 +243,9 @@ def load_session(folder: str | os.PathLike, *, labels: bool = True) -> Session:
     labels
         Also read ``labels.csv`` (frame labels: large for a long recording); ``False``
         leaves :attr:`Session.labels` ``None``.
+    events
+        Also read ``events.csv`` (the rig's log); ``False`` leaves :attr:`Session.events`
+        ``None`` (for a caller given its events otherwise).
 
     Returns
     -------
@@ -275,12 +279,12 @@ def load_session(folder: str | os.PathLike, *, labels: bool = True) -> Session:
 
     arena = load_arena(folder / "arena.yaml") if (folder / "arena.yaml").is_file() else None
     fps = meta.get("fps") or (arena.fps if arena is not None else None)
-    events = (load_events(folder / "events.csv", fps=fps)
-              if (folder / "events.csv").is_file() else None)
+    log = (load_events(folder / "events.csv", fps=fps)
+           if events and (folder / "events.csv").is_file() else None)
     frame_labels = (load_labels(folder / "labels.csv", fps=fps)
                     if labels and (folder / "labels.csv").is_file() else None)
     bouts = folder / "bouts.csv" if (folder / "bouts.csv").is_file() else None
-    return Session(path=folder, meta=meta, pose_path=pose_path, arena=arena, events=events,
+    return Session(path=folder, meta=meta, pose_path=pose_path, arena=arena, events=log,
                    labels=frame_labels, video_path=video, bouts_path=bouts)
 
 

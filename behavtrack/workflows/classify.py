@@ -111,7 +111,8 @@ def _resolve_input(pose: Any, arena: Any, events: Any, fps: float | None,
         if p.is_dir():
             from behavtrack.io.session import load_session
 
-            sess = load_session(p, labels=False)  # the frame labels are not used here
+            # the frame labels are not used here, nor the log when given one
+            sess = load_session(p, labels=False, events=events is None)
             meta = dict(sess.meta or {})
             files["session"] = p
             own = p / "arena.yaml"

@@ -379,3 +379,19 @@ def test_a_session_folder_given_its_own_arena_reads_it_once(session, tmp_path, m
     assert prov["inputs"]["arena"]["path"] == str(other)
     other_ethogram, alone = (tmp_path / d / "ethogram.csv" for d in ("other", "alone"))
     assert sha256(other_ethogram) != sha256(alone)
+
+
+def test_a_session_folder_given_another_log_does_not_read_its_own(session, tmp_path):
+    """The events given replace the folder's ``events.csv``, which is then not read: a
+    broken log in the folder is no obstacle once a good one is named (and is read once per
+    session in a batch, which names the folder's own)."""
+    sess, folder = session
+    broken = tmp_path / "broken_log"
+    shutil.copytree(folder, broken)
+    (broken / "events.csv").write_text("not,an\nevents,log\n")
+    with pytest.raises(InputError, match="events.csv"):
+        classify_session(broken, tmp_path / "o1", png=False)
+    res = classify_session(broken, tmp_path / "o2", events=folder / "events.csv", png=False)
+    alone = classify_session(folder, tmp_path / "o3", png=False)
+    assert res.events.equals(alone.events)
+    assert sha256(tmp_path / "o2" / "ethogram.csv") == sha256(tmp_path / "o3" / "ethogram.csv")
