@@ -88,9 +88,6 @@ class MaskedGaussianHMM(GaussianHMM):
         # the frame (and of the whole sequence after it) be NaN.
         ll = self._compute_log_likelihood(X)
         live = reachable_states(self.startprob_, self.transmat_)
-        if live.all():
-            with np.errstate(under="ignore"):
-                return np.exp(ll - ll.max(axis=1, keepdims=True))
         out = np.zeros_like(ll)
         own = ll[:, live]
         with np.errstate(under="ignore"):

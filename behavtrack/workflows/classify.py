@@ -106,6 +106,7 @@ def _resolve_input(pose: Any, arena: Any, events: Any, fps: float | None,
     files: dict[str, Path | None] = {"pose": None, "arena": None, "events": None}
     if isinstance(pose, xr.Dataset):
         ds = _check_pose(pose, fps, individuals)
+        arena = as_arena(arena)
     else:
         p = Path(pose)
         if p.is_dir():
@@ -142,7 +143,6 @@ def _resolve_input(pose: Any, arena: Any, events: Any, fps: float | None,
             files["arena"] = Path(arena)
         arena = as_arena(arena)  # parsed once, for the checks and the features
         ds = _load_checked(p, fps, arena, aliases, individuals, head=head)
-    arena = as_arena(arena)
     if events is not None and not isinstance(events, pd.DataFrame):
         files["events"] = Path(events)
     ev, _ = as_events(events, float(ds.attrs["fps"]))
